@@ -1,0 +1,106 @@
+//! Account server functions: thin HTTP endpoints over `service`. Each checks its own inputs and auth.
+
+use leptos::prelude::*;
+
+use super::types::UserView;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod ctx {
+    use std::net::IpAddr;
+
+    use tower_sessions::Session;
+
+    use crate::error::AppError;
+
+    /// The address the request came from, set by the server's client-address middleware.
+    #[derive(Debug, Clone, Copy)]
+    pub struct ClientIp(pub Option<IpAddr>);
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "no session layer");
+            AppError::Internal
+        })
+    }
+
+    pub async fn client_ip() -> Option<IpAddr> {
+        leptos_axum::extract::<axum::Extension<ClientIp>>().await.ok().and_then(|ip| ip.0 .0)
+    }
+}
+#[cfg(feature = "ssr")]
+pub use ctx::ClientIp;
+
+/// The signed-in user of this request, or `Unauthorized`. Every protected server function starts here.
+#[cfg(feature = "ssr")]
+pub async fn require_user() -> Result<super::repo::User, AppError> {
+    let state = crate::server::app_state()?;
+    let session = ctx::session().await?;
+    super::service::session_user(&state, &session).await?.ok_or(AppError::Unauthorized)
+}
+
+#[server(prefix = "/api", endpoint = "auth/sign_up")]
+pub async fn sign_up(
+    email: String,
+    display_name: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let state = app_state()?;
+            let session = ctx::session().await?;
+            let user = super::service::sign_up(&state, &email, &display_name, &password).await?;
+            super::service::start_session(&session, user.id).await?;
+            leptos_axum::redirect(&super::types::safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "auth/sign_in")]
+pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let state = app_state()?;
+            let session = ctx::session().await?;
+            let ip = ctx::client_ip().await;
+            let user = super::service::sign_in(&state, &email, &password, ip).await?;
+            super::service::start_session(&session, user.id).await?;
+            leptos_axum::redirect(&super::types::safe_next(next.as_deref()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "auth/sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::server::respond;
+    respond(
+        async {
+            let session = ctx::session().await?;
+            super::service::end_session(&session).await?;
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Who am I? `None` when signed out.
+#[server(prefix = "/api", endpoint = "auth/me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let state = app_state()?;
+            let session = ctx::session().await?;
+            Ok(super::service::session_user(&state, &session).await?.map(|u| u.view()))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,77 @@
+//! Diesel queries for accounts and sign-in throttling. Plain data access: no rules here.
+
+use diesel::prelude::*;
+use diesel::QueryResult;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use crate::server::schema::{sign_in_failures, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+}
+
+pub async fn insert_user(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table).values(new).returning(User::as_returning()).get_result(conn).await
+}
+
+pub async fn find_user_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).await.optional()
+}
+
+pub async fn find_user(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).await.optional()
+}
+
+/// The number of failures for `key` since `since`, and when the oldest of them happened.
+pub async fn recent_failures(
+    conn: &mut AsyncPgConnection,
+    scope: &str,
+    key: &str,
+    since: OffsetDateTime,
+) -> QueryResult<(i64, Option<OffsetDateTime>)> {
+    use diesel::dsl::{count_star, min};
+    sign_in_failures::table
+        .filter(sign_in_failures::scope.eq(scope))
+        .filter(sign_in_failures::key.eq(key))
+        .filter(sign_in_failures::failed_at.gt(since))
+        .select((count_star(), min(sign_in_failures::failed_at)))
+        .first(conn)
+        .await
+}
+
+pub async fn record_failure(conn: &mut AsyncPgConnection, scope: &str, key: &str) -> QueryResult<()> {
+    diesel::insert_into(sign_in_failures::table)
+        .values((sign_in_failures::scope.eq(scope), sign_in_failures::key.eq(key)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn clear_failures(conn: &mut AsyncPgConnection, scope: &str, key: &str) -> QueryResult<()> {
+    diesel::delete(
+        sign_in_failures::table.filter(sign_in_failures::scope.eq(scope)).filter(sign_in_failures::key.eq(key)),
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Forgets failures older than `before` (run periodically).
+pub async fn prune_failures(conn: &mut AsyncPgConnection, before: OffsetDateTime) -> QueryResult<usize> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::failed_at.le(before))).execute(conn).await
+}

@@ -1,0 +1,199 @@
+//! Sign-in and sign-up pages. Plain forms (they post without WASM), enhanced once hydrated.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{SignIn, SignUp};
+use super::types::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::error::AppError;
+use crate::AuthContext;
+
+/// The `next` query parameter, passed through sign-in and sign-up.
+fn next_param() -> Signal<String> {
+    let query = use_query_map();
+    Signal::derive(move || query.read().get("next").unwrap_or_default())
+}
+
+fn with_next(path: &str, next: &str) -> String {
+    if next.is_empty() {
+        path.to_owned()
+    } else {
+        let encoded: String = next
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        format!("{path}?next={encoded}")
+    }
+}
+
+/// The error of the last submission, if any.
+fn last_error<A>(action: ServerAction<A>) -> Signal<Option<AppError>>
+where
+    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+#[component]
+fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
+            {move || error.get().map(|e| e.to_string())}
+        </div>
+    }
+}
+
+/// A labelled text input that marks itself invalid when the last error names it.
+#[component]
+fn Field(
+    name: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] autofocus: bool,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let invalid = move || error.get().and_then(|e| e.field().map(|f| f == name)).unwrap_or(false);
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=true
+                maxlength=maxlength
+                autofocus=autofocus
+                aria-invalid=move || invalid().to_string()
+            />
+        </div>
+    }
+}
+
+/// A password input with a Show/Hide button (the button only works once the page has hydrated).
+#[component]
+fn PasswordField(
+    label: &'static str,
+    autocomplete: &'static str,
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] hint: Option<String>,
+    #[prop(optional)] minlength: Option<usize>,
+) -> impl IntoView {
+    let shown = RwSignal::new(false);
+    let invalid = move || error.get().and_then(|e| e.field().map(|f| f == "password")).unwrap_or(false);
+    let has_hint = hint.is_some();
+    view! {
+        <div class="field">
+            <label for="field-password">{label}</label>
+            <div class="password-row">
+                <input
+                    id="field-password"
+                    name="password"
+                    type=move || if shown.get() { "text" } else { "password" }
+                    autocomplete=autocomplete
+                    required=true
+                    minlength=minlength
+                    maxlength=PASSWORD_MAX_CHARS
+                    aria-invalid=move || invalid().to_string()
+                    aria-describedby=has_hint.then_some("password-hint")
+                />
+                <button
+                    type="button"
+                    class="secondary toggle-password"
+                    aria-controls="field-password"
+                    aria-pressed=move || shown.get().to_string()
+                    on:click=move |_| shown.update(|s| *s = !*s)
+                >
+                    {move || if shown.get() { "Hide" } else { "Show" }}
+                </button>
+            </div>
+            {hint.map(|h| view! { <p class="hint" id="password-hint">{h}</p> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    let action: ServerAction<SignIn> = auth.sign_in;
+    let error = last_error(action);
+    let next = next_param();
+    view! {
+        <Title text="Sign in · Bartleby"/>
+        <section class="auth-card">
+            <h1>"Sign in"</h1>
+            <p class="lede">"Welcome back to Bartleby, your clerk for things and papers."</p>
+            <FormError error=error/>
+            <ActionForm action=action attr:class="stack" attr:aria-label="Sign in">
+                <input type="hidden" name="next" value=next/>
+                <Field name="email" label="Email" kind="email" autocomplete="username" error=error autofocus=true/>
+                <PasswordField label="Password" autocomplete="current-password" error=error/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p class="switch">
+                "New here? " <A href=move || with_next("/signup", &next.get())>"Create an account"</A>
+            </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    let action: ServerAction<SignUp> = auth.sign_up;
+    let error = last_error(action);
+    let next = next_param();
+    view! {
+        <Title text="Create an account · Bartleby"/>
+        <section class="auth-card">
+            <h1>"Create your account"</h1>
+            <p class="lede">"Keep track of your things and papers. Everything stays on this server."</p>
+            <FormError error=error/>
+            <ActionForm action=action attr:class="stack" attr:aria-label="Create an account">
+                <input type="hidden" name="next" value=next/>
+                <Field name="email" label="Email" kind="email" autocomplete="email" error=error autofocus=true/>
+                <Field
+                    name="display_name"
+                    label="Your name"
+                    autocomplete="name"
+                    error=error
+                    maxlength=DISPLAY_NAME_MAX_CHARS
+                />
+                <PasswordField
+                    label="Password"
+                    autocomplete="new-password"
+                    error=error
+                    minlength=PASSWORD_MIN_CHARS
+                    hint=format!("At least {PASSWORD_MIN_CHARS} characters.")
+                />
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p class="switch">
+                "Already have an account? " <A href=move || with_next("/login", &next.get())>"Sign in"</A>
+            </p>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_percent_encoded() {
+        assert_eq!(with_next("/login", ""), "/login");
+        assert_eq!(with_next("/login", "/inventory?page=2&q=a b"), "/login?next=/inventory%3Fpage%3D2%26q%3Da%20b");
+    }
+}

@@ -1,0 +1,140 @@
+//! Bartleby's pages, components and server functions, shared by the server (feature `ssr`) and the
+//! WASM bundle (feature `hydrate`). Server-only code lives in [`server`] and in each feature's
+//! `repo`/`service` modules, behind `ssr`.
+
+pub mod auth;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use auth::api::{current_user, SignIn, SignOut, SignUp};
+use auth::types::UserView;
+use error::AppError;
+
+/// The HTML document around the app (rendered on the server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The account actions and the "who am I" resource, shared by the header and the pages.
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_up: ServerAction<SignUp>,
+    pub sign_out: ServerAction<SignOut>,
+    pub user: Resource<Result<Option<UserView>, AppError>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_up = ServerAction::<SignUp>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    // refetched whenever someone signs in, up or out
+    let user = Resource::new(
+        move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
+        |_| current_user(),
+    );
+    provide_context(AuthContext { sign_in, sign_up, sign_out, user });
+
+    // Effects never run on the server: this flips only once the WASM has taken over the page.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bartleby.css"/>
+        <Router>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <Header/>
+                <main id="main" tabindex="-1">
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::Dashboard/>
+                        <Route path=path!("/login") view=auth::views::LoginPage/>
+                        <Route path=path!("/signup") view=auth::views::SignupPage/>
+                        <Route path=path!("/inventory") view=pages::InventoryPage/>
+                        <Route path=path!("/documents") view=pages::DocumentsPage/>
+                        <Route path=path!("/search") view=pages::SearchPage/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let auth = expect_context::<AuthContext>();
+    let menu_open = RwSignal::new(false);
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"B"</span>
+                "Bartleby"
+            </A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) => {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="menu-toggle secondary"
+                                    aria-expanded=move || menu_open.get().to_string()
+                                    aria-controls="site-nav"
+                                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                                >
+                                    "Menu"
+                                </button>
+                                <nav
+                                    id="site-nav"
+                                    aria-label="Main"
+                                    class:open=move || menu_open.get()
+                                    on:click=move |_| menu_open.set(false)
+                                >
+                                    <A href="/" exact=true>"Dashboard"</A>
+                                    <A href="/inventory">"Inventory"</A>
+                                    <A href="/documents">"Documents"</A>
+                                    <A href="/search">"Search"</A>
+                                </nav>
+                                <div class="account">
+                                    <span class="who" data-testid="who-am-i" title=user.email.clone()>
+                                        {user.display_name.clone()}
+                                    </span>
+                                    <ActionForm action=auth.sign_out attr:class="inline">
+                                        <button type="submit" class="secondary">"Sign out"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Ok(None) => ().into_any(),
+                        Err(e) => view! { <p class="banner" role="status">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}

@@ -1,0 +1,272 @@
+//! Typed configuration, read once from the environment at start-up.
+//!
+//! Every variable of the deployment guide is read here and nowhere else. A malformed value stops
+//! start-up with a message that names the variable. Secrets are wrapped in [`Secret`] so they never
+//! reach a log line.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error in {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+/// Where photos, documents and exports go (`STORAGE_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageBackend {
+    /// Vercel Blob for images and S3 for documents when each is configured, local disk otherwise.
+    Auto,
+    Local,
+    S3,
+    Vercel,
+}
+
+/// Whether the session cookie carries the `Secure` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecure {
+    /// Secure when the request came over https (directly or per `X-Forwarded-Proto` from a trusted proxy).
+    Auto,
+    Always,
+    Never,
+}
+
+/// The S3 settings of the deployment guide.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+    pub bucket: Option<String>,
+    pub region: String,
+    /// For S3-compatible servers (tests, MinIO, R2, …).
+    pub endpoint_url: Option<String>,
+}
+
+/// Local directories, all under `DATA_DIR` unless set one by one.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub data: PathBuf,
+    pub uploads: PathBuf,
+    pub inventory_images: PathBuf,
+    pub exports: PathBuf,
+    pub documents: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` means the embedded Postgres under `DATA_DIR`.
+    pub database_url: Option<Secret>,
+    /// `NEON_DATABASE_URL`: a separate Postgres + pgvector for embeddings.
+    pub vector_database_url: Option<Secret>,
+    pub database_pool_size: usize,
+    /// How long a request waits for a free database connection before it is told "temporarily unavailable".
+    pub database_timeout: Duration,
+    pub storage_backend: StorageBackend,
+    pub blob_read_write_token: Option<Secret>,
+    pub vercel_blob_api_url: String,
+    pub s3: S3Config,
+    pub dirs: Dirs,
+    /// The embedded Postgres cluster: binaries, data and socket (`EMBEDDED_PG_DIR`, default `$DATA_DIR/postgres`).
+    pub embedded_pg_dir: PathBuf,
+    /// Where `scripts/setup.sh` caches downloads such as the Postgres wheel (`BARTLEBY_CACHE_DIR`).
+    pub cache_dir: PathBuf,
+    pub bind_addr: IpAddr,
+    pub port: u16,
+    /// Where the compiled site (`pkg/` with the WASM, JS and CSS) lives (`LEPTOS_SITE_ROOT`).
+    pub site_root: PathBuf,
+    pub session_idle_timeout: Duration,
+    pub session_cookie_name: String,
+    pub session_secure: CookieSecure,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` (`TRUST_PROXY_HEADERS`): only behind a proxy you run.
+    pub trust_proxy_headers: bool,
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the given variables (tests build their config this way, or by hand).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let database_url = get("DATABASE_URL").map(|u| check_pg_url("DATABASE_URL", u)).transpose()?;
+        let vector_database_url =
+            get("NEON_DATABASE_URL").map(|u| check_pg_url("NEON_DATABASE_URL", u)).transpose()?;
+
+        let storage_backend = match get("STORAGE_BACKEND").as_deref() {
+            None | Some("auto") => StorageBackend::Auto,
+            Some("local") => StorageBackend::Local,
+            Some("s3") => StorageBackend::S3,
+            Some("vercel") => StorageBackend::Vercel,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "STORAGE_BACKEND",
+                    message: format!("`{other}` is not one of auto, local, s3, vercel"),
+                })
+            }
+        };
+
+        let data = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let dir = |var: &str, default: &str| get(var).map(PathBuf::from).unwrap_or_else(|| data.join(default));
+        let dirs = Dirs {
+            uploads: dir("UPLOADS_DIR", "uploads"),
+            inventory_images: dir("INVENTORY_IMAGES_DIR", "inventory_images"),
+            exports: dir("EXPORTS_DIR", "exports"),
+            documents: dir("DOCUMENT_DIRECTORY", "documents"),
+            data: data.clone(),
+        };
+
+        let session_secure = match get("SESSION_SECURE_COOKIE").as_deref() {
+            None | Some("auto") => CookieSecure::Auto,
+            Some("true") | Some("always") => CookieSecure::Always,
+            Some("false") | Some("never") => CookieSecure::Never,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "SESSION_SECURE_COOKIE",
+                    message: format!("`{other}` is not one of auto, true, false"),
+                })
+            }
+        };
+
+        Ok(Self {
+            database_url,
+            vector_database_url,
+            database_pool_size: parse(&get, "DATABASE_POOL_SIZE", 10usize, |n| *n >= 1)?,
+            database_timeout: Duration::from_secs(parse(&get, "DATABASE_TIMEOUT_SECS", 5u64, |n| *n >= 1)?),
+            storage_backend,
+            blob_read_write_token: get("BLOB_READ_WRITE_TOKEN").map(Secret::new),
+            vercel_blob_api_url: get("VERCEL_BLOB_API_URL")
+                .unwrap_or_else(|| "https://vercel.com/api/blob".into()),
+            s3: S3Config {
+                access_key_id: get("AWS_ACCESS_KEY_ID"),
+                secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
+                bucket: get("AWS_S3_EXPRESS_BUCKET"),
+                region: get("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+                endpoint_url: get("AWS_ENDPOINT_URL"),
+            },
+            embedded_pg_dir: get("EMBEDDED_PG_DIR").map(PathBuf::from).unwrap_or_else(|| data.join("postgres")),
+            cache_dir: get("BARTLEBY_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                let home = get("HOME").unwrap_or_else(|| "/root".into());
+                get("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(home).join(".cache")).join("bartleby")
+            }),
+            dirs,
+            bind_addr: parse(&get, "BIND_ADDR", IpAddr::from([127, 0, 0, 1]), |_| true)?,
+            port: parse(&get, "PORT", 3000u16, |_| true)?,
+            site_root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+            session_idle_timeout: Duration::from_secs(
+                60 * 60 * 24 * parse(&get, "SESSION_IDLE_DAYS", 14u64, |n| (1..=365).contains(n))?,
+            ),
+            session_cookie_name: get("SESSION_COOKIE_NAME").unwrap_or_else(|| "bartleby_session".into()),
+            session_secure,
+            trust_proxy_headers: parse(&get, "TRUST_PROXY_HEADERS", false, |_| true)?,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info,tower_http=warn".into()),
+        })
+    }
+
+    /// True when Bartleby runs and manages its own Postgres.
+    pub fn uses_embedded_db(&self) -> bool {
+        self.database_url.is_none()
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<T>() {
+            Ok(v) if valid(&v) => Ok(v),
+            _ => Err(ConfigError { var, message: format!("`{raw}` is not a valid value") }),
+        },
+    }
+}
+
+fn check_pg_url(var: &'static str, url: String) -> Result<Secret, ConfigError> {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(_) => Ok(Secret::new(url)),
+        // the parse error may quote the URL, password included: do not repeat it
+        Err(_) => Err(ConfigError {
+            var,
+            message: "not a valid Postgres connection URL (postgres://user:password@host:port/database)".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_local_setup() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert!(c.uses_embedded_db());
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.storage_backend, StorageBackend::Auto);
+        assert_eq!(c.dirs.uploads, PathBuf::from("./data/uploads"));
+        assert_eq!(c.session_idle_timeout, Duration::from_secs(14 * 24 * 3600));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = Config::from_vars(&vars(&[("PORT", "eighty")])).unwrap_err();
+        assert_eq!(e.var, "PORT");
+        let e = Config::from_vars(&vars(&[("STORAGE_BACKEND", "ftp")])).unwrap_err();
+        assert_eq!(e.var, "STORAGE_BACKEND");
+        let e = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://u:hunter2@h:notaport/db")])).unwrap_err();
+        assert_eq!(e.var, "DATABASE_URL");
+        assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u:hunter2@localhost/db"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ]))
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t"), "{printed}");
+    }
+
+    #[test]
+    fn directories_follow_data_dir_unless_set() {
+        let c = Config::from_vars(&vars(&[("DATA_DIR", "/srv/b"), ("EXPORTS_DIR", "/x")])).unwrap();
+        assert_eq!(c.dirs.documents, PathBuf::from("/srv/b/documents"));
+        assert_eq!(c.dirs.exports, PathBuf::from("/x"));
+    }
+}

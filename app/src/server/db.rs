@@ -1,0 +1,186 @@
+//! Connection pools and migrations for the metadata and vector databases.
+//!
+//! Owns how connections are made (plain, or TLS when the URL asks for it), how long a request may
+//! wait for one, and the start-up migrations (under an advisory lock, so two servers never migrate
+//! at once). It knows nothing about any table.
+
+use std::time::Duration;
+
+use diesel::ConnectionError;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use crate::error::AppError;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const META_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/meta");
+pub const VECTOR_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/vector");
+
+/// Arbitrary constant for `pg_advisory_lock`: held while one server migrates.
+const MIGRATION_LOCK_KEY: i64 = 0x6261_7274_6c65_6279; // "bartleby"
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("could not connect: {0}")]
+    Connect(#[from] ConnectionError),
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    #[error("could not build the connection pool: {0}")]
+    Pool(String),
+}
+
+/// Builds a pool. Connections are made lazily; a request waits at most `timeout` for one.
+pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, DbSetupError> {
+    let mut manager_config = ManagerConfig::default();
+    manager_config.custom_setup = Box::new(|url| establish(url).boxed());
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbSetupError::Pool(e.to_string()))
+}
+
+/// Takes a connection from the pool; every failure (timeout, database down) becomes
+/// [`AppError::Unavailable`], and the cause is logged.
+pub async fn conn(pool: &DbPool) -> Result<DbConn, AppError> {
+    pool.get().await.map_err(|e| {
+        match &e {
+            PoolError::Timeout(_) => tracing::warn!("database pool: timed out waiting for a connection"),
+            other => tracing::warn!(error = %other, "database pool: no connection"),
+        }
+        AppError::Unavailable
+    })
+}
+
+/// Logs a query error and turns it into the error the user sees.
+pub fn query_failed(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::NotFound => AppError::NotFound,
+        diesel::result::Error::DatabaseError(_, ref info) if is_connection_problem(info.message()) => {
+            tracing::warn!(error = %e, "database connection problem");
+            AppError::Unavailable
+        }
+        other => {
+            tracing::error!(error = %other, "query failed");
+            AppError::Internal
+        }
+    }
+}
+
+fn is_connection_problem(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("connection") || m.contains("terminating") || m.contains("shutting down")
+}
+
+/// True when the URL asks for an encrypted connection.
+fn wants_tls(url: &str) -> bool {
+    ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full"].iter().any(|m| url.contains(m))
+}
+
+/// Opens one connection: TLS (rustls, verified against the Mozilla roots) when the URL says
+/// `sslmode=require|verify-ca|verify-full`, plain otherwise (loopback, unix sockets).
+pub fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+    async move {
+        if !wants_tls(url) {
+            return AsyncPgConnection::establish(url).await;
+        }
+        // tokio-postgres knows only disable/prefer/require; rustls always verifies the certificate.
+        let url = url.replace("sslmode=verify-full", "sslmode=require").replace("sslmode=verify-ca", "sslmode=require");
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let tls_config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
+        let (client, connection) = tokio_postgres::connect(&url, tls)
+            .await
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await
+    }
+    .boxed()
+}
+
+/// Applies every pending migration of `migrations` under an advisory lock. Returns the versions applied.
+pub async fn run_migrations(url: &str, migrations: EmbeddedMigrations) -> Result<Vec<String>, DbSetupError> {
+    let mut conn = establish(url).await?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
+    // diesel's migration runner is synchronous: run it on a blocking thread through the wrapper.
+    let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
+    let result = tokio::task::spawn_blocking(move || {
+        let applied = wrapper
+            .run_pending_migrations(migrations)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+            .map_err(|e| DbSetupError::Migrate(e.to_string()));
+        let unlock = diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")),
+            &mut wrapper,
+        );
+        if let Err(e) = unlock {
+            tracing::warn!(error = %e, "could not release the migration lock (it goes with the connection)");
+        }
+        applied
+    })
+    .await
+    .map_err(|e| DbSetupError::Migrate(format!("migration task failed: {e}")))?;
+    result
+}
+
+/// Does this database offer the pgvector extension (installed or installable)?
+pub async fn has_pgvector(url: &str) -> Result<bool, ConnectionError> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let mut conn = establish(url).await?;
+    let row: Found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS found")
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok(row.found)
+}
+
+/// A cheap liveness probe, bounded in time.
+pub async fn ping(pool: &DbPool, timeout: Duration) -> Result<Duration, String> {
+    let started = std::time::Instant::now();
+    let probe = async {
+        let mut c = pool.get().await.map_err(|e| e.to_string())?;
+        diesel::sql_query("SELECT 1").execute(&mut c).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(())
+    };
+    match tokio::time::timeout(timeout, probe).await {
+        Ok(Ok(())) => Ok(started.elapsed()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("timed out".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_only_when_asked() {
+        assert!(wants_tls("postgres://u:p@ep-x.neon.tech/db?sslmode=require&channel_binding=require"));
+        assert!(wants_tls("postgres://u:p@h/db?sslmode=verify-full"));
+        assert!(!wants_tls("postgresql:///bartleby?host=/tmp/s&port=5432&user=postgres"));
+        assert!(!wants_tls("postgres://u:p@127.0.0.1/db?sslmode=disable"));
+    }
+}

@@ -1,0 +1,115 @@
+//! A tower-sessions [`SessionStore`] over diesel-async, in the metadata database.
+//!
+//! Sessions live in Postgres, so several app servers share them and a restart signs nobody out.
+//! This module stores and loads records; it does not decide who is signed in.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::RunQueryDsl;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion};
+use tower_sessions::SessionStore;
+
+use super::db::DbPool;
+use super::schema::sessions::dsl as s;
+
+#[derive(Clone)]
+pub struct PgSessionStore {
+    pool: DbPool,
+}
+
+impl std::fmt::Debug for PgSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgSessionStore")
+    }
+}
+
+impl PgSessionStore {
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+
+    async fn conn(&self) -> session_store::Result<super::db::DbConn> {
+        self.pool.get().await.map_err(|e| session_store::Error::Backend(e.to_string()))
+    }
+}
+
+fn backend(e: diesel::result::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<serde_json::Value> {
+    serde_json::to_value(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        let mut conn = self.conn().await?;
+        // Ids are 128 random bits; on the rare collision, draw again rather than overwrite.
+        loop {
+            let inserted = diesel::insert_into(s::sessions)
+                .values((s::id.eq(record.id.to_string()), s::data.eq(&data), s::expiry_date.eq(record.expiry_date)))
+                .on_conflict_do_nothing()
+                .execute(&mut conn)
+                .await
+                .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        let mut conn = self.conn().await?;
+        diesel::insert_into(s::sessions)
+            .values((s::id.eq(record.id.to_string()), s::data.eq(&data), s::expiry_date.eq(record.expiry_date)))
+            .on_conflict(s::id)
+            .do_update()
+            .set((s::data.eq(excluded(s::data)), s::expiry_date.eq(excluded(s::expiry_date))))
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let mut conn = self.conn().await?;
+        let row: Option<(serde_json::Value, OffsetDateTime)> = s::sessions
+            .filter(s::id.eq(id.to_string()))
+            .filter(s::expiry_date.gt(OffsetDateTime::now_utc()))
+            .select((s::data, s::expiry_date))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(backend)?;
+        row.map(|(data, expiry_date)| {
+            let data = serde_json::from_value(data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+            Ok(Record { id: *id, data, expiry_date })
+        })
+        .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::delete(s::sessions.filter(s::id.eq(id.to_string()))).execute(&mut conn).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for PgSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::delete(s::sessions.filter(s::expiry_date.le(OffsetDateTime::now_utc())))
+            .execute(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE embedding_models;
+DROP EXTENSION IF EXISTS vector;

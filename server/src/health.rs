@@ -1,0 +1,106 @@
+//! `GET /api/health`: the state of each database and storage backend, for people and load balancers.
+//! 200 while the metadata database answers (a missing or down vector database only degrades search);
+//! 503 when the metadata database is unreachable.
+
+use app::server::db;
+use app::server::{AppState, VectorDb};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Health {
+    /// `ok`, `degraded` (search falls back to full text) or `unavailable`.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub metadata_db: Component,
+    pub vector_db: Component,
+    pub storage: Vec<StorageComponent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Component {
+    /// `ok`, `down` or `absent`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StorageComponent {
+    pub backend: &'static str,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+async fn probe(pool: &db::DbPool, state: &AppState) -> Component {
+    match db::ping(pool, state.probe_timeout()).await {
+        Ok(t) => Component { status: "ok", latency_ms: Some((t.as_secs_f64() * 1e4).round() / 10.0), detail: None },
+        Err(e) => {
+            tracing::warn!(error = %e, "health probe failed");
+            Component { status: "down", latency_ms: None, detail: Some("not answering".into()) }
+        }
+    }
+}
+
+/// Local disk: the data directory exists and takes a write.
+async fn local_storage(state: &AppState) -> StorageComponent {
+    let dir = state.config.dirs.data.clone();
+    let probe = dir.join(format!(".health-{}", std::process::id()));
+    let result = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(&probe, b"ok").await?;
+        tokio::fs::remove_file(&probe).await
+    }
+    .await;
+    match result {
+        Ok(()) => StorageComponent { backend: "local", status: "ok", detail: None },
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %dir.display(), "local storage not writable");
+            StorageComponent { backend: "local", status: "down", detail: Some("data directory not writable".into()) }
+        }
+    }
+}
+
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (metadata_db, vector_db, local) = tokio::join!(
+        probe(&state.db, &state),
+        async {
+            match &state.vector {
+                VectorDb::Absent => Component {
+                    status: "absent",
+                    latency_ms: None,
+                    detail: Some("no pgvector database configured; search uses full text".into()),
+                },
+                VectorDb::Shared(p) => {
+                    let mut c = probe(p, &state).await;
+                    c.detail = Some("in the metadata database".into());
+                    c
+                }
+                VectorDb::Separate(p) => {
+                    let mut c = probe(p, &state).await;
+                    c.detail = Some(if c.status == "ok" {
+                        "NEON_DATABASE_URL".into()
+                    } else {
+                        "NEON_DATABASE_URL not answering; search uses full text".into()
+                    });
+                    c
+                }
+            }
+        },
+        local_storage(&state),
+    );
+    let status = if metadata_db.status != "ok" {
+        "unavailable"
+    } else if vector_db.status != "ok" || local.status != "ok" {
+        "degraded"
+    } else {
+        "ok"
+    };
+    let code = if metadata_db.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, storage: vec![local] }))
+}

