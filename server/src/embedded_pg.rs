@@ -270,11 +270,12 @@ fn absolute(p: PathBuf) -> Result<PathBuf> {
 }
 
 fn is_root() -> bool {
-    // the owner of a file we just created is our effective uid
-    let probe = std::env::temp_dir().join(format!("bartleby-uid-probe-{}", std::process::id()));
-    let uid = fs::write(&probe, b"").and_then(|_| fs::metadata(&probe)).map(|m| m.uid());
-    let _ = fs::remove_file(&probe);
-    uid.map(|u| u == 0).unwrap_or(false)
+    // effective uid: the second number of the `Uid:` line (Linux)
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:").map(str::to_owned)))
+        .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        .unwrap_or(false)
 }
 
 /// `bartleby-pg` (made by the setup script) if it exists, else `nobody`.

@@ -40,11 +40,38 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                     && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"))
         }
     };
+    let is_api = req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
+    if is_api && res.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        res = fix_server_fn_status(res).await;
+    }
     if https {
         mark_cookies_secure(res.headers_mut(), &state.config.session_cookie_name);
     }
     res
+}
+
+/// Errors raised before a server function runs (bad arguments) carry our JSON error but a 500
+/// status: answer with the status that error stands for.
+async fn fix_server_fn_status(res: Response) -> Response {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status_code()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn is_cross_site(headers: &HeaderMap) -> bool {
