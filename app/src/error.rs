@@ -72,14 +72,10 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Bad arguments from a hand-made request: say so, without internals.
-            ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
                 Self::validation("", "The request was malformed.")
             }
-            ServerFnErrorErr::Request(message) | ServerFnErrorErr::Response(message) => {
-                Self::Transport { message }
-            }
+            ServerFnErrorErr::Request(message) | ServerFnErrorErr::Response(message) => Self::Transport { message },
             _ => Self::Internal,
         }
     }

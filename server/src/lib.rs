@@ -50,7 +50,9 @@ async fn connect_vector_db(config: &Config, database_url: &str) -> VectorDb {
         match db::run_migrations(url.expose(), VECTOR_MIGRATIONS).await {
             Ok(applied) if !applied.is_empty() => tracing::info!(?applied, "vector migrations applied"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "vector database (NEON_DATABASE_URL) not ready; search falls back to full text"),
+            Err(e) => {
+                tracing::warn!(error = %e, "vector database (NEON_DATABASE_URL) not ready; search falls back to full text")
+            }
         }
         return pool(url.expose()).map(VectorDb::Separate).unwrap_or(VectorDb::Absent);
     }

@@ -19,6 +19,7 @@ Usage:
   bartleby db stop        stop the embedded Postgres
   bartleby db status      say whether the embedded Postgres runs
   bartleby db url         print the embedded database's connection URL
+  bartleby db create NAME create a database in the embedded Postgres, print its URL
   bartleby help           this text
 
 Configuration comes from the environment; see .env.example.";
@@ -33,14 +34,19 @@ fn main() {
 fn real_main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = Config::from_env()?;
-    tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&config.log_filter)).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&config.log_filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     runtime.block_on(async move {
         match args.as_slice() {
             [] | ["serve"] => serve(config).await,
             ["migrate"] => migrate(config).await,
-            ["db", cmd] => db_command(config, cmd).await,
+            ["db", cmd] => db_command(config, cmd, None).await,
+            ["db", "create", name] => db_command(config, "create", Some(name)).await,
             ["help"] | ["--help"] | ["-h"] => {
                 println!("{USAGE}");
                 Ok(())
@@ -73,9 +79,9 @@ async fn metadata_db(config: &Config) -> Result<(String, Option<EmbeddedPg>)> {
 async fn serve(config: Config) -> Result<()> {
     let addr = SocketAddr::new(config.bind_addr, config.port);
     // Bind first: a busy port should fail fast, before anything is started.
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} (is another Bartleby running? set PORT to use another port)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another Bartleby running? set PORT to use another port)")
+    })?;
     let (url, owned_pg) = metadata_db(&config).await?;
     let result = async {
         let state = server::build_state(config, &url).await?;
@@ -131,7 +137,7 @@ async fn migrate(config: Config) -> Result<()> {
     result
 }
 
-async fn db_command(config: Config, cmd: &str) -> Result<()> {
+async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()> {
     if config.database_url.is_some() {
         bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");
     }
@@ -152,6 +158,12 @@ async fn db_command(config: Config, cmd: &str) -> Result<()> {
             }
         }
         "url" => println!("{}", pg.url("bartleby")),
+        "create" => {
+            let name = name.unwrap_or("bartleby");
+            pg.start().await?;
+            pg.ensure_database(name).await?;
+            println!("{}", pg.url(name));
+        }
         other => bail!("unknown db command `{other}`\n\n{USAGE}"),
     }
     Ok(())

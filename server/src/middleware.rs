@@ -36,8 +36,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         app::server::config::CookieSecure::Never => false,
         app::server::config::CookieSecure::Auto => {
             req.uri().scheme_str() == Some("https")
-                || (trust
-                    && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"))
+                || (trust && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"))
         }
     };
     let is_api = req.uri().path().starts_with("/api/");
@@ -54,11 +53,8 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
 /// Errors raised before a server function runs (bad arguments) carry our JSON error but a 500
 /// status: answer with the status that error stands for.
 async fn fix_server_fn_status(res: Response) -> Response {
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+    let is_json =
+        res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     if !is_json {
         return res;
     }
@@ -131,9 +127,10 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
     };
     if public {
         if signed_in {
-            let next_param = req.uri().query().and_then(|q| {
-                q.split('&').find_map(|kv| kv.strip_prefix("next=")).map(percent_decode)
-            });
+            let next_param = req
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("next=")).map(percent_decode));
             return Redirect::to(&app::auth::types::safe_next(next_param.as_deref())).into_response();
         }
         return next.run(req).await;
@@ -240,7 +237,9 @@ pub async fn friendly_errors(req: Request, next: Next) -> Response {
         return res;
     }
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if content_type.contains("json") || (content_type.contains("text/html") && status != StatusCode::INTERNAL_SERVER_ERROR) {
+    if content_type.contains("json")
+        || (content_type.contains("text/html") && status != StatusCode::INTERNAL_SERVER_ERROR)
+    {
         return res;
     }
     if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::GATEWAY_TIMEOUT {

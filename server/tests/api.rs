@@ -1,5 +1,6 @@
 //! Integration tests: the real app on port 0 against throwaway databases on the embedded Postgres.
 //! One test binary (so the cluster starts once). Each test gets its own database.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use app::server::{AppState, VectorDb};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::embedded_pg::{EmbeddedPg, PG_WHEEL_NAME};
+use server::embedded_pg::{EmbeddedPg, DEFAULT_PORT, PG_WHEEL_NAME};
 use tokio::sync::OnceCell;
 
 const PASSWORD: &str = "correct horse battery";
@@ -21,7 +22,7 @@ async fn cluster() -> &'static EmbeddedPg {
     CLUSTER
         .get_or_init(|| async {
             let root = std::env::var("BARTLEBY_TEST_PG_DIR").unwrap_or_else(|_| "/tmp/bartleby-test-pg".into());
-            start_cluster(&root, 5433).await
+            start_cluster(&root, DEFAULT_PORT).await
         })
         .await
 }
@@ -296,23 +297,15 @@ async fn sign_in_rotates_the_session_id_and_sign_out_deletes_it() {
     assert_ne!(cookie_pair(&first), cookie_pair(&second), "the session id must change at sign-in");
 
     // the old id no longer works
-    let stale = reqwest::Client::new()
-        .post(app.url("/api/auth/me"))
-        .header(COOKIE, cookie_pair(&first))
-        .send()
-        .await
-        .unwrap();
+    let stale =
+        reqwest::Client::new().post(app.url("/api/auth/me")).header(COOKIE, cookie_pair(&first)).send().await.unwrap();
     assert_eq!(stale.json::<Value>().await.unwrap(), Value::Null);
 
     let r = app.call("auth/sign_out", &[]).await;
     assert!(r.status().is_success());
     // replaying the signed-out cookie from another client gets nothing: the server deleted it
-    let replay = reqwest::Client::new()
-        .post(app.url("/api/auth/me"))
-        .header(COOKIE, cookie_pair(&second))
-        .send()
-        .await
-        .unwrap();
+    let replay =
+        reqwest::Client::new().post(app.url("/api/auth/me")).header(COOKIE, cookie_pair(&second)).send().await.unwrap();
     assert_eq!(replay.json::<Value>().await.unwrap(), Value::Null);
     let id = cookie_pair(&second).trim_start_matches("bartleby_session=").to_owned();
     let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url).await.unwrap();
@@ -483,7 +476,7 @@ async fn an_exhausted_pool_answers_temporarily_unavailable_then_recovers() {
 async fn a_database_restart_is_survived() {
     // a cluster of its own, so stopping it disturbs no other test
     let root = std::env::var("BARTLEBY_TEST_PG_DIR").unwrap_or_else(|_| "/tmp/bartleby-test-pg".into());
-    let pg = start_cluster(&format!("{root}-restart"), 5434).await;
+    let pg = start_cluster(&format!("{root}-restart"), DEFAULT_PORT).await;
     let url = fresh_database(&pg).await;
     let app = TestApp::spawn_with(test_config(&url, &[]), None).await;
     app.sign_up(&email("bounce"), "Bounce").await;

@@ -118,8 +118,7 @@ impl Config {
         let get = |name: &str| vars.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
         let database_url = get("DATABASE_URL").map(|u| check_pg_url("DATABASE_URL", u)).transpose()?;
-        let vector_database_url =
-            get("NEON_DATABASE_URL").map(|u| check_pg_url("NEON_DATABASE_URL", u)).transpose()?;
+        let vector_database_url = get("NEON_DATABASE_URL").map(|u| check_pg_url("NEON_DATABASE_URL", u)).transpose()?;
 
         let storage_backend = match get("STORAGE_BACKEND").as_deref() {
             None | Some("auto") => StorageBackend::Auto,
@@ -163,8 +162,7 @@ impl Config {
             database_timeout: Duration::from_secs(parse(&get, "DATABASE_TIMEOUT_SECS", 5u64, |n| *n >= 1)?),
             storage_backend,
             blob_read_write_token: get("BLOB_READ_WRITE_TOKEN").map(Secret::new),
-            vercel_blob_api_url: get("VERCEL_BLOB_API_URL")
-                .unwrap_or_else(|| "https://vercel.com/api/blob".into()),
+            vercel_blob_api_url: get("VERCEL_BLOB_API_URL").unwrap_or_else(|| "https://vercel.com/api/blob".into()),
             s3: S3Config {
                 access_key_id: get("AWS_ACCESS_KEY_ID"),
                 secret_access_key: get("AWS_SECRET_ACCESS_KEY").map(Secret::new),
@@ -175,7 +173,10 @@ impl Config {
             embedded_pg_dir: get("EMBEDDED_PG_DIR").map(PathBuf::from).unwrap_or_else(|| data.join("postgres")),
             cache_dir: get("BARTLEBY_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
                 let home = get("HOME").unwrap_or_else(|| "/root".into());
-                get("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(home).join(".cache")).join("bartleby")
+                get("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(home).join(".cache"))
+                    .join("bartleby")
             }),
             dirs,
             bind_addr: parse(&get, "BIND_ADDR", IpAddr::from([127, 0, 0, 1]), |_| true)?,

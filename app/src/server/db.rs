@@ -105,9 +105,8 @@ pub fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgCon
             .with_root_certificates(roots)
             .with_no_client_auth();
         let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-        let (client, connection) = tokio_postgres::connect(&url, tls)
-            .await
-            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        let (client, connection) =
+            tokio_postgres::connect(&url, tls).await.map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await
     }
     .boxed()

@@ -6,6 +6,8 @@ pub mod db;
 pub mod schema;
 pub mod session_store;
 pub mod state;
+/// Tables of the vector database (generated from `migrations/vector`).
+pub mod vector_schema;
 
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Regenerates the Diesel schema files with `diesel print-schema`, from freshly migrated databases:
+# app/src/server/schema.rs (metadata, diesel.toml) and app/src/server/vector_schema.rs (vectors,
+# diesel_vector.toml).
+#   scripts/schema.sh           rewrite both files
+#   scripts/schema.sh --check   fail if either differs from what the migrations produce (CI)
+# Needs the diesel CLI (scripts/setup.sh --test) and a built server (scripts/build-site.sh).
+set -euo pipefail
+MODE=${1:-}
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+TARGET=${CARGO_TARGET_DIR:-target}
+BIN="$TARGET/debug/bartleby"
+export EMBEDDED_PG_DIR=${BARTLEBY_TEST_PG_DIR:-/tmp/bartleby-test-pg}
+meta=$("$BIN" db create "bartleby_schema_test_$$")
+vec=$("$BIN" db create "bartleby_schema_vec_test_$$")
+DATABASE_URL="$meta" NEON_DATABASE_URL="$vec" RUST_LOG=warn "$BIN" migrate >/dev/null
+status=0
+check() { # config-file database-url schema-file
+  local cfg=$1 url=$2 file=$3
+  out=$(mktemp)
+  diesel print-schema --database-url "$url" --config-file "$cfg" > "$out"
+  if [ "$MODE" = "--check" ]; then
+    if ! diff -u "$file" "$out"; then
+      echo "$file is out of date: run scripts/schema.sh and commit the result" >&2
+      status=1
+    else
+      echo "$file matches the migrations"
+    fi
+  else
+    cp "$out" "$file"
+    echo "wrote $file"
+  fi
+  rm -f "$out"
+}
+check diesel.toml "$meta" app/src/server/schema.rs
+check diesel_vector.toml "$vec" app/src/server/vector_schema.rs
+exit $status

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Bartleby (release) and serves it at http://localhost:3000 on the
+# embedded default: its own Postgres with pgvector under DATA_DIR (./data), local-disk storage.
+# Settings come from the environment or a .env file (see .env.example). Ctrl-C stops it cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bartleby/target}
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+scripts/setup.sh
+printf '\033[1m==> %s\033[0m\n' "Building Bartleby (release; the first build takes a while)"
+scripts/build-site.sh release
+exec "$CARGO_TARGET_DIR/release/bartleby" serve
