@@ -275,7 +275,9 @@ pub async fn connect_with_retry(url: &str) -> Result<AsyncPgConnection> {
 }
 
 fn absolute(p: PathBuf) -> Result<PathBuf> {
-    Ok(if p.is_absolute() { p } else { std::env::current_dir()?.join(p) })
+    let p = if p.is_absolute() { p } else { std::env::current_dir()?.join(p) };
+    // drop `.` components so paths read cleanly in messages and logs
+    Ok(p.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect())
 }
 
 fn is_root() -> bool {

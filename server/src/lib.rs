@@ -81,7 +81,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let config = state.config.clone();
 
-    let idle = time::Duration::seconds(i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(i64::MAX));
+    let idle = middleware::idle_timeout(&state);
     let sessions = SessionManagerLayer::new(PgSessionStore::new(state.db.clone()))
         .with_name(config.session_cookie_name.clone())
         .with_http_only(true)

@@ -11,7 +11,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
+
+/// The configured idle timeout as tower-sessions wants it.
+pub fn idle_timeout(state: &AppState) -> time::Duration {
+    time::Duration::seconds(i64::try_from(state.config.session_idle_timeout.as_secs()).unwrap_or(i64::MAX))
+}
 
 /// Paths anyone may load without signing in.
 fn is_public(path: &str) -> bool {
@@ -112,7 +117,7 @@ fn mark_cookies_secure(headers: &mut HeaderMap, cookie_name: &str) {
 }
 
 /// Sends signed-out visitors of a page to `/login?next=…`, and signed-in ones away from the sign-in pages.
-pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Response {
+pub async fn require_sign_in(State(state): State<AppState>, session: Session, req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
@@ -136,6 +141,8 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
         return next.run(req).await;
     }
     if signed_in {
+        // Idle expiry counts from the last page load, not from sign-in: re-arm it.
+        session.set_expiry(Some(Expiry::OnInactivity(idle_timeout(&state))));
         return next.run(req).await;
     }
     let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");

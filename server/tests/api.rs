@@ -321,6 +321,39 @@ async fn sign_in_rotates_the_session_id_and_sign_out_deletes_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_idle_session_expires_and_page_loads_keep_it_alive() {
+    use app::server::schema::sessions::dsl as s;
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("idle"), "Idle").await;
+    let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    let expiry = || async {
+        let mut c = diesel_async::AsyncPgConnection::establish(&app.db_url).await.unwrap();
+        s::sessions.select(s::expiry_date).first::<time::OffsetDateTime>(&mut c).await.unwrap()
+    };
+
+    // a page load pushes the expiry to a full idle period from now
+    diesel::update(s::sessions)
+        .set(s::expiry_date.eq(time::OffsetDateTime::now_utc() + time::Duration::days(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    let left = expiry().await - time::OffsetDateTime::now_utc();
+    assert!(left > time::Duration::days(13), "expiry not extended: {left}");
+
+    // past its expiry, the session no longer signs anyone in
+    diesel::update(s::sessions)
+        .set(s::expiry_date.eq(time::OffsetDateTime::now_utc() - time::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(app.me().await, Value::Null);
+    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn protected_pages_redirect_to_sign_in_with_next() {
     let app = TestApp::spawn().await;
     for (path, location) in [
