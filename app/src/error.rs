@@ -50,6 +50,22 @@ impl AppError {
         }
     }
 
+    /// A short fixed code for this error, safe to put in a URL (used when a form was posted
+    /// without JavaScript and the answer has to be a redirect back to the form).
+    pub fn code(&self) -> &str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Validation { field, .. } if !field.is_empty() => field,
+            Self::Validation { .. } => "invalid",
+            Self::Conflict { .. } => "exists",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal | Self::Transport { .. } => "internal",
+        }
+    }
+
     /// The HTTP status a server function answers with when it fails this way.
     pub fn status_code(&self) -> u16 {
         match self {

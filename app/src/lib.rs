@@ -17,6 +17,16 @@ use auth::api::{current_user, SignIn, SignOut, SignUp};
 use auth::types::UserView;
 use error::AppError;
 
+/// Percent-encodes a path or query value (keeps `/` readable).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The HTML document around the app (rendered on the server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -52,8 +62,9 @@ pub fn App() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let sign_up = ServerAction::<SignUp>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    // refetched whenever someone signs in, up or out
-    let user = Resource::new(
+    // Refetched whenever someone signs in, up or out. Blocking: the server resolves it before it
+    // sends the page, so pages render complete without JavaScript (no streamed-in fragments).
+    let user = Resource::new_blocking(
         move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
         |_| current_user(),
     );

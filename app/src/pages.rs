@@ -30,7 +30,7 @@ where
                             Ok(Some(user)) => content(user).into_any(),
                             Ok(None) => {
                                 let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                                let path = format!("/login?next={}", encode(&here));
+                                let path = format!("/login?next={}", crate::url_encode(&here));
                                 view! { <Redirect path=path/> }.into_any()
                             }
                             Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -40,15 +40,6 @@ where
             }
         </Suspense>
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -150,14 +150,7 @@ pub async fn require_sign_in(State(state): State<AppState>, session: Session, re
     Redirect::to(&target).into_response()
 }
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use app::url_encode as percent_encode;
 
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

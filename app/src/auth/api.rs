@@ -46,8 +46,8 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{app_state, respond};
-    respond(
+    use crate::server::{app_state, respond_form};
+    respond_form(
         async {
             let state = app_state()?;
             let session = ctx::session().await?;
@@ -57,13 +57,15 @@ pub async fn sign_up(
             Ok(())
         }
         .await,
+        "/signup",
+        next.as_deref(),
     )
 }
 
 #[server(prefix = "/api", endpoint = "auth/sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{app_state, respond};
-    respond(
+    use crate::server::{app_state, respond_form};
+    respond_form(
         async {
             let state = app_state()?;
             let session = ctx::session().await?;
@@ -74,6 +76,8 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
             Ok(())
         }
         .await,
+        "/login",
+        next.as_deref(),
     )
 }
 

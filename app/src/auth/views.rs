@@ -20,23 +20,56 @@ fn with_next(path: &str, next: &str) -> String {
     if next.is_empty() {
         path.to_owned()
     } else {
-        let encoded: String = next
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        format!("{path}?next={encoded}")
+        format!("{path}?next={}", crate::url_encode(next))
     }
 }
 
-/// The error of the last submission, if any.
-fn last_error<A>(action: ServerAction<A>) -> Signal<Option<AppError>>
+/// Which form an `?error=<code>` redirect came back to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FormPage {
+    SignIn,
+    SignUp,
+}
+
+/// The error a plain (not yet hydrated) form post came back with, as `?error=<code>`. Only fixed
+/// codes are read, so a crafted link cannot put words on the page.
+fn error_from_code(page: FormPage, code: &str) -> Option<AppError> {
+    let v = |field: &str, message: &str| AppError::validation(field, message);
+    Some(match (page, code) {
+        (FormPage::SignIn, "password") => v("password", "That email and password do not match an account."),
+        (FormPage::SignIn, "email") => v("email", "Enter your email address."),
+        (FormPage::SignIn, "rate_limited") => AppError::RateLimited { retry_after_secs: FAILURE_WINDOW_SECS },
+        (FormPage::SignUp, "email") => v("email", "Enter a valid email address, like name@example.com."),
+        (FormPage::SignUp, "display_name") => v("display_name", "Enter the name Bartleby should call you."),
+        (FormPage::SignUp, "password") => v(
+            "password",
+            &format!("Use between {PASSWORD_MIN_CHARS} and {PASSWORD_MAX_CHARS} characters for your password."),
+        ),
+        (FormPage::SignUp, "exists") => AppError::Conflict {
+            field: "email".into(),
+            message: "An account with this email already exists. Sign in instead?".into(),
+        },
+        (_, "unavailable") => AppError::Unavailable,
+        (_, "") => return None,
+        _ => AppError::Internal,
+    })
+}
+
+/// Sign-in lockouts last at most this long (the message rounds up to minutes).
+const FAILURE_WINDOW_SECS: u64 = 15 * 60;
+
+/// The error of the last submission: the action's when the page is live, else the one a plain
+/// form post came back with.
+fn last_error<A>(action: ServerAction<A>, page: FormPage) -> Signal<Option<AppError>>
 where
     A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
 {
-    Signal::derive(move || action.value().get().and_then(Result::err))
+    let query = use_query_map();
+    Signal::derive(move || match action.value().get() {
+        Some(result) => result.err(),
+        None if action.version().get() == 0 => query.read().get("error").and_then(|code| error_from_code(page, &code)),
+        None => None,
+    })
 }
 
 #[component]
@@ -124,7 +157,7 @@ fn PasswordField(
 pub fn LoginPage() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
     let action: ServerAction<SignIn> = auth.sign_in;
-    let error = last_error(action);
+    let error = last_error(action, FormPage::SignIn);
     let next = next_param();
     view! {
         <Title text="Sign in · Bartleby"/>
@@ -151,7 +184,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
     let action: ServerAction<SignUp> = auth.sign_up;
-    let error = last_error(action);
+    let error = last_error(action, FormPage::SignUp);
     let next = next_param();
     view! {
         <Title text="Create an account · Bartleby"/>
@@ -190,6 +223,17 @@ pub fn SignupPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_known_error_codes_become_messages() {
+        let e = error_from_code(FormPage::SignIn, "password").unwrap();
+        assert_eq!(e.to_string(), "That email and password do not match an account.");
+        assert_eq!(error_from_code(FormPage::SignUp, "exists").unwrap().field(), Some("email"));
+        // anything else is a generic message, never the text of the link
+        let e = error_from_code(FormPage::SignIn, "Your account is suspended, call 555").unwrap();
+        assert_eq!(e, AppError::Internal);
+        assert_eq!(error_from_code(FormPage::SignIn, ""), None);
+    }
 
     #[test]
     fn next_is_percent_encoded() {

@@ -23,6 +23,33 @@ pub fn app_state() -> Result<AppState, AppError> {
     })
 }
 
+/// True when the request is a plain HTML form post (the page had not hydrated): the browser
+/// expects a page or a redirect, not JSON.
+pub fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Finishes a server function behind a form on `page`: for a plain form post, an error becomes a
+/// redirect back to the form with `?error=<code>` (the form shows the message); otherwise as [`respond`].
+pub fn respond_form<T>(result: Result<T, AppError>, page: &str, next: Option<&str>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        if plain_form_post() {
+            let mut url = format!("{page}?error={}", e.code());
+            if let Some(next) = next.filter(|n| !n.is_empty()) {
+                url.push_str("&next=");
+                url.push_str(&crate::url_encode(next));
+            }
+            leptos_axum::redirect(&url);
+            return result;
+        }
+    }
+    respond(result)
+}
+
 /// Finishes a server function: on error, sets the HTTP status that matches it.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
