@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod inventory;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -85,7 +86,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::Dashboard/>
                         <Route path=path!("/login") view=auth::views::LoginPage/>
                         <Route path=path!("/signup") view=auth::views::SignupPage/>
-                        <Route path=path!("/inventory") view=pages::InventoryPage/>
+                        <Route path=path!("/inventory") view=inventory::views::InventoryPage/>
+                        <Route path=path!("/inventory/new") view=inventory::views::NewItemPage/>
+                        <Route path=path!("/inventory/:id") view=inventory::views::ItemPage/>
+                        <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage/>
+                        <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage/>
                         <Route path=path!("/documents") view=pages::DocumentsPage/>
                         <Route path=path!("/search") view=pages::SearchPage/>
                     </Routes>

@@ -103,11 +103,6 @@ fn NotYet(title: &'static str, what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn InventoryPage() -> impl IntoView {
-    view! { <NotYet title="Inventory" what="The inventory"/> }
-}
-
-#[component]
 pub fn DocumentsPage() -> impl IntoView {
     view! { <NotYet title="Documents" what="Document storage"/> }
 }

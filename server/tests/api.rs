@@ -556,3 +556,150 @@ async fn malformed_requests_get_a_clear_error_not_a_crash() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["message"], "The request was malformed.");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Inventory
+
+async fn add_item(app: &TestApp, name: &str, extra: &[(&str, &str)]) -> i64 {
+    let mut form: Vec<(String, String)> = vec![("form[name]".into(), name.into())];
+    for (k, v) in extra {
+        form.push((format!("form[{k}]"), (*v).into()));
+    }
+    let r = app.client.post(app.url("/api/inventory/create")).form(&form).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let location = r.headers().get(LOCATION).unwrap().to_str().unwrap().to_owned();
+    location.trim_start_matches("/inventory/").parse().unwrap()
+}
+
+async fn list(app: &TestApp, query: &[(&str, &str)]) -> Value {
+    let form: Vec<(String, String)> = query.iter().map(|(k, v)| (format!("query[{k}]"), (*v).to_owned())).collect();
+    let mut full = vec![
+        ("query[q]".to_owned(), String::new()),
+        ("query[category]".to_owned(), String::new()),
+        ("query[tag]".to_owned(), String::new()),
+        ("query[sort]".to_owned(), "updated".to_owned()),
+        ("query[desc]".to_owned(), "true".to_owned()),
+        ("query[page]".to_owned(), "1".to_owned()),
+    ];
+    for (k, v) in form {
+        if let Some(slot) = full.iter_mut().find(|(fk, _)| *fk == k) {
+            slot.1 = v;
+        }
+    }
+    let r = app.client.post(app.url("/api/inventory/list")).form(&full).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_are_created_checked_and_read_back_exactly() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("inv"), "Inv").await;
+    let id = add_item(
+        &app,
+        "  Oak chair ",
+        &[("quantity", "4"), ("tags", "oak, vintage, Oak"), ("retail_price", "1,299.9"), ("currency", "eur")],
+    )
+    .await;
+    let r = app.call("inventory/get", &[("id", &id.to_string())]).await;
+    let item: Value = r.json().await.unwrap();
+    assert_eq!(item["name"], "Oak chair");
+    assert_eq!(item["quantity"], 4);
+    assert_eq!(item["tags"], serde_json::json!(["oak", "vintage"]));
+    assert_eq!(item["retail_price"], "1299.90");
+    assert_eq!(item["currency"], "EUR");
+    assert_eq!(item["import_cost"], Value::Null);
+
+    for (field, value) in [("quantity", "-3"), ("retail_price", "12.345"), ("currency", "euro")] {
+        let r = app
+            .client
+            .post(app.url("/api/inventory/create"))
+            .form(&[("form[name]", "x"), (&format!("form[{field}]"), value)])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = error_json(r).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["field"], field, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_items_are_not_found_by_any_route() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("alice"), "Alice").await;
+    let id = add_item(&app, "Alice's diary", &[]).await.to_string();
+
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    let (status, body) = error_json(bob.call("inventory/get", &[("id", &id)]).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let r = bob
+        .client
+        .post(bob.url("/api/inventory/update"))
+        .form(&[("id", id.as_str()), ("form[name]", "Bob was here")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.call("inventory/delete", &[("id", &id)]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.get(&format!("/inventory/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.get(&format!("/inventory/{id}/edit")).await.status(), StatusCode::NOT_FOUND);
+    assert!(names(&list(&bob, &[]).await).is_empty());
+
+    // untouched for its owner
+    let item: Value = app.call("inventory/get", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(item["name"], "Alice's diary");
+    // and nobody signed out gets anything
+    let anon = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    assert_eq!(anon.call("inventory/get", &[("id", &id)]).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_sorts_filters_searches_and_pages() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("table"), "Table").await;
+    add_item(
+        &app,
+        "Oak chair",
+        &[("category", "Furniture"), ("quantity", "4"), ("tags", "oak"), ("retail_price", "120")],
+    )
+    .await;
+    add_item(&app, "Brass lamp", &[("category", "Lighting"), ("retail_price", "85.50")]).await;
+    add_item(&app, "walnut table", &[("category", "Furniture"), ("description", "Mid-century, seats six")]).await;
+
+    assert_eq!(names(&list(&app, &[]).await), ["walnut table", "Brass lamp", "Oak chair"]);
+    assert_eq!(
+        names(&list(&app, &[("sort", "name"), ("desc", "false")]).await),
+        ["Brass lamp", "Oak chair", "walnut table"]
+    );
+    assert_eq!(names(&list(&app, &[("sort", "quantity"), ("desc", "true")]).await)[0], "Oak chair");
+    let by_price = names(&list(&app, &[("sort", "retail_price"), ("desc", "false")]).await);
+    assert_eq!(by_price, ["Brass lamp", "Oak chair", "walnut table"], "no price sorts last");
+    assert_eq!(
+        names(&list(&app, &[("category", "Furniture"), ("sort", "name"), ("desc", "false")]).await),
+        ["Oak chair", "walnut table"]
+    );
+    assert_eq!(names(&list(&app, &[("tag", "oak")]).await), ["Oak chair"]);
+    assert_eq!(names(&list(&app, &[("q", "seats")]).await), ["walnut table"], "description words");
+    assert_eq!(names(&list(&app, &[("q", "lamb")]).await), ["Brass lamp"], "a typo");
+    assert_eq!(names(&list(&app, &[("q", "50% off")]).await), Vec::<String>::new(), "wildcards are literal");
+
+    let page = list(&app, &[]).await;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["categories"], serde_json::json!(["Furniture", "Lighting"]));
+
+    for i in 0..60 {
+        add_item(&app, &format!("Box {i:02}"), &[]).await;
+    }
+    let first = list(&app, &[("sort", "name"), ("desc", "false")]).await;
+    assert_eq!(first["total"], 63);
+    assert_eq!(first["items"].as_array().unwrap().len(), 50);
+    let second = list(&app, &[("sort", "name"), ("desc", "false"), ("page", "2")]).await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 13);
+    assert_eq!(names(&second)[12], "walnut table");
+}

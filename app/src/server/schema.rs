@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     sessions (id) {
         id -> Text,
@@ -18,6 +24,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    user_inventory (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        description -> Text,
+        category -> Text,
+        material -> Text,
+        colour -> Text,
+        dimensions -> Text,
+        origin -> Text,
+        quantity -> Int4,
+        tags -> Array<Nullable<Text>>,
+        import_cost -> Nullable<Numeric>,
+        retail_price -> Nullable<Numeric>,
+        currency -> Text,
+        search -> Nullable<Tsvector>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -28,4 +59,6 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(sessions, sign_in_failures, users,);
+diesel::joinable!(user_inventory -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(sessions, sign_in_failures, user_inventory, users,);

@@ -1,0 +1,93 @@
+//! Inventory server functions: check the user, call the service, answer DTOs.
+
+use leptos::prelude::*;
+
+use super::types::{ItemForm, ItemPage, ItemQuery, ItemView};
+use crate::error::AppError;
+
+#[server(prefix = "/api", endpoint = "inventory/list")]
+pub async fn list_items(query: ItemQuery) -> Result<ItemPage, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::list(&app_state()?, user.id, &query).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "inventory/get")]
+pub async fn get_item(id: i64) -> Result<ItemView, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::get(&app_state()?, user.id, id).await
+        }
+        .await,
+    )
+}
+
+/// The user's categories and tags, suggested while typing in the form.
+#[server(prefix = "/api", endpoint = "inventory/suggestions")]
+pub async fn item_suggestions() -> Result<(Vec<String>, Vec<String>), AppError> {
+    use crate::server::{app_state, db, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let state = app_state()?;
+            let mut c = db::conn(&state.db).await?;
+            super::repo::categories_and_tags(&mut c, user.id).await.map_err(db::query_failed)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "inventory/create")]
+pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let item = super::service::create(&app_state()?, user.id, &form).await?;
+            leptos_axum::redirect(&format!("/inventory/{}", item.id));
+            Ok(())
+        }
+        .await,
+        "/inventory/new",
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "inventory/update")]
+pub async fn update_item(id: i64, form: ItemForm) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let item = super::service::update(&app_state()?, user.id, id, &form).await?;
+            leptos_axum::redirect(&format!("/inventory/{}", item.id));
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/{id}/edit"),
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "inventory/delete")]
+pub async fn delete_item(id: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::delete(&app_state()?, user.id, id).await?;
+            leptos_axum::redirect("/inventory");
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/{id}/delete"),
+        None,
+    )
+}

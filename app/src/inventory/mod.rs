@@ -1,0 +1,10 @@
+//! Inventory: the user's things, in a table to sort, filter, search and page through.
+
+pub mod api;
+pub mod types;
+pub mod views;
+
+#[cfg(feature = "ssr")]
+pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod service;

@@ -1,0 +1,170 @@
+//! Diesel queries for inventory items. Every function takes the owner's id and filters by it:
+//! there is no way to reach another user's row from here.
+
+use bigdecimal::BigDecimal;
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel::QueryResult;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use super::types::{ItemQuery, SortKey};
+use crate::server::schema::user_inventory::{self, dsl as t};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_inventory, check_for_backend(Pg))]
+pub struct Item {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub material: String,
+    pub colour: String,
+    pub dimensions: String,
+    pub origin: String,
+    pub quantity: i32,
+    /// Postgres array elements are nullable; ours never hold NULL
+    pub tags: Vec<Option<String>>,
+    pub import_cost: Option<BigDecimal>,
+    pub retail_price: Option<BigDecimal>,
+    pub currency: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The columns a user sets (insert and update alike).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = user_inventory, treat_none_as_null = true)]
+pub struct ItemChanges {
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub material: String,
+    pub colour: String,
+    pub dimensions: String,
+    pub origin: String,
+    pub quantity: i32,
+    pub tags: Vec<Option<String>>,
+    pub import_cost: Option<BigDecimal>,
+    pub retail_price: Option<BigDecimal>,
+    pub currency: String,
+}
+
+pub async fn insert_item(conn: &mut AsyncPgConnection, user_id: i64, item: &ItemChanges) -> QueryResult<Item> {
+    diesel::insert_into(t::user_inventory)
+        .values((t::user_id.eq(user_id), item))
+        .returning(Item::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find_item(conn: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<Option<Item>> {
+    t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .filter(t::id.eq(id))
+        .select(Item::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn update_item(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    id: i64,
+    item: &ItemChanges,
+) -> QueryResult<Option<Item>> {
+    diesel::update(t::user_inventory.filter(t::user_id.eq(user_id)).filter(t::id.eq(id)))
+        .set((item, t::updated_at.eq(diesel::dsl::now)))
+        .returning(Item::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Deletes the item; false when there was no such item for this user.
+pub async fn delete_item(conn: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<bool> {
+    let n = diesel::delete(t::user_inventory.filter(t::user_id.eq(user_id)).filter(t::id.eq(id))).execute(conn).await?;
+    Ok(n == 1)
+}
+
+type Filtered<'a> = user_inventory::BoxedQuery<'a, Pg>;
+
+/// The user's items matching the query's filters (search, category, tag), unsorted.
+fn filtered<'a>(user_id: i64, q: &'a ItemQuery) -> Filtered<'a> {
+    let mut query = t::user_inventory.filter(t::user_id.eq(user_id)).into_boxed();
+    if !q.category.is_empty() {
+        query = query.filter(t::category.eq(q.category.clone()));
+    }
+    if !q.tag.is_empty() {
+        query = query.filter(t::tags.contains(vec![Some(q.tag.clone())]));
+    }
+    if !q.q.is_empty() {
+        // words anywhere (name, category, tags, description), a substring of the name, or a word
+        // of the name close to the typed one (pg_trgm word similarity: "lamb" still finds "lamp")
+        let pattern = format!("%{}%", q.q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(
+            sql::<Bool>("(search @@ websearch_to_tsquery('simple', ")
+                .bind::<Text, _>(q.q.clone())
+                .sql(") OR name ILIKE ")
+                .bind::<Text, _>(pattern)
+                .sql(" OR ")
+                .bind::<Text, _>(q.q.clone())
+                .sql(" <% name)"),
+        );
+    }
+    query
+}
+
+/// One page of the user's items, sorted as asked, and the number of matches on all pages.
+pub async fn list_items(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    q: &ItemQuery,
+    per_page: u32,
+) -> QueryResult<(Vec<Item>, i64)> {
+    let total: i64 = filtered(user_id, q).count().get_result(conn).await?;
+    let mut query = filtered(user_id, q).select(Item::as_select());
+    query = match (q.sort, q.desc) {
+        (SortKey::Name, false) => query.order((sql::<Text>("lower(name)").asc(), t::id.asc())),
+        (SortKey::Name, true) => query.order((sql::<Text>("lower(name)").desc(), t::id.desc())),
+        (SortKey::Category, false) => query.order((t::category.asc(), sql::<Text>("lower(name)").asc(), t::id.asc())),
+        (SortKey::Category, true) => query.order((t::category.desc(), sql::<Text>("lower(name)").asc(), t::id.asc())),
+        (SortKey::Quantity, false) => query.order((t::quantity.asc(), t::id.asc())),
+        (SortKey::Quantity, true) => query.order((t::quantity.desc(), t::id.desc())),
+        (SortKey::RetailPrice, false) => query.order((t::retail_price.asc().nulls_last(), t::id.asc())),
+        (SortKey::RetailPrice, true) => query.order((t::retail_price.desc().nulls_last(), t::id.desc())),
+        (SortKey::Updated, false) => query.order((t::updated_at.asc(), t::id.asc())),
+        (SortKey::Updated, true) => query.order((t::updated_at.desc(), t::id.desc())),
+    };
+    let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
+    let items = query.limit(i64::from(per_page)).offset(offset).load(conn).await?;
+    Ok((items, total))
+}
+
+/// The user's categories and tags, for the filter menus and the form's suggestions.
+pub async fn categories_and_tags(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<(Vec<String>, Vec<String>)> {
+    let categories: Vec<String> = t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .filter(t::category.ne(""))
+        .select(t::category)
+        .distinct()
+        .order(t::category.asc())
+        .limit(500)
+        .load(conn)
+        .await?;
+    let tags: Vec<String> = t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .select(sql::<Text>("DISTINCT unnest(tags) AS tag"))
+        .order(sql::<Text>("tag"))
+        .limit(500)
+        .load(conn)
+        .await?;
+    Ok((categories, tags))
+}

@@ -1,0 +1,157 @@
+//! Inventory rules: checking the form, and turning rows into what the pages show.
+//! Every call is scoped to the signed-in user's id.
+
+use std::str::FromStr;
+
+use bigdecimal::BigDecimal;
+
+use super::repo::{self, Item, ItemChanges};
+use super::types::{
+    parse_currency, parse_price, parse_quantity, parse_tags, ItemForm, ItemPage, ItemQuery, ItemView, NAME_MAX,
+    PER_PAGE,
+};
+use crate::error::AppError;
+use crate::server::db::{conn, query_failed};
+use crate::server::AppState;
+
+fn short_text(field: &str, label: &str, raw: &str, max: usize) -> Result<String, AppError> {
+    let v = raw.trim();
+    if v.chars().count() > max {
+        return Err(AppError::validation(field, format!("Keep the {label} to {max} characters or fewer.")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(AppError::validation(field, format!("The {label} contains characters that cannot be stored.")));
+    }
+    Ok(v.to_owned())
+}
+
+fn decimal(s: Option<String>) -> Option<BigDecimal> {
+    s.and_then(|s| BigDecimal::from_str(&s).ok())
+}
+
+/// Checks every field of the form; the first problem is reported against its field.
+pub fn check_form(form: &ItemForm) -> Result<ItemChanges, AppError> {
+    let name = short_text("name", "name", &form.name, NAME_MAX)?;
+    if name.is_empty() {
+        return Err(AppError::validation("name", "Give the item a name."));
+    }
+    Ok(ItemChanges {
+        name,
+        description: short_text("description", "description", &form.description, 10_000)?,
+        category: short_text("category", "category", &form.category, 100)?,
+        material: short_text("material", "material", &form.material, 200)?,
+        colour: short_text("colour", "colour", &form.colour, 100)?,
+        dimensions: short_text("dimensions", "dimensions", &form.dimensions, 200)?,
+        origin: short_text("origin", "origin", &form.origin, 200)?,
+        quantity: parse_quantity(&form.quantity)?,
+        tags: parse_tags(&form.tags)?.into_iter().map(Some).collect(),
+        import_cost: decimal(parse_price("import_cost", &form.import_cost)?),
+        retail_price: decimal(parse_price("retail_price", &form.retail_price)?),
+        currency: parse_currency(&form.currency)?,
+    })
+}
+
+fn stamp(t: time::OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+}
+
+fn money(d: &BigDecimal) -> String {
+    d.with_scale(2).to_string()
+}
+
+impl Item {
+    pub fn view(&self) -> ItemView {
+        ItemView {
+            id: self.id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            category: self.category.clone(),
+            material: self.material.clone(),
+            colour: self.colour.clone(),
+            dimensions: self.dimensions.clone(),
+            origin: self.origin.clone(),
+            quantity: self.quantity,
+            tags: self.tags.iter().flatten().cloned().collect(),
+            import_cost: self.import_cost.as_ref().map(money),
+            retail_price: self.retail_price.as_ref().map(money),
+            currency: self.currency.clone(),
+            created_at: stamp(self.created_at),
+            updated_at: stamp(self.updated_at),
+        }
+    }
+}
+
+pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
+    let changes = check_form(form)?;
+    let mut c = conn(&state.db).await?;
+    let item = repo::insert_item(&mut c, user_id, &changes).await.map_err(query_failed)?;
+    tracing::info!(user_id, item_id = item.id, "item created");
+    Ok(item.view())
+}
+
+pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, AppError> {
+    let mut c = conn(&state.db).await?;
+    repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.map(|i| i.view()).ok_or(AppError::NotFound)
+}
+
+pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
+    let changes = check_form(form)?;
+    let mut c = conn(&state.db).await?;
+    repo::update_item(&mut c, user_id, id, &changes)
+        .await
+        .map_err(query_failed)?
+        .map(|i| i.view())
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
+    let mut c = conn(&state.db).await?;
+    if repo::delete_item(&mut c, user_id, id).await.map_err(query_failed)? {
+        tracing::info!(user_id, item_id = id, "item deleted");
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
+    let mut c = conn(&state.db).await?;
+    let (items, total) = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
+    let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
+    Ok(ItemPage {
+        items: items.iter().map(Item::view).collect(),
+        total,
+        page: query.page,
+        per_page: PER_PAGE,
+        categories,
+        tags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_is_checked_field_by_field() {
+        let ok = ItemForm {
+            name: " Oak chair ".into(),
+            retail_price: "120".into(),
+            tags: "oak, chair".into(),
+            ..Default::default()
+        };
+        let c = check_form(&ok).unwrap();
+        assert_eq!(c.name, "Oak chair");
+        assert_eq!(c.quantity, 1);
+        assert_eq!(c.currency, "USD");
+        assert_eq!(c.retail_price.as_ref().map(money).as_deref(), Some("120.00"));
+        assert_eq!(c.tags, vec![Some("oak".to_owned()), Some("chair".to_owned())]);
+
+        let no_name = ItemForm { name: "  ".into(), ..Default::default() };
+        assert_eq!(check_form(&no_name).unwrap_err().field(), Some("name"));
+        let bad_price = ItemForm { name: "x".into(), import_cost: "twelve".into(), ..Default::default() };
+        assert_eq!(check_form(&bad_price).unwrap_err().field(), Some("import_cost"));
+        let bad_qty = ItemForm { name: "x".into(), quantity: "-2".into(), ..Default::default() };
+        assert_eq!(check_form(&bad_qty).unwrap_err().field(), Some("quantity"));
+    }
+}

@@ -1,0 +1,360 @@
+//! Inventory DTOs, the form's input rules, and the table's URL state (shared by browser and server).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// Rows per page of the inventory table.
+pub const PER_PAGE: u32 = 50;
+pub const NAME_MAX: usize = 200;
+pub const TAGS_MAX: usize = 30;
+pub const TAG_MAX_CHARS: usize = 50;
+
+/// One item as the pages show it. Prices are exact decimals, as text ("12.50").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub material: String,
+    pub colour: String,
+    pub dimensions: String,
+    pub origin: String,
+    pub quantity: i32,
+    pub tags: Vec<String>,
+    pub import_cost: Option<String>,
+    pub retail_price: Option<String>,
+    pub currency: String,
+    /// YYYY-MM-DD HH:MM (UTC)
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The create/edit form, as typed (everything is text until the server checks it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemForm {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub material: String,
+    #[serde(default)]
+    pub colour: String,
+    #[serde(default)]
+    pub dimensions: String,
+    #[serde(default)]
+    pub origin: String,
+    #[serde(default)]
+    pub quantity: String,
+    /// comma-separated
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub import_cost: String,
+    #[serde(default)]
+    pub retail_price: String,
+    #[serde(default)]
+    pub currency: String,
+}
+
+impl ItemForm {
+    pub fn from_item(item: &ItemView) -> Self {
+        Self {
+            name: item.name.clone(),
+            description: item.description.clone(),
+            category: item.category.clone(),
+            material: item.material.clone(),
+            colour: item.colour.clone(),
+            dimensions: item.dimensions.clone(),
+            origin: item.origin.clone(),
+            quantity: item.quantity.to_string(),
+            tags: item.tags.join(", "),
+            import_cost: item.import_cost.clone().unwrap_or_default(),
+            retail_price: item.retail_price.clone().unwrap_or_default(),
+            currency: item.currency.clone(),
+        }
+    }
+}
+
+/// Splits "a, b,,A" into ["a", "b"]: trimmed, no empties, case-insensitive duplicates dropped.
+pub fn parse_tags(raw: &str) -> Result<Vec<String>, AppError> {
+    let mut tags: Vec<String> = Vec::new();
+    for t in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if t.chars().count() > TAG_MAX_CHARS {
+            return Err(AppError::validation("tags", format!("Keep each tag to {TAG_MAX_CHARS} characters or fewer.")));
+        }
+        if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            tags.push(t.to_owned());
+        }
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(AppError::validation("tags", format!("Use at most {TAGS_MAX} tags.")));
+    }
+    Ok(tags)
+}
+
+/// Checks a price: empty means none; otherwise a non-negative amount with at most two decimals.
+pub fn parse_price(field: &str, raw: &str) -> Result<Option<String>, AppError> {
+    let s = raw.trim().replace(',', "");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || AppError::validation(field, "Enter an amount like 12.50 (no currency sign).");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return Err(bad());
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if frac.len() > 2 {
+        return Err(AppError::validation(field, "Use at most two decimal places."));
+    }
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 12 {
+        return Err(AppError::validation(field, "That amount is too large."));
+    }
+    Ok(Some(format!("{}.{:0<2}", if whole.is_empty() { "0" } else { whole }, frac)))
+}
+
+pub fn parse_quantity(raw: &str) -> Result<i32, AppError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(1);
+    }
+    match s.parse::<i64>() {
+        Ok(n) if (0..=1_000_000_000).contains(&n) => Ok(n as i32),
+        Ok(n) if n < 0 => Err(AppError::validation("quantity", "The quantity cannot be negative.")),
+        _ => Err(AppError::validation("quantity", "Enter a whole number, like 3.")),
+    }
+}
+
+pub fn parse_currency(raw: &str) -> Result<String, AppError> {
+    let c = raw.trim().to_ascii_uppercase();
+    if c.is_empty() {
+        return Ok("USD".into());
+    }
+    if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()) {
+        Ok(c)
+    } else {
+        Err(AppError::validation("currency", "Use a three-letter currency code, like USD or EUR."))
+    }
+}
+
+/// Columns the table sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    Name,
+    Category,
+    Quantity,
+    RetailPrice,
+    #[default]
+    Updated,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Category => "category",
+            Self::Quantity => "quantity",
+            Self::RetailPrice => "retail_price",
+            Self::Updated => "updated",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "name" => Self::Name,
+            "category" => Self::Category,
+            "quantity" => Self::Quantity,
+            "retail_price" => Self::RetailPrice,
+            "updated" => Self::Updated,
+            _ => return None,
+        })
+    }
+    /// The natural first direction: A→Z for text, largest/newest first for numbers and dates.
+    pub fn default_desc(self) -> bool {
+        matches!(self, Self::Quantity | Self::RetailPrice | Self::Updated)
+    }
+}
+
+/// The table's whole state, kept in the URL so reload, back and shared links show the same view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemQuery {
+    pub q: String,
+    pub category: String,
+    pub tag: String,
+    pub sort: SortKey,
+    pub desc: bool,
+    /// 1-based
+    pub page: u32,
+}
+
+impl Default for ItemQuery {
+    fn default() -> Self {
+        Self::from_pairs(|_| None)
+    }
+}
+
+impl ItemQuery {
+    /// Reads the URL's query parameters; anything unknown or malformed falls back to the default.
+    pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        let sort = get("sort").and_then(|s| SortKey::parse(&s)).unwrap_or_default();
+        let desc = match get("dir").as_deref() {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => sort.default_desc(),
+        };
+        Self {
+            q: get("q").unwrap_or_default().trim().chars().take(200).collect(),
+            category: get("category").unwrap_or_default(),
+            tag: get("tag").unwrap_or_default(),
+            sort,
+            desc,
+            page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+        }
+    }
+
+    /// `/inventory?…` for this state (defaults omitted).
+    pub fn href(&self) -> String {
+        let mut params = BTreeMap::new();
+        if !self.q.is_empty() {
+            params.insert("q", self.q.clone());
+        }
+        if !self.category.is_empty() {
+            params.insert("category", self.category.clone());
+        }
+        if !self.tag.is_empty() {
+            params.insert("tag", self.tag.clone());
+        }
+        if self.sort != SortKey::default() || self.desc != self.sort.default_desc() {
+            params.insert("sort", self.sort.as_str().to_owned());
+            params.insert("dir", if self.desc { "desc" } else { "asc" }.to_owned());
+        }
+        if self.page > 1 {
+            params.insert("page", self.page.to_string());
+        }
+        let qs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", query_encode(v))).collect();
+        if qs.is_empty() {
+            "/inventory".into()
+        } else {
+            format!("/inventory?{}", qs.join("&"))
+        }
+    }
+
+    /// The same view sorted by `key` (toggling direction if it already is), back on page 1.
+    pub fn sorted_by(&self, key: SortKey) -> Self {
+        let desc = if self.sort == key { !self.desc } else { key.default_desc() };
+        Self { sort: key, desc, page: 1, ..self.clone() }
+    }
+
+    pub fn at_page(&self, page: u32) -> Self {
+        Self { page, ..self.clone() }
+    }
+}
+
+fn query_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One page of the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemPage {
+    pub items: Vec<ItemView>,
+    /// items matching the filters, on all pages
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    /// the user's categories and tags, for the filter menus
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl ItemPage {
+    pub fn pages(&self) -> u32 {
+        u32::try_from((self.total.max(0) as u64).div_ceil(u64::from(self.per_page))).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_exact_two_decimal_amounts() {
+        assert_eq!(parse_price("p", "").unwrap(), None);
+        assert_eq!(parse_price("p", "12").unwrap().as_deref(), Some("12.00"));
+        assert_eq!(parse_price("p", "0.5").unwrap().as_deref(), Some("0.50"));
+        assert_eq!(parse_price("p", "1,299.99").unwrap().as_deref(), Some("1299.99"));
+        assert_eq!(parse_price("p", ".5").unwrap().as_deref(), Some("0.50"));
+        for bad in ["-1", "1.234", "abc", "$5", "1e3", ".", "1234567890123"] {
+            assert!(parse_price("p", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_deduplicated() {
+        assert_eq!(parse_tags(" oak, Vintage ,,oak, vintage ").unwrap(), vec!["oak", "Vintage"]);
+        assert!(parse_tags(&"x,".repeat(31)).is_ok()); // all duplicates of "x"
+        let many: Vec<String> = (0..31).map(|i| format!("t{i}")).collect();
+        assert!(parse_tags(&many.join(",")).is_err());
+    }
+
+    #[test]
+    fn quantities_and_currencies() {
+        assert_eq!(parse_quantity("").unwrap(), 1);
+        assert_eq!(parse_quantity(" 7 ").unwrap(), 7);
+        assert!(parse_quantity("-1").is_err());
+        assert!(parse_quantity("2.5").is_err());
+        assert_eq!(parse_currency("eur").unwrap(), "EUR");
+        assert!(parse_currency("EURO").is_err());
+    }
+
+    #[test]
+    fn the_url_round_trips_the_table_state() {
+        let q = ItemQuery {
+            q: "oak chair".into(),
+            category: "Furniture & home".into(),
+            tag: String::new(),
+            sort: SortKey::Name,
+            desc: false,
+            page: 3,
+        };
+        let href = q.href();
+        assert_eq!(href, "/inventory?category=Furniture+%26+home&dir=asc&page=3&q=oak+chair&sort=name");
+        let query = href.split_once('?').unwrap().1;
+        let map: BTreeMap<String, String> = query
+            .split('&')
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                let v = v.replace('+', " ").replace("%26", "&");
+                (k.to_owned(), v)
+            })
+            .collect();
+        assert_eq!(ItemQuery::from_pairs(|k| map.get(k).cloned()), q);
+        assert_eq!(ItemQuery::default().href(), "/inventory");
+    }
+
+    #[test]
+    fn sorting_toggles_and_resets_the_page() {
+        let q = ItemQuery { page: 4, ..ItemQuery::from_pairs(|_| None) };
+        assert_eq!(q.sort, SortKey::Updated);
+        assert!(q.desc);
+        let by_name = q.sorted_by(SortKey::Name);
+        assert_eq!((by_name.sort, by_name.desc, by_name.page), (SortKey::Name, false, 1));
+        assert!(by_name.sorted_by(SortKey::Name).desc);
+        assert_eq!(ItemQuery::from_pairs(|k| (k == "page").then(|| "0".into())).page, 1);
+    }
+}

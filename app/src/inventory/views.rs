@@ -1,0 +1,463 @@
+//! Inventory pages: the table, an item, and the create/edit/delete forms. The table's state lives
+//! in the URL and its controls are plain links and GET forms, so it works before the WASM loads.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, UpdateItem};
+use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey};
+use crate::error::AppError;
+use crate::pages::ErrorNotice;
+
+fn current_query() -> Memo<ItemQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let map = query.read();
+        ItemQuery::from_pairs(|k| map.get(k))
+    })
+}
+
+fn price(item: &ItemView) -> String {
+    item.retail_price.as_ref().map(|p| format!("{p} {}", item.currency)).unwrap_or_default()
+}
+
+#[component]
+pub fn InventoryPage() -> impl IntoView {
+    let query = current_query();
+    let page = Resource::new_blocking(move || query.get(), list_items);
+    view! {
+        <Title text="Inventory · Bartleby"/>
+        <div class="page-head">
+            <h1>"Inventory"</h1>
+            <A href="/inventory/new" attr:class="button primary">"Add item"</A>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => view! { <InventoryTable page=p query=query.get_untracked()/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
+    let filtered = !query.q.is_empty() || !query.category.is_empty() || !query.tag.is_empty();
+    let header = {
+        let query = query.clone();
+        move |key: SortKey, label: &'static str| {
+            let active = query.sort == key;
+            let aria = if !active {
+                "none"
+            } else if query.desc {
+                "descending"
+            } else {
+                "ascending"
+            };
+            let arrow = if !active {
+                ""
+            } else if query.desc {
+                " ↓"
+            } else {
+                " ↑"
+            };
+            view! {
+                <th scope="col" aria-sort=aria>
+                    <A href=query.sorted_by(key).href()>{label}{arrow}</A>
+                </th>
+            }
+        }
+    };
+    let pages = page.pages();
+    let prev = (page.page > 1).then(|| query.at_page(page.page - 1).href());
+    let next = (page.page < pages).then(|| query.at_page(page.page + 1).href());
+    let count = match page.total {
+        0 => "No items".to_owned(),
+        1 => "1 item".to_owned(),
+        n => format!("{n} items"),
+    };
+    let empty = page.items.is_empty();
+    view! {
+        <Form method="GET" action="/inventory" attr:class="filters" attr:role="search" attr:aria-label="Filter items">
+            <div class="field grow">
+                <label for="inv-q">"Search"</label>
+                <input id="inv-q" type="search" name="q" value=query.q.clone() placeholder="Name, description or tag"/>
+            </div>
+            <div class="field">
+                <label for="inv-category">"Category"</label>
+                <select id="inv-category" name="category">
+                    <option value="" selected=query.category.is_empty()>"All categories"</option>
+                    {page
+                        .categories
+                        .iter()
+                        .map(|c| view! { <option value=c.clone() selected=*c == query.category>{c.clone()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="inv-tag">"Tag"</label>
+                <select id="inv-tag" name="tag">
+                    <option value="" selected=query.tag.is_empty()>"All tags"</option>
+                    {page
+                        .tags
+                        .iter()
+                        .map(|t| view! { <option value=t.clone() selected=*t == query.tag>{t.clone()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <input type="hidden" name="sort" value=query.sort.as_str()/>
+            <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
+            <button type="submit">"Apply"</button>
+            {filtered.then(|| view! { <A href="/inventory" attr:class="button">"Clear"</A> })}
+        </Form>
+        <p class="muted" data-testid="item-count" role="status">{count}</p>
+        {if empty {
+            if filtered {
+                view! { <p class="notice">"No items match these filters."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="notice">
+                        <p>"Nothing here yet. Add the first thing you want to keep track of."</p>
+                        <A href="/inventory/new">"Add an item"</A>
+                    </div>
+                }
+                    .into_any()
+            }
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="items">
+                        <thead>
+                            <tr>
+                                {header(SortKey::Name, "Name")}
+                                {header(SortKey::Category, "Category")}
+                                <th scope="col">"Tags"</th>
+                                {header(SortKey::Quantity, "Qty")}
+                                {header(SortKey::RetailPrice, "Retail price")}
+                                {header(SortKey::Updated, "Updated")}
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page
+                                .items
+                                .into_iter()
+                                .map(|item| {
+                                    let price = price(&item);
+                                    let href = format!("/inventory/{}", item.id);
+                                    view! {
+                                        <tr>
+                                            <td><A href=href>{item.name}</A></td>
+                                            <td>{item.category}</td>
+                                            <td class="tags">{item.tags.join(", ")}</td>
+                                            <td class="num">{item.quantity}</td>
+                                            <td class="num">{price}</td>
+                                            <td class="muted">{item.updated_at}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+                .into_any()
+        }}
+        {(pages > 1)
+            .then(|| {
+                view! {
+                    <nav class="pager" aria-label="Pages">
+                        {prev.map(|h| view! { <A href=h attr:rel="prev">"← Previous"</A> })}
+                        <span>{format!("Page {} of {pages}", page.page)}</span>
+                        {next.map(|h| view! { <A href=h attr:rel="next">"Next →"</A> })}
+                    </nav>
+                }
+            })}
+    }
+}
+
+fn id_param() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
+}
+
+async fn load_item(id: Option<i64>) -> Result<ItemView, AppError> {
+    match id {
+        Some(id) => get_item(id).await,
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// Sets a 404 status for a missing item while rendering on the server.
+fn not_found_status(e: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
+            resp.set_status(s);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = e;
+}
+
+#[component]
+fn ItemMissing(error: AppError) -> impl IntoView {
+    not_found_status(&error);
+    if error == AppError::NotFound {
+        view! {
+            <section class="notice">
+                <h1>"Item not found"</h1>
+                <p>"There is no such item in your inventory. It may have been deleted."</p>
+                <p><A href="/inventory">"Back to the inventory"</A></p>
+            </section>
+        }
+        .into_any()
+    } else {
+        view! { <ErrorNotice error=error/> }.into_any()
+    }
+}
+
+#[component]
+pub fn ItemPage() -> impl IntoView {
+    let id = id_param();
+    let item = Resource::new_blocking(move || id.get(), load_item);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(item) => view! { <ItemDetails item=item/> }.into_any(),
+                    Err(e) => view! { <ItemMissing error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ItemDetails(item: ItemView) -> impl IntoView {
+    let row =
+        |label: &'static str, value: String| (!value.is_empty()).then(|| view! { <dt>{label}</dt><dd>{value}</dd> });
+    let money = |v: &Option<String>| v.as_ref().map(|p| format!("{p} {}", item.currency)).unwrap_or_default();
+    view! {
+        <Title text=format!("{} · Bartleby", item.name)/>
+        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <div class="page-head">
+            <h1 data-testid="item-name">{item.name.clone()}</h1>
+            <div class="actions">
+                <A href=format!("/inventory/{}/edit", item.id) attr:class="button">"Edit"</A>
+                <A href=format!("/inventory/{}/delete", item.id) attr:class="button danger">"Delete"</A>
+            </div>
+        </div>
+        {(!item.description.is_empty()).then(|| view! { <p class="description">{item.description.clone()}</p> })}
+        <dl class="details">
+            {row("Category", item.category.clone())}
+            {row("Quantity", item.quantity.to_string())}
+            {row("Material", item.material.clone())}
+            {row("Colour", item.colour.clone())}
+            {row("Dimensions", item.dimensions.clone())}
+            {row("Origin", item.origin.clone())}
+            {row("Tags", item.tags.join(", "))}
+            {row("Import cost", money(&item.import_cost))}
+            {row("Retail price", money(&item.retail_price))}
+            {row("Added", item.created_at.clone())}
+            {row("Updated", item.updated_at.clone())}
+        </dl>
+    }
+}
+
+/// The create/edit form. Field names are `form[...]`: the server functions take an `ItemForm`.
+#[component]
+fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>) -> impl IntoView {
+    let suggestions = Resource::new(|| (), |_| item_suggestions());
+    let invalid = move |name: &'static str| {
+        move || (error.get().and_then(|e| e.field().map(|f| f == name)) == Some(true)).to_string()
+    };
+    let text = move |name: &'static str, label: &'static str, value: String, list: Option<&'static str>| {
+        view! {
+            <div class="field">
+                <label for=format!("item-{name}")>{label}</label>
+                <input
+                    id=format!("item-{name}")
+                    name=format!("form[{name}]")
+                    value=value
+                    list=list
+                    aria-invalid=invalid(name)
+                />
+            </div>
+        }
+    };
+    view! {
+        <div class="field">
+            <label for="item-name">"Name"</label>
+            <input id="item-name" name="form[name]" value=initial.name.clone() required=true maxlength=200 aria-invalid=invalid("name")/>
+        </div>
+        <div class="field">
+            <label for="item-description">"Description"</label>
+            <textarea id="item-description" name="form[description]" rows=4 aria-invalid=invalid("description")>
+                {initial.description.clone()}
+            </textarea>
+        </div>
+        <div class="grid-2">
+            {text("category", "Category", initial.category.clone(), Some("category-suggestions"))}
+            <div class="field">
+                <label for="item-quantity">"Quantity"</label>
+                <input id="item-quantity" name="form[quantity]" inputmode="numeric" value=initial.quantity.clone() aria-invalid=invalid("quantity")/>
+            </div>
+            {text("material", "Material", initial.material.clone(), None)}
+            {text("colour", "Colour", initial.colour.clone(), None)}
+            {text("dimensions", "Dimensions", initial.dimensions.clone(), None)}
+            {text("origin", "Origin", initial.origin.clone(), None)}
+        </div>
+        <div class="field">
+            <label for="item-tags">"Tags"</label>
+            <input id="item-tags" name="form[tags]" value=initial.tags.clone() aria-describedby="tags-hint" aria-invalid=invalid("tags")/>
+            <p class="hint" id="tags-hint">
+                "Separate tags with commas."
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let tags = suggestions.await.map(|(_, t)| t).unwrap_or_default();
+                        (!tags.is_empty()).then(|| format!(" Yours so far: {}.", tags.join(", ")))
+                    })}
+                </Transition>
+            </p>
+        </div>
+        <div class="grid-3">
+            {text("import_cost", "Import cost", initial.import_cost.clone(), None)}
+            {text("retail_price", "Retail price", initial.retail_price.clone(), None)}
+            {text("currency", "Currency", if initial.currency.is_empty() { "USD".into() } else { initial.currency.clone() }, None)}
+        </div>
+        <datalist id="category-suggestions">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    suggestions
+                        .await
+                        .map(|(c, _)| c)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|c| view! { <option value=c/> })
+                        .collect_view()
+                })}
+            </Transition>
+        </datalist>
+    }
+}
+
+#[component]
+pub fn NewItemPage() -> impl IntoView {
+    let action = ServerAction::<CreateItem>::new();
+    let query = use_query_map();
+    let error = Signal::derive(move || match action.value().get() {
+        Some(r) => r.err(),
+        None => query.read().get("error").map(|code| no_js_error(&code)),
+    });
+    view! {
+        <Title text="Add an item · Bartleby"/>
+        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <h1>"Add an item"</h1>
+        <FormErrorBox error=error/>
+        <ActionForm action=action attr:class="stack item-form" attr:aria-label="Add an item">
+            <ItemFields initial=ItemForm::default() error=error/>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || action.pending().get()>"Save item"</button>
+                <A href="/inventory" attr:class="button">"Cancel"</A>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// The message for a plain (not yet hydrated) form post that came back with `?error=<field>`.
+fn no_js_error(code: &str) -> AppError {
+    let field = match code {
+        "name" | "description" | "category" | "material" | "colour" | "dimensions" | "origin" | "quantity" | "tags"
+        | "import_cost" | "retail_price" | "currency" => code,
+        "unavailable" => return AppError::Unavailable,
+        "not_found" => return AppError::NotFound,
+        _ => return AppError::Internal,
+    };
+    AppError::validation(field, format!("Check the {} field and try again.", field.replace('_', " ")))
+}
+
+#[component]
+fn FormErrorBox(error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
+            {move || error.get().map(|e| e.to_string())}
+        </div>
+    }
+}
+
+#[component]
+pub fn EditItemPage() -> impl IntoView {
+    let id = id_param();
+    let item = Resource::new_blocking(move || id.get(), load_item);
+    let action = ServerAction::<UpdateItem>::new();
+    let query = use_query_map();
+    let error = Signal::derive(move || match action.value().get() {
+        Some(r) => r.err(),
+        None => query.read().get("error").map(|code| no_js_error(&code)),
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(item) => {
+                        let (name, crumb) = (item.name.clone(), item.name.clone());
+                        view! {
+                        <Title text=format!("Edit {name} · Bartleby")/>
+                        <p class="crumbs">
+                            <A href="/inventory">"Inventory"</A> " / "
+                            <A href=format!("/inventory/{}", item.id)>{crumb}</A> " / "
+                        </p>
+                        <h1>"Edit " {name.clone()}</h1>
+                        <FormErrorBox error=error/>
+                        <ActionForm action=action attr:class="stack item-form" attr:aria-label="Edit item">
+                            <input type="hidden" name="id" value=item.id/>
+                            <ItemFields initial=ItemForm::from_item(&item) error=error/>
+                            <div class="actions">
+                                <button type="submit" class="primary" disabled=move || action.pending().get()>"Save changes"</button>
+                                <A href=format!("/inventory/{}", item.id) attr:class="button">"Cancel"</A>
+                            </div>
+                        </ActionForm>
+                    }
+                    .into_any()
+                    }
+                    Err(e) => view! { <ItemMissing error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn DeleteItemPage() -> impl IntoView {
+    let id = id_param();
+    let item = Resource::new_blocking(move || id.get(), load_item);
+    let action = ServerAction::<DeleteItem>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match item.await {
+                    Ok(item) => view! {
+                        <Title text=format!("Delete {} · Bartleby", item.name)/>
+                        <section class="notice confirm">
+                            <h1>"Delete " {item.name.clone()} "?"</h1>
+                            <p>"The item and everything recorded about it will be gone. This cannot be undone."</p>
+                            <FormErrorBox error=error/>
+                            <ActionForm action=action attr:class="actions" attr:aria-label="Confirm deletion">
+                                <input type="hidden" name="id" value=item.id/>
+                                <button type="submit" class="danger">"Delete item"</button>
+                                <A href=format!("/inventory/{}", item.id) attr:class="button">"Keep it"</A>
+                            </ActionForm>
+                        </section>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <ItemMissing error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,85 @@
+import { test, expect } from "@playwright/test";
+import { hydrated, signUp, uniqueEmail, watchForErrors } from "./helpers";
+
+async function addItem(page, fields: Record<string, string>) {
+  await page.goto("/inventory/new");
+  await hydrated(page);
+  for (const [label, value] of Object.entries(fields)) {
+    await page.getByLabel(label, { exact: true }).fill(value);
+  }
+  await page.getByRole("button", { name: "Save item" }).click();
+  await expect(page.getByTestId("item-name")).toHaveText(fields["Name"]);
+}
+
+test("add items, then sort, filter and search the table; edit and delete one", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("inv"), "Collector");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Inventory" }).click();
+  await expect(page.getByText("Nothing here yet")).toBeVisible();
+
+  await addItem(page, { Name: "Oak chair", Category: "Furniture", Quantity: "4", Tags: "oak, vintage", "Retail price": "120" });
+  await expect(page.getByText("120.00 USD")).toBeVisible();
+  await addItem(page, { Name: "Brass lamp", Category: "Lighting", Quantity: "1", "Retail price": "85.5" });
+  await addItem(page, { Name: "Walnut table", Category: "Furniture", Quantity: "1", Tags: "vintage" });
+
+  await page.goto("/inventory");
+  await hydrated(page);
+  await expect(page.getByTestId("item-count")).toHaveText("3 items");
+  const names = page.locator("table.items tbody tr td:first-child");
+  // newest first by default
+  await expect(names).toHaveText(["Walnut table", "Brass lamp", "Oak chair"]);
+
+  await page.getByRole("link", { name: "Name" }).click();
+  await expect(page).toHaveURL(/sort=name/);
+  await expect(names).toHaveText(["Brass lamp", "Oak chair", "Walnut table"]);
+  await page.getByRole("link", { name: /^Name/ }).click();
+  await expect(names).toHaveText(["Walnut table", "Oak chair", "Brass lamp"]);
+
+  // the view survives a reload: its state is in the URL
+  await page.reload();
+  await expect(names).toHaveText(["Walnut table", "Oak chair", "Brass lamp"]);
+
+  await hydrated(page);
+  await page.getByLabel("Category").selectOption("Furniture");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/category=Furniture/);
+  await expect(names).toHaveText(["Walnut table", "Oak chair"]);
+
+  await page.getByRole("link", { name: "Clear" }).click();
+  await page.getByLabel("Search").fill("lamb"); // a typo still finds the lamp
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(names).toHaveText(["Brass lamp"]);
+
+  await page.getByRole("link", { name: "Brass lamp" }).click();
+  await page.getByRole("link", { name: "Edit" }).click();
+  await hydrated(page);
+  await page.getByLabel("Quantity").fill("-1");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByTestId("form-error")).toHaveText("The quantity cannot be negative.");
+  await page.getByLabel("Quantity").fill("2");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByTestId("item-name")).toHaveText("Brass lamp");
+  await expect(page.locator(".details")).toContainText("2");
+
+  await page.getByRole("link", { name: "Delete" }).click();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Delete item" }).click();
+  await expect(page).toHaveURL(/\/inventory$/);
+  await expect(page.getByTestId("item-count")).toHaveText("2 items");
+  expect(errors).toEqual([]);
+});
+
+test("another user's item is not found", async ({ page, browser }) => {
+  await signUp(page, uniqueEmail("owner"), "Owner");
+  await addItem(page, { Name: "Private diary" });
+  const url = page.url();
+
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await signUp(otherPage, uniqueEmail("snoop"), "Snoop");
+  const response = await otherPage.goto(url);
+  expect(response?.status()).toBe(404);
+  await expect(otherPage.getByRole("heading", { name: "Item not found" })).toBeVisible();
+  await expect(otherPage.getByText("Private diary")).toHaveCount(0);
+  await other.close();
+});
