@@ -12,7 +12,7 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use auth::api::{current_user, SignIn, SignOut, SignUp};
 use auth::types::UserView;
@@ -63,8 +63,8 @@ pub fn App() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let sign_up = ServerAction::<SignUp>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    // Refetched whenever someone signs in, up or out. Blocking: the server resolves it before it
-    // sends the page, so pages render complete without JavaScript (no streamed-in fragments).
+    // Refetched whenever someone signs in, up or out. Routes stream in order (`SsrMode::InOrder`):
+    // the server sends each part once its data is ready, so pages are complete without JavaScript.
     let user = Resource::new_blocking(
         move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
         |_| current_user(),
@@ -83,16 +83,16 @@ pub fn App() -> impl IntoView {
                 <Header/>
                 <main id="main" tabindex="-1">
                     <Routes fallback=pages::NotFound>
-                        <Route path=path!("/") view=pages::Dashboard/>
-                        <Route path=path!("/login") view=auth::views::LoginPage/>
-                        <Route path=path!("/signup") view=auth::views::SignupPage/>
-                        <Route path=path!("/inventory") view=inventory::views::InventoryPage/>
-                        <Route path=path!("/inventory/new") view=inventory::views::NewItemPage/>
-                        <Route path=path!("/inventory/:id") view=inventory::views::ItemPage/>
-                        <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage/>
-                        <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage/>
-                        <Route path=path!("/documents") view=pages::DocumentsPage/>
-                        <Route path=path!("/search") view=pages::SearchPage/>
+                        <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::InOrder/>
+                        <Route path=path!("/login") view=auth::views::LoginPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/signup") view=auth::views::SignupPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory") view=inventory::views::InventoryPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/new") view=inventory::views::NewItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/documents") view=pages::DocumentsPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/search") view=pages::SearchPage ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>

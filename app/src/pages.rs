@@ -7,6 +7,8 @@ use leptos_router::hooks::use_location;
 
 use crate::auth::types::UserView;
 use crate::error::AppError;
+use crate::inventory::api::inventory_summary;
+use crate::inventory::types::InventoryStats;
 use crate::AuthContext;
 
 /// Renders `content` for the signed-in user; sends a signed-out visitor to the sign-in page.
@@ -61,11 +63,7 @@ pub fn Dashboard() -> impl IntoView {
                 <h1 data-testid="greeting">"Welcome, " {user.display_name.clone()}</h1>
                 <p class="lede">"This is your desk. Your things and papers will gather here."</p>
                 <div class="cards">
-                    <section class="card">
-                        <h2>"Inventory"</h2>
-                        <p>"Record your things with photos, where they are and what they are worth."</p>
-                        <A href="/inventory">"Open inventory"</A>
-                    </section>
+                    <InventoryCard/>
                     <section class="card">
                         <h2>"Documents"</h2>
                         <p>"Upload PDFs, Word files and notes, and find them again by what they say."</p>
@@ -83,6 +81,95 @@ pub fn Dashboard() -> impl IntoView {
                 </div>
             }
         }/>
+    }
+}
+
+#[component]
+fn InventoryCard() -> impl IntoView {
+    let summary = Resource::new_blocking(|| (), |_| inventory_summary());
+    view! {
+        <section class="card wide" aria-labelledby="inv-card-title">
+            <h2 id="inv-card-title">"Inventory"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(s) if s.item_count == 0 => view! {
+                            <p>"Record your things: what they are, where they came from and what they are worth."</p>
+                            <A href="/inventory/new">"Add your first item"</A>
+                        }
+                        .into_any(),
+                        Ok(s) => view! { <InventoryFigures summary=s/> }.into_any(),
+                        Err(e) => view! { <p class="banner">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
+    let items = match summary.item_count {
+        1 => "1 item".to_owned(),
+        n => format!("{n} items"),
+    };
+    let pieces = format!("{} pieces in all", summary.total_quantity);
+    let values: Vec<String> = summary.value_by_currency.iter().map(|(c, v)| format!("{v} {c}")).collect();
+    let max = summary.by_category.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    const BAR_H: i64 = 22;
+    let height = BAR_H * i64::try_from(summary.by_category.len()).unwrap_or(0);
+    let description: Vec<String> = summary
+        .by_category
+        .iter()
+        .map(|(c, n)| format!("{}: {n}", if c.is_empty() { "No category" } else { c }))
+        .collect();
+    view! {
+        <div class="figures">
+            <p><strong data-testid="item-total">{items}</strong><br/><span class="muted">{pieces}</span></p>
+            <p>
+                <strong data-testid="value-total">
+                    {if values.is_empty() { "No prices yet".to_owned() } else { values.join(" · ") }}
+                </strong>
+                <br/>
+                <span class="muted">"retail value (price × quantity)"</span>
+            </p>
+        </div>
+        <figure class="chart">
+            <figcaption>"Items by category"</figcaption>
+            <svg
+                viewBox=format!("0 0 400 {height}")
+                width="100%"
+                role="img"
+                aria-label=format!("Items by category. {}", description.join(", "))
+            >
+                {summary
+                    .by_category
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (category, n))| {
+                        let y = i64::try_from(i).unwrap_or(0) * BAR_H;
+                        let w = 8 + 232 * n / max;
+                        let label = if category.is_empty() { "No category".to_owned() } else { category.clone() };
+                        view! {
+                            <g>
+                                <text x="0" y=y + 15 class="chart-label">{label}</text>
+                                <rect x="140" y=y + 4 width=w height="14" rx="3" class="chart-bar"></rect>
+                                <text x=148 + w y=y + 15 class="chart-value">{*n}</text>
+                            </g>
+                        }
+                    })
+                    .collect_view()}
+            </svg>
+        </figure>
+        <h3>"Recently changed"</h3>
+        <ul class="recent">
+            {summary
+                .recent
+                .into_iter()
+                .map(|i| view! { <li><A href=format!("/inventory/{}", i.id)>{i.name}</A></li> })
+                .collect_view()}
+        </ul>
+        <A href="/inventory">"Open inventory"</A>
     }
 }
 

@@ -22,6 +22,11 @@ test("add items, then sort, filter and search the table; edit and delete one", a
   await addItem(page, { Name: "Brass lamp", Category: "Lighting", Quantity: "1", "Retail price": "85.5" });
   await addItem(page, { Name: "Walnut table", Category: "Furniture", Quantity: "1", Tags: "vintage" });
 
+  await page.goto("/");
+  await expect(page.getByTestId("item-total")).toHaveText("3 items");
+  await expect(page.getByTestId("value-total")).toHaveText("565.50 USD");
+  await expect(page.getByRole("img", { name: /Items by category\. Furniture: 2, Lighting: 1/ })).toBeVisible();
+
   await page.goto("/inventory");
   await hydrated(page);
   await expect(page.getByTestId("item-count")).toHaveText("3 items");

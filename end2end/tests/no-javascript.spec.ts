@@ -42,4 +42,27 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL(/\/signup\?error=exists/);
     await expect(page.getByTestId("form-error")).toContainText("already exists");
   });
+
+  test("the inventory: add items, sort and filter the table", async ({ page }) => {
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("nojs-inv"));
+    await page.getByLabel("Your name").fill("Plain Table");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    for (const [name, category] of [["Zither", "Music"], ["Anvil", "Tools"], ["Mallet", "Tools"]]) {
+      await page.goto("/inventory/new");
+      await page.getByLabel("Name", { exact: true }).fill(name);
+      await page.getByLabel("Category").fill(category);
+      await page.getByRole("button", { name: "Save item" }).click();
+      await expect(page.getByTestId("item-name")).toHaveText(name);
+    }
+    await page.goto("/inventory");
+    const names = page.locator("table.items tbody tr td:first-child");
+    await page.getByRole("link", { name: "Name" }).click();
+    await expect(names).toHaveText(["Anvil", "Mallet", "Zither"]);
+    await page.getByLabel("Category").selectOption("Tools");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(page).toHaveURL(/category=Tools/);
+    await expect(names).toHaveText(["Anvil", "Mallet"]);
+  });
 });

@@ -703,3 +703,27 @@ async fn the_table_sorts_filters_searches_and_pages() {
     assert_eq!(second["items"].as_array().unwrap().len(), 13);
     assert_eq!(names(&second)[12], "walnut table");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_figures_count_only_your_own_items() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("stats"), "Stats").await;
+    add_item(&app, "Oak chair", &[("category", "Furniture"), ("quantity", "4"), ("retail_price", "120")]).await;
+    add_item(&app, "Brass lamp", &[("category", "Lighting"), ("retail_price", "85.50")]).await;
+    add_item(&app, "Teapot", &[("retail_price", "30"), ("currency", "GBP"), ("quantity", "2")]).await;
+    add_item(&app, "Walnut table", &[("category", "Furniture")]).await;
+
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("other"), "Other").await;
+    add_item(&other, "Gold bar", &[("category", "Furniture"), ("retail_price", "99999")]).await;
+
+    let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
+    assert_eq!(stats["item_count"], 4);
+    assert_eq!(stats["total_quantity"], 8);
+    assert_eq!(stats["value_by_currency"], serde_json::json!([["GBP", "60.00"], ["USD", "565.50"]]));
+    assert_eq!(stats["by_category"], serde_json::json!([["Furniture", 2], ["", 1], ["Lighting", 1]]));
+    assert_eq!(stats["recent"][0]["name"], "Walnut table");
+
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains("565.50 USD") && !html.contains("Gold bar"), "{html}");
+}

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::types::{ItemForm, ItemPage, ItemQuery, ItemView};
+use super::types::{InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "inventory/list")]
@@ -89,5 +89,18 @@ pub async fn delete_item(id: i64) -> Result<(), AppError> {
         .await,
         &format!("/inventory/{id}/delete"),
         None,
+    )
+}
+
+/// The dashboard's figures.
+#[server(prefix = "/api", endpoint = "inventory/summary")]
+pub async fn inventory_summary() -> Result<InventoryStats, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::summary(&app_state()?, user.id).await
+        }
+        .await,
     )
 }

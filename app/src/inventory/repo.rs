@@ -168,3 +168,56 @@ pub async fn categories_and_tags(
         .await?;
     Ok((categories, tags))
 }
+
+#[derive(QueryableByName)]
+pub struct Totals {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub items: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub quantity: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct CurrencyValue {
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    pub value: BigDecimal,
+}
+
+#[derive(QueryableByName)]
+pub struct CategoryCount {
+    #[diesel(sql_type = Text)]
+    pub category: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub items: i64,
+}
+
+/// Counts, value per currency and the largest categories of one user's inventory.
+pub async fn summary(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+) -> QueryResult<(Totals, Vec<CurrencyValue>, Vec<CategoryCount>)> {
+    use diesel::sql_types::BigInt;
+    let totals = diesel::sql_query(
+        "SELECT count(*) AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity FROM user_inventory WHERE user_id = $1",
+    )
+    .bind::<BigInt, _>(user_id)
+    .get_result(conn)
+    .await?;
+    let values = diesel::sql_query(
+        "SELECT currency, sum(retail_price * quantity) AS value FROM user_inventory \
+         WHERE user_id = $1 AND retail_price IS NOT NULL GROUP BY currency ORDER BY currency",
+    )
+    .bind::<BigInt, _>(user_id)
+    .load(conn)
+    .await?;
+    let categories = diesel::sql_query(
+        "SELECT category, count(*) AS items FROM user_inventory WHERE user_id = $1 \
+         GROUP BY category ORDER BY items DESC, category LIMIT 8",
+    )
+    .bind::<BigInt, _>(user_id)
+    .load(conn)
+    .await?;
+    Ok((totals, values, categories))
+}

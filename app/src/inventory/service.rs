@@ -7,8 +7,8 @@ use bigdecimal::BigDecimal;
 
 use super::repo::{self, Item, ItemChanges};
 use super::types::{
-    parse_currency, parse_price, parse_quantity, parse_tags, ItemForm, ItemPage, ItemQuery, ItemView, NAME_MAX,
-    PER_PAGE,
+    parse_currency, parse_price, parse_quantity, parse_tags, InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView,
+    NAME_MAX, PER_PAGE,
 };
 use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
@@ -125,6 +125,20 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
         per_page: PER_PAGE,
         categories,
         tags,
+    })
+}
+
+pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, AppError> {
+    let mut c = conn(&state.db).await?;
+    let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
+    let recent_query = ItemQuery::default();
+    let (recent, _) = repo::list_items(&mut c, user_id, &recent_query, 5).await.map_err(query_failed)?;
+    Ok(InventoryStats {
+        item_count: totals.items,
+        total_quantity: totals.quantity,
+        value_by_currency: values.iter().map(|v| (v.currency.clone(), money(&v.value))).collect(),
+        by_category: categories.into_iter().map(|c| (c.category, c.items)).collect(),
+        recent: recent.iter().map(Item::view).collect(),
     })
 }
 

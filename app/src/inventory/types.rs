@@ -288,6 +288,18 @@ impl ItemPage {
     }
 }
 
+/// The dashboard's inventory figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryStats {
+    pub item_count: i64,
+    pub total_quantity: i64,
+    /// retail price × quantity, summed per currency: (currency, amount)
+    pub value_by_currency: Vec<(String, String)>,
+    /// the largest categories first ("" = uncategorised): (category, items)
+    pub by_category: Vec<(String, i64)>,
+    pub recent: Vec<ItemView>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
