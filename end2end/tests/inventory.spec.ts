@@ -88,3 +88,27 @@ test("another user's item is not found", async ({ page, browser }) => {
   await expect(otherPage.getByText("Private diary")).toHaveCount(0);
   await other.close();
 });
+
+// a 2x2 PNG, made here so the test ships no binary fixture
+const PNG = Buffer.from(
+  "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001049444154789c63f8cfc000440c100a001fee03fd8b5f14d40000000049454e44ae426082",
+  "hex",
+);
+
+test("add a photo to an item and see it; a non-image is refused", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("photo"), "Photographer");
+  await addItem(page, { Name: "Teapot" });
+  await page.getByLabel(/Drop photos here/).setInputFiles({ name: "teapot.png", mimeType: "image/png", buffer: PNG });
+  await page.getByRole("button", { name: "Upload photos" }).click();
+  await expect(page.getByTestId("photo-status")).toHaveText("1 photo added.");
+  const photo = page.getByRole("img", { name: "Photo 1 of Teapot" });
+  await expect(photo).toBeVisible();
+  await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+  await page.getByLabel(/Drop photos here/).setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
+  await page.getByRole("button", { name: "Upload photos" }).click();
+  await expect(page.getByTestId("photo-error")).toHaveText("That file is not a JPEG, PNG or WebP image. Nothing was added.");
+  await expect(page.getByTestId("photo")).toHaveCount(1);
+  expect(errors).toEqual([]);
+});

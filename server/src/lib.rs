@@ -3,6 +3,7 @@
 
 pub mod embedded_pg;
 pub mod health;
+pub mod media;
 pub mod middleware;
 
 use std::sync::Arc;
@@ -35,7 +36,9 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
         .site_pkg_dir("pkg")
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
-    Ok(AppState { config: Arc::new(config), db, vector, leptos_options })
+    let images: Arc<dyn app::storage::BlobStore> =
+        Arc::new(app::storage::LocalBlobStore::new(config.dirs.inventory_images.clone()));
+    Ok(AppState { config: Arc::new(config), db, vector, images, leptos_options })
 }
 
 /// Decides where vectors live. A vector database that is down at start-up does not stop Bartleby:
@@ -93,6 +96,11 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/api/health", get(health::health))
+        .route("/media/{id}", get(media::serve_asset))
+        .route(
+            "/inventory/{id}/photos",
+            axum::routing::post(media::upload_photos).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             {

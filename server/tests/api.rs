@@ -727,3 +727,125 @@ async fn the_dashboard_figures_count_only_your_own_items() {
     let html = app.get("/").await.text().await.unwrap();
     assert!(html.contains("565.50 USD") && !html.contains("Gold bar"), "{html}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Photos
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+async fn upload(app: &TestApp, item_id: i64, name: &str, bytes: Vec<u8>, accept: &str) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new().part("photos", part);
+    app.client
+        .post(app.url(&format!("/inventory/{item_id}/photos")))
+        .header(ACCEPT, accept)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn item_json(app: &TestApp, id: i64) -> Value {
+    app.call("inventory/get", &[("id", &id.to_string())]).await.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_are_stored_thumbnailed_and_served_to_their_owner_only() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("photo"), "Photo").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Camera", &[]).await;
+    let original = jpeg(800, 600);
+    let r = upload(&app, item, "../../etc/passwd.jpg", original.clone(), "application/json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["stored"], 1);
+
+    let photo = item_json(&app, item).await["photos"][0].clone();
+    assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(800), Some(600)));
+    assert_eq!(photo["backend"], "local");
+    let id = photo["id"].as_i64().unwrap();
+    // the user's name for the file never becomes a path
+    let stored = app.state.config.dirs.inventory_images.join(format!("users/{user_id}/inventory/{item}_{id}.jpg"));
+    assert_eq!(std::fs::read(&stored).unwrap(), original);
+
+    let r = app.get(&format!("/media/{id}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), original);
+
+    // thumbnails are made after the upload has answered
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let thumb = loop {
+        let p = item_json(&app, item).await["photos"][0].clone();
+        if let Some(t) = p["thumb_256"].as_i64() {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no thumbnail");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let bytes = app.get(&format!("/media/{thumb}")).await.bytes().await.unwrap();
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 192));
+
+    // another user: nothing, by any route
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    assert_eq!(bob.get(&format!("/media/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.get(&format!("/media/{thumb}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(upload(&bob, item, "x.jpg", jpeg(10, 10), "application/json").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.call("inventory/delete_photo", &[("photo_id", &id.to_string())]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(stored.exists());
+
+    // deleting the item deletes its objects
+    assert!(app.call("inventory/delete", &[("id", &item.to_string())]).await.status().is_success());
+    assert!(!stored.exists(), "the photo file must go with the item");
+    let thumbs = app.state.config.dirs.inventory_images.join(format!("users/{user_id}/thumbnails"));
+    assert_eq!(std::fs::read_dir(&thumbs).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_uploads_are_refused_with_clear_messages() {
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &[("PHOTO_MAX_MB", "1")]), None).await;
+    app.sign_up(&email("bad"), "Bad").await;
+    let item = add_item(&app, "Thing", &[]).await;
+
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        ("notes.jpg", b"just some text, renamed".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not a JPEG, PNG or WebP"),
+        ("empty.jpg", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "empty"),
+        (
+            "huge.jpg",
+            [vec![0xFF, 0xD8, 0xFF], vec![0u8; 1_200_000]].concat(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "1 MB limit",
+        ),
+        (
+            "broken.jpg",
+            [vec![0xFF, 0xD8, 0xFF, 0xE0], vec![7u8; 500]].concat(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a readable",
+        ),
+    ];
+    for (name, bytes, status, message) in cases {
+        let r = upload(&app, item, name, bytes, "application/json").await;
+        let (got, body) = error_json(r).await;
+        assert_eq!(got, status, "{name}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(message), "{name}: {body}");
+    }
+    assert_eq!(item_json(&app, item).await["photos"], serde_json::json!([]), "nothing half-stored");
+
+    // a plain form post is sent back to the item page with the reason
+    let r = upload(&app, item, "notes.jpg", b"text".to_vec(), "text/html").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], format!("/inventory/{item}?photo_error=not_image&photos_added=0"));
+    let html = app.get(&format!("/inventory/{item}?photo_error=not_image")).await.text().await.unwrap();
+    assert!(html.contains("is not a JPEG, PNG or WebP image"), "{html}");
+}

@@ -104,3 +104,18 @@ pub async fn inventory_summary() -> Result<InventoryStats, AppError> {
         .await,
     )
 }
+
+/// Removes one photo (and its thumbnails) from an item.
+#[server(prefix = "/api", endpoint = "inventory/delete_photo")]
+pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let item_id = super::photos::delete_photo(&app_state()?, user.id, photo_id).await?;
+            leptos_axum::redirect(&format!("/inventory/{item_id}"));
+            Ok(())
+        }
+        .await,
+    )
+}

@@ -77,6 +77,7 @@ impl Item {
             currency: self.currency.clone(),
             created_at: stamp(self.created_at),
             updated_at: stamp(self.updated_at),
+            photos: Vec::new(),
         }
     }
 }
@@ -91,7 +92,13 @@ pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<I
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, AppError> {
     let mut c = conn(&state.db).await?;
-    repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.map(|i| i.view()).ok_or(AppError::NotFound)
+    let mut view = repo::find_item(&mut c, user_id, id)
+        .await
+        .map_err(query_failed)?
+        .map(|i| i.view())
+        .ok_or(AppError::NotFound)?;
+    view.photos = super::photos::item_photos(&mut c, user_id, id).await?;
+    Ok(view)
 }
 
 pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
@@ -106,7 +113,10 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
 
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
     let mut c = conn(&state.db).await?;
+    let keys = super::photos::item_keys(&mut c, user_id, id).await?;
     if repo::delete_item(&mut c, user_id, id).await.map_err(query_failed)? {
+        // the rows went with the item (ON DELETE CASCADE); now the stored objects
+        super::photos::delete_objects(state.images.as_ref(), keys).await;
         tracing::info!(user_id, item_id = id, "item deleted");
         Ok(())
     } else {

@@ -31,6 +31,22 @@ pub struct ItemView {
     /// YYYY-MM-DD HH:MM (UTC)
     pub created_at: String,
     pub updated_at: String,
+    /// filled on the item page only
+    #[serde(default)]
+    pub photos: Vec<PhotoView>,
+}
+
+/// One photo of an item; the image itself is served by `/media/{id}` (signed-in owner only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoView {
+    pub id: i64,
+    pub width: i32,
+    pub height: i32,
+    /// `None` until the thumbnails have been made (moments after the upload)
+    pub thumb_256: Option<i64>,
+    pub thumb_1024: Option<i64>,
+    /// where the photo is stored: `local`, `s3` or `vercel`
+    pub backend: String,
 }
 
 /// The create/edit form, as typed (everything is text until the server checks it).

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, UpdateItem};
+use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey};
 use crate::error::AppError;
 use crate::pages::ErrorNotice;
@@ -252,6 +252,7 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
             </div>
         </div>
         {(!item.description.is_empty()).then(|| view! { <p class="description">{item.description.clone()}</p> })}
+        <Photos item_id=item.id name=item.name.clone() photos=item.photos.clone()/>
         <dl class="details">
             {row("Category", item.category.clone())}
             {row("Quantity", item.quantity.to_string())}
@@ -265,6 +266,79 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
             {row("Added", item.created_at.clone())}
             {row("Updated", item.updated_at.clone())}
         </dl>
+    }
+}
+
+/// The message for `?photo_error=<code>` after a plain form upload (fixed codes only).
+fn photo_error_message(code: &str) -> &'static str {
+    match code {
+        "too_large" => "That photo is larger than the upload limit (25 MB unless your administrator changed it).",
+        "not_image" => "That file is not a JPEG, PNG or WebP image. Nothing was added.",
+        "empty" => "That file is empty. Nothing was added.",
+        "none_chosen" => "Choose one or more photos first.",
+        "unavailable" => "Bartleby could not store the photo just now. Please try again in a moment.",
+        "malformed" => "The upload was interrupted. Please try again.",
+        _ => "The photo could not be added.",
+    }
+}
+
+#[component]
+fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.read().get("photo_error").map(|c| photo_error_message(&c));
+    let added = move || {
+        query.read().get("photos_added").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0).map(|n| match n {
+            1 => "1 photo added.".to_owned(),
+            n => format!("{n} photos added."),
+        })
+    };
+    let delete = ServerAction::<DeletePhoto>::new();
+    let count = photos.len();
+    view! {
+        <section class="photos" aria-labelledby="photos-title">
+            <h2 id="photos-title">"Photos"</h2>
+            <p class="form-error" role="alert" data-testid="photo-error" hidden=move || error().is_none()>{error}</p>
+            <p class="muted" role="status" data-testid="photo-status">{added}</p>
+            {(count > 0)
+                .then(|| {
+                    view! {
+                        <ul class="gallery">
+                            {photos
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, p)| {
+                                    let src = format!("/media/{}", p.thumb_256.unwrap_or(p.id));
+                                    let full = format!("/media/{}", p.thumb_1024.unwrap_or(p.id));
+                                    let alt = format!("Photo {} of {}", i + 1, name);
+                                    view! {
+                                        <li>
+                                            <a href=full>
+                                                <img src=src alt=alt loading="lazy" data-testid="photo"/>
+                                            </a>
+                                            <ActionForm action=delete attr:class="inline">
+                                                <input type="hidden" name="photo_id" value=p.id/>
+                                                <button type="submit" class="link">"Remove"</button>
+                                            </ActionForm>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            <form
+                method="post"
+                action=format!("/inventory/{item_id}/photos")
+                enctype="multipart/form-data"
+                class="upload"
+            >
+                <label for="photo-input" class="dropzone">
+                    <span>"Drop photos here, or choose files (JPEG, PNG or WebP)"</span>
+                    <input id="photo-input" type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple=true/>
+                </label>
+                <button type="submit">"Upload photos"</button>
+            </form>
+        </section>
     }
 }
 

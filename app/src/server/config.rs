@@ -105,6 +105,8 @@ pub struct Config {
     /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` (`TRUST_PROXY_HEADERS`): only behind a proxy you run.
     pub trust_proxy_headers: bool,
     pub log_filter: String,
+    /// Largest photo accepted, in bytes (`PHOTO_MAX_MB`, default 25).
+    pub photo_max_bytes: u64,
 }
 
 impl Config {
@@ -189,6 +191,7 @@ impl Config {
             session_secure,
             trust_proxy_headers: parse(&get, "TRUST_PROXY_HEADERS", false, |_| true)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,tower_http=warn".into()),
+            photo_max_bytes: 1024 * 1024 * parse(&get, "PHOTO_MAX_MB", 25u64, |n| (1..=2048).contains(n))?,
         })
     }
 

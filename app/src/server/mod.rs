@@ -18,7 +18,13 @@ pub use state::{AppState, VectorDb};
 /// The application state, as provided to every server function and page render.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the Leptos context");
+        match use_context::<http::request::Parts>() {
+            // The request is there but the state is not: a wiring bug.
+            Some(parts) => tracing::error!(path = %parts.uri, "AppState missing from the Leptos context"),
+            // No request context at all: a data load that outlived its request (the browser left
+            // mid-page and the render was dropped). Nobody is waiting for the answer.
+            None => tracing::debug!("data load after its request ended"),
+        }
         AppError::Internal
     })
 }

@@ -7,6 +7,24 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    inventory_assets (id) {
+        id -> Int8,
+        user_id -> Int8,
+        item_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        kind -> Text,
+        backend -> Text,
+        key -> Text,
+        content_type -> Text,
+        bytes -> Int8,
+        width -> Int4,
+        height -> Int4,
+        sha256 -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         data -> Jsonb,
@@ -59,6 +77,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(inventory_assets -> user_inventory (item_id));
+diesel::joinable!(inventory_assets -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(sessions, sign_in_failures, user_inventory, users,);
+diesel::allow_tables_to_appear_in_same_query!(inventory_assets, sessions, sign_in_failures, user_inventory, users,);

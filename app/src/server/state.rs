@@ -34,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: DbPool,
     pub vector: VectorDb,
+    /// inventory photos and thumbnails
+    pub images: Arc<dyn crate::storage::BlobStore>,
     pub leptos_options: LeptosOptions,
 }
 

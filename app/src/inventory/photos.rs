@@ -1,0 +1,303 @@
+//! Inventory photos: registering an uploaded image, making thumbnails off the request path, and
+//! deleting the stored objects. Server-only. Uploads arrive spooled to a temporary file (the
+//! server's upload handler streams them there); nothing here holds a whole photo in memory except
+//! the decoder while it makes a thumbnail.
+
+use std::path::{Path, PathBuf};
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use super::types::PhotoView;
+use crate::error::AppError;
+use crate::server::db::{conn, query_failed};
+use crate::server::schema::inventory_assets::dsl as a;
+use crate::server::AppState;
+use crate::storage::{BlobKey, BlobStore, ImageExt};
+
+/// Thumbnail sizes (longest side, pixels).
+pub const THUMB_SIZES: [u32; 2] = [256, 1024];
+
+/// An upload, already on local disk.
+#[derive(Debug)]
+pub struct Spooled {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    pub ext: ImageExt,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::server::schema::inventory_assets, check_for_backend(diesel::pg::Pg))]
+pub struct Asset {
+    pub id: i64,
+    pub user_id: i64,
+    pub item_id: i64,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub backend: String,
+    pub key: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub width: i32,
+    pub height: i32,
+}
+
+fn image_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(768 * 1024 * 1024);
+    limits
+}
+
+fn not_an_image() -> AppError {
+    AppError::validation("photos", "That file is not a readable JPEG, PNG or WebP image.")
+}
+
+/// Reads an image's size (after EXIF orientation) without decoding the pixels.
+fn dimensions(path: &Path) -> Result<(u32, u32), AppError> {
+    let mut reader =
+        ImageReader::open(path).map_err(|_| not_an_image())?.with_guessed_format().map_err(|_| not_an_image())?;
+    reader.limits(image_limits());
+    let mut decoder = reader.into_decoder().map_err(|_| not_an_image())?;
+    let (w, h) = decoder.dimensions();
+    let rotated = matches!(
+        decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms),
+        image::metadata::Orientation::Rotate90
+            | image::metadata::Orientation::Rotate270
+            | image::metadata::Orientation::Rotate90FlipH
+            | image::metadata::Orientation::Rotate270FlipH
+    );
+    Ok(if rotated { (h, w) } else { (w, h) })
+}
+
+/// Decodes the whole image, upright.
+fn decode_upright(path: &Path) -> Result<DynamicImage, String> {
+    let mut reader =
+        ImageReader::open(path).map_err(|e| e.to_string())?.with_guessed_format().map_err(|e| e.to_string())?;
+    reader.limits(image_limits());
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+async fn next_asset_id(c: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let n: Next = diesel::sql_query("SELECT nextval('inventory_assets_id_seq') AS id").get_result(c).await?;
+    Ok(n.id)
+}
+
+/// Stores an uploaded photo for one of the user's items and queues its thumbnails.
+pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
+    let mut c = conn(&state.db).await?;
+    if super::repo::find_item(&mut c, user_id, item_id).await.map_err(query_failed)?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let path = upload.path.clone();
+    let (width, height) =
+        tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??;
+    let id = next_asset_id(&mut c).await.map_err(query_failed)?;
+    let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
+    let store = state.images.clone();
+    store.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
+        tracing::error!(error = %e, "could not store a photo");
+        AppError::Unavailable
+    })?;
+    let inserted = diesel::insert_into(a::inventory_assets)
+        .values((
+            a::id.eq(id),
+            a::user_id.eq(user_id),
+            a::item_id.eq(item_id),
+            a::kind.eq("original"),
+            a::backend.eq(store.backend()),
+            a::key.eq(key.as_str()),
+            a::content_type.eq(upload.ext.content_type()),
+            a::bytes.eq(i64::try_from(upload.bytes).unwrap_or(i64::MAX)),
+            a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
+            a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
+            a::sha256.eq(&upload.sha256),
+        ))
+        .execute(&mut c)
+        .await;
+    if let Err(e) = inserted {
+        let _ = store.delete(&key).await; // no row, no object
+        return Err(query_failed(e));
+    }
+    tracing::info!(user_id, item_id, asset_id = id, bytes = upload.bytes, "photo stored");
+    let state = state.clone();
+    let source = upload.path;
+    tokio::spawn(async move {
+        if let Err(e) = make_thumbnails(&state, user_id, item_id, id, &source).await {
+            tracing::warn!(error = %e, asset_id = id, "thumbnails failed; the photo is shown full size");
+        }
+        let _ = tokio::fs::remove_file(&source).await;
+    });
+    Ok(id)
+}
+
+/// A thumbnail written to a temporary file, ready to store.
+struct Thumb {
+    size: u32,
+    path: PathBuf,
+    width: u32,
+    height: u32,
+    bytes: u64,
+    sha256: String,
+}
+
+/// Makes the thumbnails of one photo from its spooled file (runs after the upload has answered).
+async fn make_thumbnails(
+    state: &AppState,
+    user_id: i64,
+    item_id: i64,
+    parent: i64,
+    source: &Path,
+) -> Result<(), String> {
+    let src = source.to_owned();
+    let outputs = tokio::task::spawn_blocking(move || -> Result<Vec<Thumb>, String> {
+        use sha2::Digest;
+        let img = decode_upright(&src)?;
+        let mut out = Vec::new();
+        for size in THUMB_SIZES {
+            let thumb = if img.width() > size || img.height() > size { img.thumbnail(size, size) } else { img.clone() };
+            let path = src.with_extension(format!("thumb{size}.jpg"));
+            let mut buf = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 85)
+                .encode_image(&thumb.to_rgb8())
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&path, &buf).map_err(|e| e.to_string())?;
+            let sha = format!("{:x}", sha2::Sha256::digest(&buf));
+            out.push(Thumb {
+                size,
+                path,
+                width: thumb.width(),
+                height: thumb.height(),
+                bytes: buf.len() as u64,
+                sha256: sha,
+            });
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let mut c = state.db.get().await.map_err(|e| e.to_string())?;
+    for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
+        let key = BlobKey::thumbnail(user_id, item_id, parent, size);
+        state.images.put_file(&key, &path, "image/jpeg").await.map_err(|e| e.to_string())?;
+        let _ = tokio::fs::remove_file(&path).await;
+        diesel::insert_into(a::inventory_assets)
+            .values((
+                a::user_id.eq(user_id),
+                a::item_id.eq(item_id),
+                a::parent_id.eq(parent),
+                a::kind.eq(format!("thumb_{size}")),
+                a::backend.eq(state.images.backend()),
+                a::key.eq(key.as_str()),
+                a::content_type.eq("image/jpeg"),
+                a::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
+                a::width.eq(i32::try_from(w).unwrap_or(i32::MAX)),
+                a::height.eq(i32::try_from(h).unwrap_or(i32::MAX)),
+                a::sha256.eq(sha),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The user's asset with this id (any kind), if it is theirs.
+pub async fn find_asset(state: &AppState, user_id: i64, id: i64) -> Result<Asset, AppError> {
+    let mut c = conn(&state.db).await?;
+    a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::id.eq(id))
+        .select(Asset::as_select())
+        .first(&mut c)
+        .await
+        .optional()
+        .map_err(query_failed)?
+        .ok_or(AppError::NotFound)
+}
+
+/// The photos of one item, with their thumbnails' ids.
+pub async fn item_photos(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Result<Vec<PhotoView>, AppError> {
+    let assets: Vec<Asset> = a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::item_id.eq(item_id))
+        .order(a::id.asc())
+        .select(Asset::as_select())
+        .load(c)
+        .await
+        .map_err(query_failed)?;
+    let thumb =
+        |parent: i64, kind: &str| assets.iter().find(|t| t.parent_id == Some(parent) && t.kind == kind).map(|t| t.id);
+    Ok(assets
+        .iter()
+        .filter(|x| x.kind == "original")
+        .map(|o| PhotoView {
+            id: o.id,
+            width: o.width,
+            height: o.height,
+            thumb_256: thumb(o.id, "thumb_256"),
+            thumb_1024: thumb(o.id, "thumb_1024"),
+            backend: o.backend.clone(),
+        })
+        .collect())
+}
+
+/// Deletes stored objects (after their rows are gone); failures are logged, never shown.
+pub async fn delete_objects(store: &dyn BlobStore, keys: Vec<String>) {
+    for key in keys {
+        match BlobKey::from_stored(&key) {
+            Some(k) => {
+                if let Err(e) = store.delete(&k).await {
+                    tracing::warn!(error = %e, key, "could not delete a stored object");
+                }
+            }
+            None => tracing::error!(key, "refusing to delete an unexpected storage key"),
+        }
+    }
+}
+
+/// Keys of every object of an item (photos and thumbnails).
+pub async fn item_keys(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Result<Vec<String>, AppError> {
+    a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::item_id.eq(item_id))
+        .select(a::key)
+        .load(c)
+        .await
+        .map_err(query_failed)
+}
+
+/// Deletes one photo and its thumbnails.
+pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Result<i64, AppError> {
+    let photo = find_asset(state, user_id, photo_id).await?;
+    if photo.kind != "original" {
+        return Err(AppError::NotFound);
+    }
+    let mut c = conn(&state.db).await?;
+    let keys: Vec<String> = a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::id.eq(photo_id).or(a::parent_id.eq(photo_id)))
+        .select(a::key)
+        .load(&mut c)
+        .await
+        .map_err(query_failed)?;
+    diesel::delete(a::inventory_assets.filter(a::user_id.eq(user_id)).filter(a::id.eq(photo_id)))
+        .execute(&mut c)
+        .await
+        .map_err(query_failed)?;
+    delete_objects(state.images.as_ref(), keys).await;
+    Ok(photo.item_id)
+}

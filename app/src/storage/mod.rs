@@ -1,0 +1,193 @@
+//! Blob storage: where users' files live. Server-only.
+//!
+//! [`BlobKey`] owns the path layout (`users/{user_id}/…`): no other code builds a storage path, and
+//! nothing a user sends (a file name, say) ever becomes part of one. [`BlobStore`] is the one
+//! interface every backend implements; this module has the local-disk backend.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use axum::body::Body;
+
+/// A storage key. Made only by the constructors below, so it is always a safe relative path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    /// An inventory photo as uploaded: `users/{user}/inventory/{item}_{asset}.{ext}`.
+    pub fn inventory_photo(user_id: i64, item_id: i64, asset_id: i64, ext: ImageExt) -> Self {
+        Self(format!("users/{user_id}/inventory/{item_id}_{asset_id}.{}", ext.as_str()))
+    }
+
+    /// A thumbnail: `users/{user}/thumbnails/{item}_{asset}_thumb{size}.jpg`.
+    pub fn thumbnail(user_id: i64, item_id: i64, asset_id: i64, size: u32) -> Self {
+        Self(format!("users/{user_id}/thumbnails/{item_id}_{asset_id}_thumb{size}.jpg"))
+    }
+
+    /// Rebuilds a key read back from the database, refusing anything that is not a plain
+    /// `users/{id}/…` relative path.
+    pub fn from_stored(key: &str) -> Option<Self> {
+        let mut parts = key.split('/');
+        let ok = parts.next() == Some("users")
+            && parts.next().is_some_and(|id| id.parse::<i64>().is_ok())
+            && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+            && !key.contains('\\')
+            && !key.contains('\0');
+        ok.then(|| Self(key.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The image types Bartleby stores, recognised by content, never by file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageExt {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl ImageExt {
+    /// Recognises an image by its first bytes.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else {
+            None
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("no such object")]
+    NotFound,
+    #[error("storage I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One storage backend.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// `local`, `s3` or `vercel`: recorded with every object.
+    fn backend(&self) -> &'static str;
+    /// Stores the file at `source` (a spooled upload or a generated thumbnail) under `key`.
+    async fn put_file(&self, key: &BlobKey, source: &Path, content_type: &str) -> Result<(), StorageError>;
+    /// Streams the object.
+    async fn get(&self, key: &BlobKey) -> Result<Body, StorageError>;
+    /// Removes the object; a missing object is not an error.
+    async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+}
+
+/// Local disk, under a root directory (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, …).
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, key: &BlobKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    fn backend(&self) -> &'static str {
+        "local"
+    }
+
+    async fn put_file(&self, key: &BlobKey, source: &Path, _content_type: &str) -> Result<(), StorageError> {
+        let dest = self.path(key);
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        // copy to a temporary name beside the destination, then rename: readers never see half a file
+        let partial = dest.with_extension(format!("partial-{}", std::process::id()));
+        tokio::fs::copy(source, &partial).await?;
+        tokio::fs::rename(&partial, &dest).await?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &BlobKey) -> Result<Body, StorageError> {
+        match tokio::fs::File::open(self.path(key)).await {
+            Ok(f) => Ok(Body::from_stream(tokio_util::io::ReaderStream::new(f))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_layout_and_reject_tricks() {
+        let k = BlobKey::inventory_photo(7, 42, 3, ImageExt::Png);
+        assert_eq!(k.as_str(), "users/7/inventory/42_3.png");
+        assert_eq!(BlobKey::thumbnail(7, 42, 3, 256).as_str(), "users/7/thumbnails/42_3_thumb256.jpg");
+        assert_eq!(BlobKey::from_stored(k.as_str()), Some(k));
+        for bad in ["/etc/passwd", "users/7/../8/x.jpg", "users/x/a.jpg", "users/7//a", "other/7/a.jpg", "users/7/a\\b"]
+        {
+            assert_eq!(BlobKey::from_stored(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn images_are_recognised_by_content() {
+        assert_eq!(ImageExt::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageExt::Jpeg));
+        assert_eq!(ImageExt::sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageExt::Png));
+        assert_eq!(ImageExt::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageExt::Webp));
+        assert_eq!(ImageExt::sniff(b"%PDF-1.7"), None);
+        assert_eq!(ImageExt::sniff(b""), None);
+    }
+
+    #[tokio::test]
+    async fn local_store_round_trip() {
+        let root = std::env::temp_dir().join(format!("bartleby-store-{}", rand::random::<u32>()));
+        let store = LocalBlobStore::new(&root);
+        let src = root.join("src.bin");
+        tokio::fs::create_dir_all(&root).await.unwrap();
+        tokio::fs::write(&src, b"hello").await.unwrap();
+        let key = BlobKey::inventory_photo(1, 2, 3, ImageExt::Jpeg);
+        store.put_file(&key, &src, "image/jpeg").await.unwrap();
+        assert_eq!(tokio::fs::read(root.join("users/1/inventory/2_3.jpg")).await.unwrap(), b"hello");
+        assert!(store.get(&key).await.is_ok());
+        store.delete(&key).await.unwrap();
+        store.delete(&key).await.unwrap();
+        assert!(matches!(store.get(&key).await, Err(StorageError::NotFound)));
+        let _ = tokio::fs::remove_dir_all(&root).await;
+    }
+}

@@ -1,0 +1,263 @@
+//! Photo uploads (multipart, streamed to disk) and serving stored objects to their owner only.
+
+use std::path::PathBuf;
+
+use app::auth::service::session_user;
+use app::error::AppError;
+use app::inventory::photos::{self, Spooled};
+use app::server::AppState;
+use app::storage::{BlobKey, ImageExt, StorageError};
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use tower_sessions::Session;
+
+/// At most this many photos in one upload.
+const MAX_FILES: u64 = 20;
+
+/// Why an upload was refused. The code goes into the redirect for plain form posts.
+#[derive(Debug)]
+enum UploadError {
+    TooLarge,
+    NotImage,
+    Empty,
+    Malformed,
+    App(AppError),
+}
+
+impl UploadError {
+    fn code(&self) -> &str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::NotImage => "not_image",
+            Self::Empty => "empty",
+            Self::Malformed => "malformed",
+            Self::App(AppError::NotFound) => "not_found",
+            Self::App(AppError::Validation { .. }) => "not_image",
+            Self::App(AppError::Unavailable) => "unavailable",
+            Self::App(_) => "internal",
+        }
+    }
+
+    fn into_app_error(self, limit: u64) -> AppError {
+        let v = |m: String| AppError::validation("photos", m);
+        match self {
+            Self::TooLarge => v(format!("That photo is larger than the {} MB limit.", limit / (1024 * 1024))),
+            Self::NotImage => v("That file is not a JPEG, PNG or WebP image.".into()),
+            Self::Empty => v("That file is empty.".into()),
+            Self::Malformed => v("The upload was interrupted or malformed. Please try again.".into()),
+            Self::App(e) => e,
+        }
+    }
+}
+
+/// Streams one multipart file to a temporary file, hashing it and checking its size and type.
+/// `Ok(None)` is the empty part a browser sends when no file was chosen.
+async fn spool(
+    mut field: axum::extract::multipart::Field<'_>,
+    dir: &std::path::Path,
+    limit: u64,
+) -> Result<Option<Spooled>, UploadError> {
+    let chose_a_file = field.file_name().is_some_and(|n| !n.is_empty());
+    tokio::fs::create_dir_all(dir).await.map_err(|e| UploadError::App(io_failed(e)))?;
+    let path: PathBuf = dir.join(format!("{:016x}.upload", rand_u64()));
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| UploadError::App(io_failed(e)))?;
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::with_capacity(16);
+    let mut n: u64 = 0;
+    let result = async {
+        while let Some(chunk) = field.chunk().await.map_err(|_| UploadError::Malformed)? {
+            n += chunk.len() as u64;
+            if n > limit {
+                // read the rest of this file without keeping it, so the browser gets our answer
+                while let Ok(Some(_)) = field.chunk().await {}
+                return Err(UploadError::TooLarge);
+            }
+            if head.len() < 16 {
+                head.extend_from_slice(&chunk[..chunk.len().min(16 - head.len())]);
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(|e| UploadError::App(io_failed(e)))?;
+        }
+        file.flush().await.map_err(|e| UploadError::App(io_failed(e)))?;
+        if n == 0 {
+            return if chose_a_file { Err(UploadError::Empty) } else { Ok(None) };
+        }
+        let ext = ImageExt::sniff(&head).ok_or(UploadError::NotImage)?;
+        Ok(Some(ext))
+    }
+    .await;
+    match result {
+        Ok(Some(ext)) => Ok(Some(Spooled { path, bytes: n, sha256: format!("{:x}", hasher.finalize()), ext })),
+        Ok(None) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Ok(None)
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+fn io_failed(e: std::io::Error) -> AppError {
+    tracing::error!(error = %e, "upload spool failed");
+    AppError::Unavailable
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+/// `POST /inventory/{id}/photos`: one or more files in the multipart field `photos`.
+/// A plain form post is answered with a redirect to the item page (`?photo_error=<code>` on failure);
+/// a request that accepts JSON gets `{"stored": n}` or an error with its status.
+pub async fn upload_photos(
+    State(state): State<AppState>,
+    session: Session,
+    Path(item_id): Path<i64>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let json = wants_json(&headers);
+    let limit = state.config.photo_max_bytes;
+    let user = match session_user(&state, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return app_error(AppError::Unauthorized, json),
+        Err(e) => return app_error(e, json),
+    };
+    // a request far beyond what could be accepted is refused before reading it
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit.saturating_mul(MAX_FILES).saturating_add(1024 * 1024)) {
+        let err = UploadError::TooLarge;
+        return finish(item_id, 0, Some(err), json, limit);
+    }
+    let dir = state.config.dirs.uploads.join("tmp");
+    let mut stored = 0u64;
+    let mut failure = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                failure = Some(UploadError::Malformed);
+                break;
+            }
+        };
+        if field.name() != Some("photos") {
+            continue;
+        }
+        if stored >= MAX_FILES {
+            failure = Some(UploadError::App(AppError::validation(
+                "photos",
+                format!("Upload at most {MAX_FILES} photos at once."),
+            )));
+            break;
+        }
+        match spool(field, &dir, limit).await {
+            Ok(Some(upload)) => match photos::add_photo(&state, user.id, item_id, upload).await {
+                Ok(_) => stored += 1,
+                Err(e) => {
+                    failure = Some(UploadError::App(e));
+                    break;
+                }
+            },
+            Ok(None) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if failure.is_none() && stored == 0 {
+        failure = Some(UploadError::App(AppError::validation("photos", "Choose one or more photos to upload.")));
+    }
+    finish(item_id, stored, failure, json, limit)
+}
+
+fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, limit: u64) -> Response {
+    match (failure, json) {
+        (None, true) => Json(serde_json::json!({ "stored": stored })).into_response(),
+        (None, false) => Redirect::to(&format!("/inventory/{item_id}?photos_added={stored}")).into_response(),
+        (Some(e), false) => {
+            let code = if matches!(&e, UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Choose"))
+            {
+                "none_chosen".to_owned()
+            } else {
+                e.code().to_owned()
+            };
+            Redirect::to(&format!("/inventory/{item_id}?photo_error={code}&photos_added={stored}")).into_response()
+        }
+        (Some(e), true) => {
+            let status = if matches!(e, UploadError::TooLarge) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let err = e.into_app_error(limit);
+            let status = match err {
+                AppError::Validation { .. } => status,
+                ref other => StatusCode::from_u16(other.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            };
+            (status, Json(err)).into_response()
+        }
+    }
+}
+
+fn app_error(e: AppError, json: bool) -> Response {
+    let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if json {
+        (status, Json(e)).into_response()
+    } else {
+        (status, e.to_string()).into_response()
+    }
+}
+
+/// `GET /media/{id}`: a stored photo or thumbnail, to its owner only (anyone else: 404).
+pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "Not found.").into_response();
+    let user = match session_user(&state, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return not_found(),
+        Err(_) => return crate::middleware::unavailable_page(),
+    };
+    let asset = match photos::find_asset(&state, user.id, id).await {
+        Ok(a) => a,
+        Err(AppError::NotFound) => return not_found(),
+        Err(_) => return crate::middleware::unavailable_page(),
+    };
+    let Some(key) = BlobKey::from_stored(&asset.key) else { return not_found() };
+    match state.images.get(&key).await {
+        Ok(body) => {
+            let mut res = body.into_response();
+            let h = res.headers_mut();
+            if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
+                h.insert(header::CONTENT_TYPE, ct);
+            }
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(asset.bytes.max(0) as u64));
+            // an asset id never changes content; only this user's browser may keep it
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            res
+        }
+        Err(StorageError::NotFound) => {
+            tracing::error!(asset_id = id, "a stored object is missing");
+            not_found()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, asset_id = id, "storage read failed");
+            crate::middleware::unavailable_page()
+        }
+    }
+}
