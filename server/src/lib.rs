@@ -5,6 +5,7 @@ pub mod embedded_pg;
 pub mod health;
 pub mod media;
 pub mod middleware;
+pub mod vercel_double;
 
 use std::sync::Arc;
 
@@ -36,9 +37,33 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
         .site_pkg_dir("pkg")
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
-    let images: Arc<dyn app::storage::BlobStore> =
-        Arc::new(app::storage::LocalBlobStore::new(config.dirs.inventory_images.clone()));
+    let images = image_stores(&config)?;
     Ok(AppState { config: Arc::new(config), db, vector, images, leptos_options })
+}
+
+/// Photos go to Vercel Blob when `STORAGE_BACKEND` is `vercel` (or `auto` with a token), to local
+/// disk otherwise; local disk is always there as the fallback.
+fn image_stores(config: &Config) -> Result<app::storage::Stores> {
+    use app::server::config::StorageBackend;
+    use app::storage::{vercel::VercelBlobStore, LocalBlobStore, Stores};
+    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(config.dirs.inventory_images.clone()));
+    let vercel = match (config.storage_backend, &config.blob_read_write_token) {
+        (StorageBackend::Vercel | StorageBackend::Auto, Some(token)) => Some(
+            VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
+                .map_err(|e| anyhow::anyhow!("configuration error in BLOB_READ_WRITE_TOKEN: {e}"))?,
+        ),
+        (StorageBackend::Vercel, None) => {
+            anyhow::bail!("configuration error in BLOB_READ_WRITE_TOKEN: STORAGE_BACKEND=vercel needs it")
+        }
+        _ => None,
+    };
+    Ok(match vercel {
+        Some(v) => {
+            tracing::info!(api = %config.vercel_blob_api_url, "photos go to Vercel Blob (local disk if it fails)");
+            Stores::new(Arc::new(v), local)
+        }
+        None => Stores::local_only(local),
+    })
 }
 
 /// Decides where vectors live. A vector database that is down at start-up does not stop Bartleby:

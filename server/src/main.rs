@@ -20,6 +20,8 @@ Usage:
   bartleby db status      say whether the embedded Postgres runs
   bartleby db url         print the embedded database's connection URL
   bartleby db create NAME create a database in the embedded Postgres, print its URL
+  bartleby vercel-blob-double [PORT]
+                          serve a local stand-in for the Vercel Blob API (default port 3300)
   bartleby help           this text
 
 Configuration comes from the environment; see .env.example.";
@@ -47,6 +49,10 @@ fn real_main() -> Result<()> {
             ["migrate"] => migrate(config).await,
             ["db", cmd] => db_command(config, cmd, None).await,
             ["db", "create", name] => db_command(config, "create", Some(name)).await,
+            ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
+            ["vercel-blob-double", port] => {
+                vercel_blob_double(&config, port.parse().context("PORT must be a number")?).await
+            }
             ["help"] | ["--help"] | ["-h"] => {
                 println!("{USAGE}");
                 Ok(())
@@ -166,6 +172,25 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
         }
         other => bail!("unknown db command `{other}`\n\n{USAGE}"),
     }
+    Ok(())
+}
+
+/// Serves the Vercel Blob stand-in, so `STORAGE_BACKEND=vercel` can be tried without an account.
+async fn vercel_blob_double(config: &Config, port: u16) -> Result<()> {
+    let token = config
+        .blob_read_write_token
+        .as_ref()
+        .map(|t| t.expose().to_owned())
+        .unwrap_or_else(|| "vercel_blob_rw_localdouble_notasecret".into());
+    let double = server::vercel_double::VercelDouble::new(token.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("port {port}"))?;
+    let base = format!("http://127.0.0.1:{port}");
+    double.set_base(&base);
+    println!("Vercel Blob stand-in on {base} (objects in memory). Start Bartleby with:");
+    println!(
+        "  STORAGE_BACKEND=vercel VERCEL_BLOB_API_URL={base}/api/blob BLOB_READ_WRITE_TOKEN={token} scripts/start.sh"
+    );
+    axum::serve(listener, double.router()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

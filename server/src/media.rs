@@ -238,7 +238,7 @@ pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(i
         Err(_) => return crate::middleware::unavailable_page(),
     };
     let Some(key) = BlobKey::from_stored(&asset.key) else { return not_found() };
-    match state.images.get(&key).await {
+    match state.images.get(&asset.backend, &key).await {
         Ok(body) => {
             let mut res = body.into_response();
             let h = res.headers_mut();

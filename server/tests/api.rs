@@ -849,3 +849,133 @@ async fn bad_uploads_are_refused_with_clear_messages() {
     let html = app.get(&format!("/inventory/{item}?photo_error=not_image")).await.text().await.unwrap();
     assert!(html.contains("is not a JPEG, PNG or WebP image"), "{html}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Storage backends: Vercel Blob (through the double), fallback to local disk
+
+const BLOB_TOKEN: &str = "vercel_blob_rw_teststore_s3cr3t";
+
+async fn spawn_vercel_double() -> (server::vercel_double::VercelDouble, String) {
+    let double = server::vercel_double::VercelDouble::new(BLOB_TOKEN);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    double.set_base(&base);
+    let router = double.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (double, format!("{base}/api/blob"))
+}
+
+async fn spawn_with_vercel(api: &str, token: &str) -> TestApp {
+    let url = fresh_database(cluster().await).await;
+    let config = test_config(
+        &url,
+        &[("STORAGE_BACKEND", "vercel"), ("VERCEL_BLOB_API_URL", api), ("BLOB_READ_WRITE_TOKEN", token)],
+    );
+    TestApp::spawn_with(config, None).await
+}
+
+async fn wait_for_thumbnails(app: &TestApp, item: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = item_json(app, item).await["photos"][0].clone();
+        if p["thumb_1024"].is_i64() {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no thumbnails: {p}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_go_to_vercel_blob_when_configured() {
+    let (double, api) = spawn_vercel_double().await;
+    let app = spawn_with_vercel(&api, BLOB_TOKEN).await;
+    app.sign_up(&email("vercel"), "Vercel").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Lamp", &[]).await;
+    let original = jpeg(300, 200);
+    assert_eq!(upload(&app, item, "lamp.jpg", original.clone(), "application/json").await.status(), StatusCode::OK);
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!(photo["backend"], "vercel");
+    let id = photo["id"].as_i64().unwrap();
+    assert_eq!(
+        double.pathnames(),
+        vec![
+            format!("users/{user_id}/inventory/{item}_{id}.jpg"),
+            format!("users/{user_id}/thumbnails/{item}_{id}_thumb1024.jpg"),
+            format!("users/{user_id}/thumbnails/{item}_{id}_thumb256.jpg"),
+        ]
+    );
+    // served through Bartleby, to the owner
+    assert_eq!(app.get(&format!("/media/{id}")).await.bytes().await.unwrap().to_vec(), original);
+    let local = app.state.config.dirs.inventory_images.join(format!("users/{user_id}"));
+    assert!(!local.exists(), "nothing on local disk");
+    // deleting the item deletes the objects at the provider
+    app.call("inventory/delete", &[("id", &item.to_string())]).await;
+    assert!(double.pathnames().is_empty(), "{:?}", double.pathnames());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_provider_falls_back_to_local_disk_and_says_so() {
+    let (double, api) = spawn_vercel_double().await;
+    // the provider answers 500, refuses our token (403), or is not there at all
+    let dead_api = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/api/blob")
+    };
+    double.fail_with.store(500, std::sync::atomic::Ordering::SeqCst);
+    let cases =
+        [(api.clone(), BLOB_TOKEN), (api.clone(), "vercel_blob_rw_teststore_wrongsecret"), (dead_api, BLOB_TOKEN)];
+    for (i, (api, token)) in cases.into_iter().enumerate() {
+        if i == 1 {
+            double.fail_with.store(0, std::sync::atomic::Ordering::SeqCst);
+        }
+        let app = spawn_with_vercel(&api, token).await;
+        app.sign_up(&email("fallback"), "Fallback").await;
+        let item = add_item(&app, "Kettle", &[]).await;
+        let original = jpeg(64, 64);
+        let r = upload(&app, item, "kettle.jpg", original.clone(), "application/json").await;
+        assert_eq!(r.status(), StatusCode::OK, "case {i}: the upload still succeeds");
+        let photo = wait_for_thumbnails(&app, item).await;
+        assert_eq!(photo["backend"], "local", "case {i}");
+        assert_eq!(photo["preferred_backend"], "vercel");
+        let id = photo["id"].as_i64().unwrap();
+        assert_eq!(app.get(&format!("/media/{id}")).await.bytes().await.unwrap().to_vec(), original, "case {i}");
+        let html = app.get(&format!("/inventory/{item}")).await.text().await.unwrap();
+        assert!(html.contains("Vercel Blob did not answer"), "case {i}: the item page says so");
+    }
+    assert!(double.pathnames().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_backend_keeps_the_same_contract() {
+    use app::storage::{vercel::VercelBlobStore, BlobKey, BlobStore, ImageExt, LocalBlobStore, StorageError};
+    let (_double, api) = spawn_vercel_double().await;
+    let dir = std::env::temp_dir().join(format!("bartleby-contract-{:08x}", rand::random::<u32>()));
+    let stores: Vec<Box<dyn BlobStore>> = vec![
+        Box::new(LocalBlobStore::new(dir.join("store"))),
+        Box::new(VercelBlobStore::new(&api, app::server::config::Secret::new(BLOB_TOKEN)).unwrap()),
+    ];
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("src");
+    std::fs::write(&src, b"first version").unwrap();
+    for store in stores {
+        let name = store.backend();
+        let key = BlobKey::inventory_photo(1, 2, 3, ImageExt::Png);
+        assert!(matches!(store.get(&key).await, Err(StorageError::NotFound)), "{name}: missing before put");
+        store.put_file(&key, &src, "image/png").await.unwrap();
+        let body = axum::body::to_bytes(store.get(&key).await.unwrap(), 1 << 20).await.unwrap();
+        assert_eq!(&body[..], b"first version", "{name}");
+        std::fs::write(&src, b"second").unwrap();
+        store.put_file(&key, &src, "image/png").await.unwrap();
+        let body = axum::body::to_bytes(store.get(&key).await.unwrap(), 1 << 20).await.unwrap();
+        assert_eq!(&body[..], b"second", "{name}: overwrite");
+        store.delete(&key).await.unwrap();
+        store.delete(&key).await.unwrap();
+        assert!(matches!(store.get(&key).await, Err(StorageError::NotFound)), "{name}: gone after delete");
+        std::fs::write(&src, b"first version").unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::AppState;
-use crate::storage::{BlobKey, BlobStore, ImageExt};
+use crate::storage::{BlobKey, ImageExt, Stores};
 
 /// Thumbnail sizes (longest side, pixels).
 pub const THUMB_SIZES: [u32; 2] = [256, 1024];
@@ -106,8 +106,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
         tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??;
     let id = next_asset_id(&mut c).await.map_err(query_failed)?;
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
-    let store = state.images.clone();
-    store.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
+    let backend = state.images.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
         tracing::error!(error = %e, "could not store a photo");
         AppError::Unavailable
     })?;
@@ -117,7 +116,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
             a::user_id.eq(user_id),
             a::item_id.eq(item_id),
             a::kind.eq("original"),
-            a::backend.eq(store.backend()),
+            a::backend.eq(backend),
             a::key.eq(key.as_str()),
             a::content_type.eq(upload.ext.content_type()),
             a::bytes.eq(i64::try_from(upload.bytes).unwrap_or(i64::MAX)),
@@ -128,7 +127,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
         .execute(&mut c)
         .await;
     if let Err(e) = inserted {
-        let _ = store.delete(&key).await; // no row, no object
+        let _ = state.images.delete(backend, &key).await; // no row, no object
         return Err(query_failed(e));
     }
     tracing::info!(user_id, item_id, asset_id = id, bytes = upload.bytes, "photo stored");
@@ -191,7 +190,7 @@ async fn make_thumbnails(
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
         let key = BlobKey::thumbnail(user_id, item_id, parent, size);
-        state.images.put_file(&key, &path, "image/jpeg").await.map_err(|e| e.to_string())?;
+        let backend = state.images.put_file(&key, &path, "image/jpeg").await.map_err(|e| e.to_string())?;
         let _ = tokio::fs::remove_file(&path).await;
         diesel::insert_into(a::inventory_assets)
             .values((
@@ -199,7 +198,7 @@ async fn make_thumbnails(
                 a::item_id.eq(item_id),
                 a::parent_id.eq(parent),
                 a::kind.eq(format!("thumb_{size}")),
-                a::backend.eq(state.images.backend()),
+                a::backend.eq(backend),
                 a::key.eq(key.as_str()),
                 a::content_type.eq("image/jpeg"),
                 a::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
@@ -230,7 +229,12 @@ pub async fn find_asset(state: &AppState, user_id: i64, id: i64) -> Result<Asset
 }
 
 /// The photos of one item, with their thumbnails' ids.
-pub async fn item_photos(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Result<Vec<PhotoView>, AppError> {
+pub async fn item_photos(
+    c: &mut AsyncPgConnection,
+    preferred: &str,
+    user_id: i64,
+    item_id: i64,
+) -> Result<Vec<PhotoView>, AppError> {
     let assets: Vec<Asset> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::item_id.eq(item_id))
@@ -251,16 +255,17 @@ pub async fn item_photos(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) 
             thumb_256: thumb(o.id, "thumb_256"),
             thumb_1024: thumb(o.id, "thumb_1024"),
             backend: o.backend.clone(),
+            preferred_backend: preferred.to_owned(),
         })
         .collect())
 }
 
 /// Deletes stored objects (after their rows are gone); failures are logged, never shown.
-pub async fn delete_objects(store: &dyn BlobStore, keys: Vec<String>) {
-    for key in keys {
+pub async fn delete_objects(stores: &Stores, objects: Vec<(String, String)>) {
+    for (backend, key) in objects {
         match BlobKey::from_stored(&key) {
             Some(k) => {
-                if let Err(e) = store.delete(&k).await {
+                if let Err(e) = stores.delete(&backend, &k).await {
                     tracing::warn!(error = %e, key, "could not delete a stored object");
                 }
             }
@@ -269,12 +274,16 @@ pub async fn delete_objects(store: &dyn BlobStore, keys: Vec<String>) {
     }
 }
 
-/// Keys of every object of an item (photos and thumbnails).
-pub async fn item_keys(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Result<Vec<String>, AppError> {
+/// Backend and key of every object of an item (photos and thumbnails).
+pub async fn item_keys(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    item_id: i64,
+) -> Result<Vec<(String, String)>, AppError> {
     a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::item_id.eq(item_id))
-        .select(a::key)
+        .select((a::backend, a::key))
         .load(c)
         .await
         .map_err(query_failed)
@@ -287,10 +296,10 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
         return Err(AppError::NotFound);
     }
     let mut c = conn(&state.db).await?;
-    let keys: Vec<String> = a::inventory_assets
+    let keys: Vec<(String, String)> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::id.eq(photo_id).or(a::parent_id.eq(photo_id)))
-        .select(a::key)
+        .select((a::backend, a::key))
         .load(&mut c)
         .await
         .map_err(query_failed)?;
@@ -298,6 +307,6 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
         .execute(&mut c)
         .await
         .map_err(query_failed)?;
-    delete_objects(state.images.as_ref(), keys).await;
+    delete_objects(&state.images, keys).await;
     Ok(photo.item_id)
 }

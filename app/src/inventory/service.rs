@@ -97,7 +97,7 @@ pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, Ap
         .map_err(query_failed)?
         .map(|i| i.view())
         .ok_or(AppError::NotFound)?;
-    view.photos = super::photos::item_photos(&mut c, user_id, id).await?;
+    view.photos = super::photos::item_photos(&mut c, state.images.preferred_backend(), user_id, id).await?;
     Ok(view)
 }
 
@@ -116,7 +116,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     let keys = super::photos::item_keys(&mut c, user_id, id).await?;
     if repo::delete_item(&mut c, user_id, id).await.map_err(query_failed)? {
         // the rows went with the item (ON DELETE CASCADE); now the stored objects
-        super::photos::delete_objects(state.images.as_ref(), keys).await;
+        super::photos::delete_objects(&state.images, keys).await;
         tracing::info!(user_id, item_id = id, "item deleted");
         Ok(())
     } else {

@@ -47,6 +47,8 @@ pub struct PhotoView {
     pub thumb_1024: Option<i64>,
     /// where the photo is stored: `local`, `s3` or `vercel`
     pub backend: String,
+    /// where it should be; differs when the provider failed and local disk took it instead
+    pub preferred_backend: String,
 }
 
 /// The create/edit form, as typed (everything is text until the server checks it).

@@ -294,11 +294,23 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
     };
     let delete = ServerAction::<DeletePhoto>::new();
     let count = photos.len();
+    let fallen_back = photos.iter().find(|p| p.backend != p.preferred_backend).map(|p| {
+        let provider = match p.preferred_backend.as_str() {
+            "vercel" => "Vercel Blob",
+            "s3" => "S3",
+            other => other,
+        };
+        format!(
+            "Some photos are kept on this server's disk for now: {provider} did not answer when they were uploaded. \
+             They are safe and shown as usual."
+        )
+    });
     view! {
         <section class="photos" aria-labelledby="photos-title">
             <h2 id="photos-title">"Photos"</h2>
             <p class="form-error" role="alert" data-testid="photo-error" hidden=move || error().is_none()>{error}</p>
             <p class="muted" role="status" data-testid="photo-status">{added}</p>
+            {fallen_back.map(|m| view! { <p class="notice" data-testid="photo-fallback">{m}</p> })}
             {(count > 0)
                 .then(|| {
                     view! {

@@ -35,7 +35,7 @@ pub struct AppState {
     pub db: DbPool,
     pub vector: VectorDb,
     /// inventory photos and thumbnails
-    pub images: Arc<dyn crate::storage::BlobStore>,
+    pub images: crate::storage::Stores,
     pub leptos_options: LeptosOptions,
 }
 

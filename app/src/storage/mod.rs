@@ -4,7 +4,11 @@
 //! nothing a user sends (a file name, say) ever becomes part of one. [`BlobStore`] is the one
 //! interface every backend implements; this module has the local-disk backend.
 
+pub mod vercel;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::body::Body;
@@ -84,6 +88,69 @@ pub enum StorageError {
     NotFound,
     #[error("storage I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{backend} failed: {message}")]
+    Provider { backend: &'static str, message: String },
+    #[error("no {0} backend is configured")]
+    Unconfigured(String),
+}
+
+/// The backends for one purpose (photos, documents, exports): where new objects go, and every
+/// backend an existing object may be on (each row records its own).
+#[derive(Clone)]
+pub struct Stores {
+    preferred: Arc<dyn BlobStore>,
+    local: Arc<dyn BlobStore>,
+    /// How long the preferred provider gets before the object goes to local disk instead.
+    timeout: Duration,
+}
+
+impl Stores {
+    pub fn new(preferred: Arc<dyn BlobStore>, local: Arc<dyn BlobStore>) -> Self {
+        Self { preferred, local, timeout: Duration::from_secs(60) }
+    }
+
+    pub fn local_only(local: Arc<dyn BlobStore>) -> Self {
+        Self::new(local.clone(), local)
+    }
+
+    /// The backend new objects should go to.
+    pub fn preferred_backend(&self) -> &'static str {
+        self.preferred.backend()
+    }
+
+    /// Stores on the preferred backend; when it is down, refuses or times out, stores on local
+    /// disk instead. Returns the backend that really has the object (record it with the object).
+    pub async fn put_file(
+        &self,
+        key: &BlobKey,
+        source: &Path,
+        content_type: &str,
+    ) -> Result<&'static str, StorageError> {
+        if self.preferred.backend() != self.local.backend() {
+            match tokio::time::timeout(self.timeout, self.preferred.put_file(key, source, content_type)).await {
+                Ok(Ok(())) => return Ok(self.preferred.backend()),
+                Ok(Err(e)) => tracing::warn!(error = %e, key = key.as_str(), "provider failed; storing on local disk"),
+                Err(_) => tracing::warn!(key = key.as_str(), "provider timed out; storing on local disk"),
+            }
+        }
+        self.local.put_file(key, source, content_type).await?;
+        Ok(self.local.backend())
+    }
+
+    fn on(&self, backend: &str) -> Result<&Arc<dyn BlobStore>, StorageError> {
+        [&self.preferred, &self.local]
+            .into_iter()
+            .find(|s| s.backend() == backend)
+            .ok_or_else(|| StorageError::Unconfigured(backend.to_owned()))
+    }
+
+    pub async fn get(&self, backend: &str, key: &BlobKey) -> Result<Body, StorageError> {
+        self.on(backend)?.get(key).await
+    }
+
+    pub async fn delete(&self, backend: &str, key: &BlobKey) -> Result<(), StorageError> {
+        self.on(backend)?.delete(key).await
+    }
 }
 
 /// One storage backend.
