@@ -105,6 +105,8 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
   const photo = page.getByRole("img", { name: "Photo 1 of Teapot" });
   await expect(photo).toBeVisible();
   await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  // stored where the configuration says (scripts/test.sh runs this against local disk and Vercel Blob)
+  await expect(page.getByTestId("photo-fallback")).toHaveCount(0);
 
   await page.getByLabel(/Drop photos here/).setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
   await page.getByRole("button", { name: "Upload photos" }).click();

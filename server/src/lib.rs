@@ -142,6 +142,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Every five minutes, moves photos that fell back to local disk to the provider, if it answers.
+pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            match app::inventory::photos::sync_fallbacks(&state, |_| {}).await {
+                Ok(r) if r.moved > 0 || r.failed > 0 => {
+                    tracing::info!(moved = r.moved, still_local = r.failed, "storage sync")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "storage sync failed"),
+            }
+        }
+    })
+}
+
 /// Deletes expired sessions and old sign-in failures, hourly.
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();

@@ -20,6 +20,7 @@ Usage:
   bartleby db status      say whether the embedded Postgres runs
   bartleby db url         print the embedded database's connection URL
   bartleby db create NAME create a database in the embedded Postgres, print its URL
+  bartleby storage sync   move photos that fell back to local disk to the configured provider
   bartleby vercel-blob-double [PORT]
                           serve a local stand-in for the Vercel Blob API (default port 3300)
   bartleby help           this text
@@ -49,6 +50,7 @@ fn real_main() -> Result<()> {
             ["migrate"] => migrate(config).await,
             ["db", cmd] => db_command(config, cmd, None).await,
             ["db", "create", name] => db_command(config, "create", Some(name)).await,
+            ["storage", "sync"] => storage_sync(config).await,
             ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
             ["vercel-blob-double", port] => {
                 vercel_blob_double(&config, port.parse().context("PORT must be a number")?).await
@@ -92,12 +94,14 @@ async fn serve(config: Config) -> Result<()> {
     let result = async {
         let state = server::build_state(config, &url).await?;
         let housekeeping = server::spawn_housekeeping(&state);
+        let sync = server::spawn_storage_sync(&state);
         let app = server::router(state);
         tracing::info!("Bartleby is ready at http://{}", display_addr(addr));
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         housekeeping.abort();
+        sync.abort();
         Ok::<_, anyhow::Error>(())
     }
     .await;
@@ -173,6 +177,37 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
         other => bail!("unknown db command `{other}`\n\n{USAGE}"),
     }
     Ok(())
+}
+
+async fn storage_sync(config: Config) -> Result<()> {
+    let (url, owned_pg) = metadata_db(&config).await?;
+    let result = async {
+        let state = server::build_state(config, &url).await?;
+        let preferred = state.images.preferred_backend();
+        if preferred == state.images.local_backend() {
+            println!("Photos are configured to stay on local disk (STORAGE_BACKEND): nothing to sync.");
+            return Ok(());
+        }
+        let report = app::inventory::photos::sync_fallbacks(&state, |r| {
+            eprint!("\rmoved {} to {preferred}, {} still failing", r.moved, r.failed);
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!();
+        println!("{} object(s) moved to {preferred}; {} could not be moved yet.", report.moved, report.failed);
+        if report.failed > 0 {
+            anyhow::bail!(
+                "{} object(s) are still on local disk; run this again when {preferred} answers",
+                report.failed
+            );
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    result
 }
 
 /// Serves the Vercel Blob stand-in, so `STORAGE_BACKEND=vercel` can be tried without an account.

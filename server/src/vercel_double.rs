@@ -81,7 +81,8 @@ impl VercelDouble {
         }
     }
 
-    fn guard(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// `Some(answer)` when the request must be refused (injected fault, bad token).
+    fn guard(&self, headers: &HeaderMap) -> Option<Response> {
         let status = self.fail_with.load(Ordering::SeqCst);
         if status != 0 {
             let code = match status {
@@ -90,7 +91,7 @@ impl VercelDouble {
                 429 => "rate_limited",
                 _ => "unknown_error",
             };
-            return Err(error(
+            return Some(error(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 code,
                 "injected fault",
@@ -98,9 +99,9 @@ impl VercelDouble {
         }
         let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         if auth != format!("Bearer {}", self.token) {
-            return Err(error(StatusCode::FORBIDDEN, "forbidden", "Access denied, please provide a valid token"));
+            return Some(error(StatusCode::FORBIDDEN, "forbidden", "Access denied, please provide a valid token"));
         }
-        Ok(())
+        None
     }
 }
 
@@ -119,7 +120,7 @@ async fn put_blob(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = d.guard(&headers) {
+    if let Some(r) = d.guard(&headers) {
         return r;
     }
     let Some(pathname) = q.pathname.filter(|p| !p.is_empty() && p.len() <= 950 && !p.contains("//")) else {
@@ -166,7 +167,7 @@ struct HeadQuery {
 }
 
 async fn head(State(d): State<VercelDouble>, Query(q): Query<HeadQuery>, headers: HeaderMap) -> Response {
-    if let Err(r) = d.guard(&headers) {
+    if let Some(r) = d.guard(&headers) {
         return r;
     }
     let Some(url) = q.url else { return error(StatusCode::BAD_REQUEST, "bad_request", "url is required") };
@@ -198,7 +199,7 @@ struct DeleteBody {
 }
 
 async fn delete(State(d): State<VercelDouble>, headers: HeaderMap, Json(body): Json<DeleteBody>) -> Response {
-    if let Err(r) = d.guard(&headers) {
+    if let Some(r) = d.guard(&headers) {
         return r;
     }
     if let Ok(mut objects) = d.objects.lock() {
@@ -210,7 +211,7 @@ async fn delete(State(d): State<VercelDouble>, headers: HeaderMap, Json(body): J
 }
 
 async fn read(State(d): State<VercelDouble>, Path(pathname): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = d.guard(&headers) {
+    if let Some(r) = d.guard(&headers) {
         return r;
     }
     match d.objects.lock().ok().and_then(|o| o.get(&pathname).cloned()) {

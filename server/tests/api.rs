@@ -979,3 +979,39 @@ async fn every_backend_keeps_the_same_contract() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_sync_moves_fallen_back_photos_once_the_provider_answers() {
+    let (double, api) = spawn_vercel_double().await;
+    double.fail_with.store(503, std::sync::atomic::Ordering::SeqCst);
+    let app = spawn_with_vercel(&api, BLOB_TOKEN).await;
+    app.sign_up(&email("sync"), "Sync").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Radio", &[]).await;
+    let original = jpeg(120, 80);
+    upload(&app, item, "radio.jpg", original.clone(), "application/json").await;
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!(photo["backend"], "local");
+    let id = photo["id"].as_i64().unwrap();
+    let local = app.state.config.dirs.inventory_images.join(format!("users/{user_id}/inventory/{item}_{id}.jpg"));
+    assert!(local.exists());
+
+    // still down: nothing moves, nothing is lost
+    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    assert_eq!((r.moved, r.failed), (0, 3));
+    assert!(local.exists());
+
+    double.fail_with.store(0, std::sync::atomic::Ordering::SeqCst);
+    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    assert_eq!((r.moved, r.failed), (3, 0));
+    assert!(!local.exists(), "the local copy goes once the provider has it");
+    assert_eq!(double.pathnames().len(), 3);
+    let photo = item_json(&app, item).await["photos"][0].clone();
+    assert_eq!(photo["backend"], "vercel");
+    assert_eq!(app.get(&format!("/media/{id}")).await.bytes().await.unwrap().to_vec(), original);
+    let html = app.get(&format!("/inventory/{item}")).await.text().await.unwrap();
+    assert!(!html.contains("did not answer"));
+    // a second run has nothing to do
+    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    assert_eq!((r.moved, r.failed), (0, 0));
+}

@@ -310,3 +310,61 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
     delete_objects(&state.images, keys).await;
     Ok(photo.item_id)
 }
+
+/// What one pass of [`sync_fallbacks`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SyncReport {
+    pub moved: u64,
+    pub failed: u64,
+}
+
+/// Moves objects that fell back to local disk to the preferred provider, oldest first, in batches.
+/// Safe to interrupt and run again: a row changes backend only after its object is at the provider,
+/// and the local copy goes only after that. `progress` is called after each object.
+pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncReport)) -> Result<SyncReport, AppError> {
+    let preferred = state.images.preferred_backend();
+    let local = state.images.local_backend();
+    let mut report = SyncReport::default();
+    if preferred == local {
+        return Ok(report);
+    }
+    let mut after = 0i64;
+    loop {
+        let mut c = conn(&state.db).await?;
+        let batch: Vec<(i64, String, String)> = a::inventory_assets
+            .filter(a::backend.eq(local))
+            .filter(a::id.gt(after))
+            .order(a::id.asc())
+            .limit(100)
+            .select((a::id, a::key, a::content_type))
+            .load(&mut c)
+            .await
+            .map_err(query_failed)?;
+        drop(c);
+        let Some(last) = batch.last() else { break };
+        after = last.0;
+        for (id, key, content_type) in batch {
+            let Some(k) = BlobKey::from_stored(&key) else { continue };
+            match state.images.copy_to_preferred(&k, &content_type).await {
+                Ok(_) => {
+                    let mut c = conn(&state.db).await?;
+                    diesel::update(a::inventory_assets.filter(a::id.eq(id)).filter(a::backend.eq(local)))
+                        .set(a::backend.eq(preferred))
+                        .execute(&mut c)
+                        .await
+                        .map_err(query_failed)?;
+                    if let Err(e) = state.images.delete(local, &k).await {
+                        tracing::warn!(error = %e, key, "moved, but the local copy could not be removed");
+                    }
+                    report.moved += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, key, "still cannot reach the provider");
+                    report.failed += 1;
+                }
+            }
+            progress(report);
+        }
+    }
+    Ok(report)
+}

@@ -144,6 +144,27 @@ impl Stores {
             .ok_or_else(|| StorageError::Unconfigured(backend.to_owned()))
     }
 
+    /// Copies an object that fell back to local disk to the preferred provider (without deleting
+    /// the local copy: the caller does that once the row says where the object is).
+    /// `Ok(false)` when there is nothing to do (the preferred backend is local disk).
+    pub async fn copy_to_preferred(&self, key: &BlobKey, content_type: &str) -> Result<bool, StorageError> {
+        if self.preferred.backend() == self.local.backend() {
+            return Ok(false);
+        }
+        let path = self.local.local_path(key).ok_or(StorageError::NotFound)?;
+        if !tokio::fs::try_exists(&path).await? {
+            return Err(StorageError::NotFound);
+        }
+        tokio::time::timeout(self.timeout, self.preferred.put_file(key, &path, content_type))
+            .await
+            .map_err(|_| StorageError::Provider { backend: self.preferred.backend(), message: "timed out".into() })??;
+        Ok(true)
+    }
+
+    pub fn local_backend(&self) -> &'static str {
+        self.local.backend()
+    }
+
     pub async fn get(&self, backend: &str, key: &BlobKey) -> Result<Body, StorageError> {
         self.on(backend)?.get(key).await
     }
@@ -164,6 +185,10 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &BlobKey) -> Result<Body, StorageError>;
     /// Removes the object; a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+    /// The object's file, for backends that keep objects as local files.
+    fn local_path(&self, _key: &BlobKey) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Local disk, under a root directory (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, …).
@@ -205,6 +230,10 @@ impl BlobStore for LocalBlobStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn local_path(&self, key: &BlobKey) -> Option<PathBuf> {
+        Some(self.path(key))
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
