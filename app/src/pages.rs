@@ -56,14 +56,17 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    // Created here, not inside a Suspense: resources made while a Suspense resolves can be numbered
+    // differently on the server and in the browser, and then hydrate with each other's data.
+    let summary = Resource::new_blocking(|| (), |_| inventory_summary());
     view! {
         <Title text="Dashboard · Bartleby"/>
-        <SignedIn content=|user: UserView| {
+        <SignedIn content=move |user: UserView| {
             view! {
                 <h1 data-testid="greeting">"Welcome, " {user.display_name.clone()}</h1>
                 <p class="lede">"This is your desk. Your things and papers will gather here."</p>
                 <div class="cards">
-                    <InventoryCard/>
+                    <InventoryCard summary=summary/>
                     <section class="card">
                         <h2>"Documents"</h2>
                         <p>"Upload PDFs, Word files and notes, and find them again by what they say."</p>
@@ -85,8 +88,7 @@ pub fn Dashboard() -> impl IntoView {
 }
 
 #[component]
-fn InventoryCard() -> impl IntoView {
-    let summary = Resource::new_blocking(|| (), |_| inventory_summary());
+fn InventoryCard(summary: Resource<Result<InventoryStats, AppError>>) -> impl IntoView {
     view! {
         <section class="card wide" aria-labelledby="inv-card-title">
             <h2 id="inv-card-title">"Inventory"</h2>

@@ -41,12 +41,18 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
     Ok(AppState { config: Arc::new(config), db, vector, images, leptos_options })
 }
 
-/// Photos go to Vercel Blob when `STORAGE_BACKEND` is `vercel` (or `auto` with a token), to local
-/// disk otherwise; local disk is always there as the fallback.
+/// Photos go to S3 when `STORAGE_BACKEND=s3`, to Vercel Blob when it is `vercel` (or `auto` with a
+/// token), to local disk otherwise; local disk is always there as the fallback.
 fn image_stores(config: &Config) -> Result<app::storage::Stores> {
     use app::server::config::StorageBackend;
-    use app::storage::{vercel::VercelBlobStore, LocalBlobStore, Stores};
+    use app::storage::{s3::S3BlobStore, vercel::VercelBlobStore, LocalBlobStore, Stores};
     let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(config.dirs.inventory_images.clone()));
+    if config.storage_backend == StorageBackend::S3 {
+        let s3 = S3BlobStore::new(&config.s3)
+            .map_err(|e| anyhow::anyhow!("configuration error: STORAGE_BACKEND=s3, but {e}"))?;
+        tracing::info!("photos go to S3 (local disk if it fails)");
+        return Ok(Stores::new(Arc::new(s3), local));
+    }
     let vercel = match (config.storage_backend, &config.blob_read_write_token) {
         (StorageBackend::Vercel | StorageBackend::Auto, Some(token)) => Some(
             VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())

@@ -951,12 +951,17 @@ async fn a_failing_provider_falls_back_to_local_disk_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_backend_keeps_the_same_contract() {
-    use app::storage::{vercel::VercelBlobStore, BlobKey, BlobStore, ImageExt, LocalBlobStore, StorageError};
+    use app::storage::{
+        s3::S3BlobStore, vercel::VercelBlobStore, BlobKey, BlobStore, ImageExt, LocalBlobStore, StorageError,
+    };
     let (_double, api) = spawn_vercel_double().await;
+    let s3 = spawn_s3().await;
+    let s3_config = test_config("postgres://unused@localhost/x", &s3_vars(&s3.endpoint, S3_SECRET)).s3;
     let dir = std::env::temp_dir().join(format!("bartleby-contract-{:08x}", rand::random::<u32>()));
     let stores: Vec<Box<dyn BlobStore>> = vec![
         Box::new(LocalBlobStore::new(dir.join("store"))),
         Box::new(VercelBlobStore::new(&api, app::server::config::Secret::new(BLOB_TOKEN)).unwrap()),
+        Box::new(S3BlobStore::new(&s3_config).unwrap()),
     ];
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("src");
@@ -1014,4 +1019,85 @@ async fn storage_sync_moves_fallen_back_photos_once_the_provider_answers() {
     // a second run has nothing to do
     let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
     assert_eq!((r.moved, r.failed), (0, 0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3, against a real S3-compatible server (s3s-fs, installed by scripts/setup.sh --test)
+
+const S3_KEY: &str = "bartleby-test-key";
+const S3_SECRET: &str = "bartleby-test-secret";
+const S3_BUCKET: &str = "bartleby-test";
+
+struct S3Server {
+    endpoint: String,
+    root: std::path::PathBuf,
+    _child: tokio::process::Child,
+}
+
+async fn spawn_s3() -> S3Server {
+    let bin = std::env::var("S3S_FS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Config::from_vars(&std::env::vars().collect()).unwrap().cache_dir.join("tools/bin/s3s-fs"));
+    assert!(bin.exists(), "{} is missing: run scripts/setup.sh --test", bin.display());
+    let root = std::env::temp_dir().join(format!("bartleby-s3-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(root.join(S3_BUCKET)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", S3_KEY, "--secret-key", S3_SECRET])
+        .arg(&root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    S3Server { endpoint: format!("http://127.0.0.1:{port}"), root, _child: child }
+}
+
+fn s3_vars<'a>(endpoint: &'a str, secret: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("STORAGE_BACKEND", "s3"),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", S3_KEY),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("AWS_S3_EXPRESS_BUCKET", S3_BUCKET),
+        ("AWS_REGION", "us-east-1"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_go_to_s3_when_configured_and_fall_back_when_it_refuses() {
+    let s3 = spawn_s3().await;
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &s3_vars(&s3.endpoint, S3_SECRET)), None).await;
+    app.sign_up(&email("s3"), "S3").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Clock", &[]).await;
+    let original = jpeg(200, 100);
+    assert_eq!(upload(&app, item, "clock.jpg", original.clone(), "application/json").await.status(), StatusCode::OK);
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!(photo["backend"], "s3");
+    let id = photo["id"].as_i64().unwrap();
+    let object = s3.root.join(S3_BUCKET).join(format!("users/{user_id}/inventory/{item}_{id}.jpg"));
+    assert_eq!(std::fs::read(&object).unwrap(), original, "the object is in the bucket");
+    assert_eq!(app.get(&format!("/media/{id}")).await.bytes().await.unwrap().to_vec(), original);
+    app.call("inventory/delete", &[("id", &item.to_string())]).await;
+    assert!(!object.exists(), "deleted with the item");
+
+    // a wrong secret: S3 answers 403, the photo goes to local disk
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &s3_vars(&s3.endpoint, "wrong-secret")), None).await;
+    app.sign_up(&email("s3bad"), "S3 bad").await;
+    let item = add_item(&app, "Clock", &[]).await;
+    assert_eq!(upload(&app, item, "clock.jpg", jpeg(50, 50), "application/json").await.status(), StatusCode::OK);
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!((photo["backend"].as_str(), photo["preferred_backend"].as_str()), (Some("local"), Some("s3")));
+    let html = app.get(&format!("/inventory/{item}")).await.text().await.unwrap();
+    assert!(html.contains("S3 did not answer"), "the item page says so");
+    let _ = std::fs::remove_dir_all(&s3.root);
 }

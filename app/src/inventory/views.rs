@@ -355,9 +355,16 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
 }
 
 /// The create/edit form. Field names are `form[...]`: the server functions take an `ItemForm`.
+type Suggestions = Resource<Result<(Vec<String>, Vec<String>), AppError>>;
+
+/// The user's categories and tags. Create it at the top of a page, never inside a Suspense (a
+/// resource made while a Suspense resolves may be numbered differently in the browser).
+fn suggestions() -> Suggestions {
+    Resource::new(|| (), |_| item_suggestions())
+}
+
 #[component]
-fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>) -> impl IntoView {
-    let suggestions = Resource::new(|| (), |_| item_suggestions());
+fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: Suggestions) -> impl IntoView {
     let invalid = move |name: &'static str| {
         move || (error.get().and_then(|e| e.field().map(|f| f == name)) == Some(true)).to_string()
     };
@@ -433,6 +440,7 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>) -> impl IntoVi
 
 #[component]
 pub fn NewItemPage() -> impl IntoView {
+    let suggestions = suggestions();
     let action = ServerAction::<CreateItem>::new();
     let query = use_query_map();
     let error = Signal::derive(move || match action.value().get() {
@@ -445,7 +453,7 @@ pub fn NewItemPage() -> impl IntoView {
         <h1>"Add an item"</h1>
         <FormErrorBox error=error/>
         <ActionForm action=action attr:class="stack item-form" attr:aria-label="Add an item">
-            <ItemFields initial=ItemForm::default() error=error/>
+            <ItemFields initial=ItemForm::default() error=error suggestions=suggestions/>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Save item"</button>
                 <A href="/inventory" attr:class="button">"Cancel"</A>
@@ -477,6 +485,7 @@ fn FormErrorBox(error: Signal<Option<AppError>>) -> impl IntoView {
 
 #[component]
 pub fn EditItemPage() -> impl IntoView {
+    let suggestions = suggestions();
     let id = id_param();
     let item = Resource::new_blocking(move || id.get(), load_item);
     let action = ServerAction::<UpdateItem>::new();
@@ -501,7 +510,7 @@ pub fn EditItemPage() -> impl IntoView {
                         <FormErrorBox error=error/>
                         <ActionForm action=action attr:class="stack item-form" attr:aria-label="Edit item">
                             <input type="hidden" name="id" value=item.id/>
-                            <ItemFields initial=ItemForm::from_item(&item) error=error/>
+                            <ItemFields initial=ItemForm::from_item(&item) error=error suggestions=suggestions/>
                             <div class="actions">
                                 <button type="submit" class="primary" disabled=move || action.pending().get()>"Save changes"</button>
                                 <A href=format!("/inventory/{}", item.id) attr:class="button">"Cancel"</A>

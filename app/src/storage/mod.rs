@@ -4,6 +4,7 @@
 //! nothing a user sends (a file name, say) ever becomes part of one. [`BlobStore`] is the one
 //! interface every backend implements; this module has the local-disk backend.
 
+pub mod s3;
 pub mod vercel;
 
 use std::path::{Path, PathBuf};
