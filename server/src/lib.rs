@@ -41,6 +41,25 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
     Ok(AppState { config: Arc::new(config), db, vector, images, leptos_options })
 }
 
+/// Every storage backend the configuration can reach, by name (`local` always).
+pub fn configured_backends(
+    config: &Config,
+) -> Result<std::collections::HashMap<&'static str, Arc<dyn app::storage::BlobStore>>> {
+    use app::storage::{s3::S3BlobStore, vercel::VercelBlobStore, BlobStore, LocalBlobStore};
+    let mut all: std::collections::HashMap<&'static str, Arc<dyn BlobStore>> = std::collections::HashMap::new();
+    all.insert("local", Arc::new(LocalBlobStore::new(config.dirs.inventory_images.clone())));
+    if let Some(token) = &config.blob_read_write_token {
+        let v = VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
+            .map_err(|e| anyhow::anyhow!("configuration error in BLOB_READ_WRITE_TOKEN: {e}"))?;
+        all.insert("vercel", Arc::new(v));
+    }
+    if config.s3.bucket.is_some() {
+        let s3 = S3BlobStore::new(&config.s3).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+        all.insert("s3", Arc::new(s3));
+    }
+    Ok(all)
+}
+
 /// Photos go to S3 when `STORAGE_BACKEND=s3`, to Vercel Blob when it is `vercel` (or `auto` with a
 /// token), to local disk otherwise; local disk is always there as the fallback.
 fn image_stores(config: &Config) -> Result<app::storage::Stores> {

@@ -21,6 +21,8 @@ Usage:
   bartleby db url         print the embedded database's connection URL
   bartleby db create NAME create a database in the embedded Postgres, print its URL
   bartleby storage sync   move photos that fell back to local disk to the configured provider
+  bartleby storage migrate --to s3|vercel|local [--dry-run]
+                          move every stored photo to another backend, verified by size and sha256
   bartleby vercel-blob-double [PORT]
                           serve a local stand-in for the Vercel Blob API (default port 3300)
   bartleby help           this text
@@ -51,6 +53,10 @@ fn real_main() -> Result<()> {
             ["db", cmd] => db_command(config, cmd, None).await,
             ["db", "create", name] => db_command(config, "create", Some(name)).await,
             ["storage", "sync"] => storage_sync(config).await,
+            ["storage", "migrate", "--to", to] => storage_migrate(config, to, false).await,
+            ["storage", "migrate", "--to", to, "--dry-run"] | ["storage", "migrate", "--dry-run", "--to", to] => {
+                storage_migrate(config, to, true).await
+            }
             ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
             ["vercel-blob-double", port] => {
                 vercel_blob_double(&config, port.parse().context("PORT must be a number")?).await
@@ -200,6 +206,42 @@ async fn storage_sync(config: Config) -> Result<()> {
                 "{} object(s) are still on local disk; run this again when {preferred} answers",
                 report.failed
             );
+        }
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    result
+}
+
+async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> {
+    let backends = server::configured_backends(&config)?;
+    let Some(target) = backends.get(to).cloned() else {
+        bail!(
+            "cannot migrate to `{to}`: it is not configured (s3 needs AWS_S3_EXPRESS_BUCKET and keys, vercel needs \
+             BLOB_READ_WRITE_TOKEN; local is always there)"
+        );
+    };
+    let (url, owned_pg) = metadata_db(&config).await?;
+    let result = async {
+        let state = server::build_state(config, &url).await?;
+        let report = app::inventory::photos::migrate_objects(&state, &backends, target.as_ref(), dry_run, |step| {
+            match &step.outcome {
+                Ok(()) => eprintln!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from),
+                Err(e) => eprintln!("[{}/{}] {} stays on {}: {e}", step.done, step.total, step.key, step.from),
+            }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if dry_run {
+            println!("dry run: {} object(s) would move to {to}; nothing was changed.", report.total);
+            return Ok(());
+        }
+        println!("{} object(s) moved to {to} and verified; {} failed.", report.moved, report.failed);
+        if report.failed > 0 {
+            bail!("{} object(s) did not move; run the same command again to retry them", report.failed);
         }
         Ok::<_, anyhow::Error>(())
     }

@@ -1101,3 +1101,71 @@ async fn photos_go_to_s3_when_configured_and_fall_back_when_it_refuses() {
     assert!(html.contains("S3 did not answer"), "the item page says so");
     let _ = std::fs::remove_dir_all(&s3.root);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_migrate_moves_every_object_and_verifies_it() {
+    let (double, api) = spawn_vercel_double().await;
+    // photos uploaded while Bartleby stored on local disk
+    let url = fresh_database(cluster().await).await;
+    let vars =
+        [("STORAGE_BACKEND", "local"), ("VERCEL_BLOB_API_URL", api.as_str()), ("BLOB_READ_WRITE_TOKEN", BLOB_TOKEN)];
+    let app = TestApp::spawn_with(test_config(&url, &vars), None).await;
+    app.sign_up(&email("migrate"), "Migrate").await;
+    let item = add_item(&app, "Globe", &[]).await;
+    let original = jpeg(90, 90);
+    upload(&app, item, "globe.jpg", original.clone(), "application/json").await;
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!(photo["backend"], "local");
+    let id = photo["id"].as_i64().unwrap();
+
+    let backends = server::configured_backends(&app.state.config).unwrap();
+    let target = backends["vercel"].clone();
+    let dry =
+        app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), true, |_| {}).await.unwrap();
+    assert_eq!((dry.total, dry.moved), (3, 0));
+    assert!(double.pathnames().is_empty(), "a dry run changes nothing");
+
+    let mut lines = Vec::new();
+    let r = app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), false, |s| {
+        lines.push(format!("{}/{} {}", s.done, s.total, s.key));
+    })
+    .await
+    .unwrap();
+    assert_eq!((r.moved, r.failed), (3, 0));
+    assert_eq!(lines.len(), 3, "progress for every object");
+    assert_eq!(double.pathnames().len(), 3);
+    // a second run has nothing left to do
+    let again =
+        app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), false, |_| {}).await.unwrap();
+    assert_eq!(again.total, 0);
+
+    // Bartleby configured for Vercel Blob now serves the photo from there
+    let vercel_app = TestApp::serve(
+        server::build_state(
+            test_config(
+                &url,
+                &[("STORAGE_BACKEND", "vercel"), ("VERCEL_BLOB_API_URL", &api), ("BLOB_READ_WRITE_TOKEN", BLOB_TOKEN)],
+            ),
+            &url,
+        )
+        .await
+        .unwrap(),
+        url.clone(),
+        app.client.clone(),
+    )
+    .await;
+    assert_eq!(vercel_app.get(&format!("/media/{id}")).await.bytes().await.unwrap().to_vec(), original);
+    let user_dir = app.state.config.dirs.inventory_images.join("users");
+    let left: usize = walk_files(&user_dir);
+    assert_eq!(left, 0, "no local copies left");
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| if e.file_type().map(|t| t.is_dir()).unwrap_or(false) { walk_files(&e.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}

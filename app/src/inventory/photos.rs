@@ -368,3 +368,125 @@ pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncRepor
     }
     Ok(report)
 }
+
+/// What [`migrate_objects`] did (or, in a dry run, would do).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// objects not yet on the target
+    pub total: u64,
+    pub moved: u64,
+    pub failed: u64,
+}
+
+/// One object being moved, for progress lines.
+pub struct MigrateStep<'a> {
+    pub done: u64,
+    pub total: u64,
+    pub key: &'a str,
+    pub from: &'a str,
+    pub outcome: Result<(), String>,
+}
+
+/// Streams an object to a temporary file, returning its size and sha256.
+async fn download(store: &dyn crate::storage::BlobStore, key: &BlobKey, dest: &Path) -> Result<(u64, String), String> {
+    use futures::StreamExt;
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+    let body = store.get(key).await.map_err(|e| e.to_string())?;
+    let mut stream = body.into_data_stream();
+    let mut file = tokio::fs::File::create(dest).await.map_err(|e| e.to_string())?;
+    let mut hasher = sha2::Sha256::new();
+    let mut n = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        n += chunk.len() as u64;
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(|e| e.to_string())?;
+    }
+    file.flush().await.map_err(|e| e.to_string())?;
+    Ok((n, format!("{:x}", hasher.finalize())))
+}
+
+/// Moves every photo and thumbnail that is not on `target` there: copy, verify the copy by size
+/// and sha256 (read back from the target), point the row at it, then delete the old object.
+/// Safe to interrupt and run again at any point; an object that fails stays where it was.
+pub async fn migrate_objects(
+    state: &AppState,
+    sources: &std::collections::HashMap<&'static str, std::sync::Arc<dyn crate::storage::BlobStore>>,
+    target: &dyn crate::storage::BlobStore,
+    dry_run: bool,
+    mut progress: impl FnMut(MigrateStep<'_>),
+) -> Result<MigrateReport, AppError> {
+    let to = target.backend();
+    let mut c = conn(&state.db).await?;
+    let total: i64 =
+        a::inventory_assets.filter(a::backend.ne(to)).count().get_result(&mut c).await.map_err(query_failed)?;
+    drop(c);
+    let mut report = MigrateReport { total: u64::try_from(total).unwrap_or(0), ..Default::default() };
+    if dry_run {
+        return Ok(report);
+    }
+    let tmp_dir = state.config.dirs.uploads.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir).await.map_err(|_| AppError::Unavailable)?;
+    let mut after = 0i64;
+    loop {
+        let mut c = conn(&state.db).await?;
+        let batch: Vec<(i64, String, String, String, i64, String)> = a::inventory_assets
+            .filter(a::backend.ne(to))
+            .filter(a::id.gt(after))
+            .order(a::id.asc())
+            .limit(100)
+            .select((a::id, a::backend, a::key, a::content_type, a::bytes, a::sha256))
+            .load(&mut c)
+            .await
+            .map_err(query_failed)?;
+        drop(c);
+        let Some(last) = batch.last() else { break };
+        after = last.0;
+        for (id, from, key, content_type, bytes, sha256) in batch {
+            let outcome = async {
+                let k = BlobKey::from_stored(&key).ok_or("unexpected key")?;
+                let source = sources.get(from.as_str()).ok_or_else(|| format!("{from} is not configured"))?;
+                let tmp = tmp_dir.join(format!("migrate-{id}"));
+                let result = async {
+                    let (n, sha) = download(source.as_ref(), &k, &tmp).await?;
+                    if i64::try_from(n).ok() != Some(bytes) || sha != sha256 {
+                        return Err(format!("the {from} copy does not match its record (size or sha256)"));
+                    }
+                    target.put_file(&k, &tmp, &content_type).await.map_err(|e| e.to_string())?;
+                    let (n2, sha2) = download(target, &k, &tmp).await?;
+                    if n2 != n || sha2 != sha {
+                        return Err(format!("the copy on {to} does not verify"));
+                    }
+                    Ok(())
+                }
+                .await;
+                let _ = tokio::fs::remove_file(&tmp).await;
+                result?;
+                let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+                diesel::update(a::inventory_assets.filter(a::id.eq(id)).filter(a::backend.eq(&from)))
+                    .set(a::backend.eq(to))
+                    .execute(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Err(e) = source.delete(&k).await {
+                    tracing::warn!(error = %e, key, "moved, but the old copy could not be removed");
+                }
+                Ok::<_, String>(())
+            }
+            .await;
+            match outcome {
+                Ok(()) => report.moved += 1,
+                Err(_) => report.failed += 1,
+            }
+            progress(MigrateStep {
+                done: report.moved + report.failed,
+                total: report.total,
+                key: &key,
+                from: &from,
+                outcome,
+            });
+        }
+    }
+    Ok(report)
+}
