@@ -114,3 +114,22 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
   await expect(page.getByTestId("photo")).toHaveCount(1);
   expect(errors).toEqual([]);
 });
+
+test("export the inventory as CSV", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("export"), "Exporter");
+  await addItem(page, { Name: "Walnut table", Category: "Furniture", "Retail price": "400" });
+  await page.goto("/inventory");
+  await hydrated(page);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Export CSV" }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^bartleby-inventory-\d{4}-\d{2}-\d{2}\.csv$/);
+  const fs = await import("node:fs/promises");
+  const text = await fs.readFile(await download.path(), "utf8");
+  expect(text.split("\n")[0]).toContain("name,description,category");
+  expect(text).toContain("Walnut table,,Furniture");
+  expect(text).toContain("400.00");
+  expect(errors).toEqual([]);
+});

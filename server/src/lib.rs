@@ -38,7 +38,8 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
     let images = image_stores(&config)?;
-    Ok(AppState { config: Arc::new(config), db, vector, images, leptos_options })
+    let exports = export_stores(&config)?;
+    Ok(AppState { config: Arc::new(config), db, vector, images, exports, leptos_options })
 }
 
 /// Every storage backend the configuration can reach, by name (`local` always).
@@ -58,6 +59,24 @@ pub fn configured_backends(
         all.insert("s3", Arc::new(s3));
     }
     Ok(all)
+}
+
+/// Exports go to S3 when it is configured (`STORAGE_BACKEND` `s3`, or `auto` with a bucket), to
+/// local disk (`EXPORTS_DIR`) otherwise, with local disk as the fallback.
+fn export_stores(config: &Config) -> Result<app::storage::Stores> {
+    use app::server::config::StorageBackend;
+    use app::storage::{s3::S3BlobStore, LocalBlobStore, Stores};
+    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(config.dirs.exports.clone()));
+    let wants_s3 = match config.storage_backend {
+        StorageBackend::S3 => true,
+        StorageBackend::Auto => config.s3.bucket.is_some(),
+        StorageBackend::Local | StorageBackend::Vercel => false,
+    };
+    if wants_s3 {
+        let s3 = S3BlobStore::new(&config.s3).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+        return Ok(Stores::new(Arc::new(s3), local));
+    }
+    Ok(Stores::local_only(local))
 }
 
 /// Photos go to S3 when `STORAGE_BACKEND=s3`, to Vercel Blob when it is `vercel` (or `auto` with a
@@ -147,6 +166,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", get(health::health))
         .route("/media/{id}", get(media::serve_asset))
+        .route("/exports/{id}", get(media::download_export))
         .route(
             "/inventory/{id}/photos",
             axum::routing::post(media::upload_photos).layer(axum::extract::DefaultBodyLimit::disable()),

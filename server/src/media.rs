@@ -261,3 +261,37 @@ pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(i
         }
     }
 }
+
+/// `GET /exports/{id}`: an export file, as a download, to its owner only (anyone else: 404).
+pub async fn download_export(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "Not found.").into_response();
+    let user = match session_user(&state, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return not_found(),
+        Err(_) => return crate::middleware::unavailable_page(),
+    };
+    let export = match app::inventory::export::find_export(&state, user.id, id).await {
+        Ok(x) => x,
+        Err(AppError::NotFound) => return not_found(),
+        Err(_) => return crate::middleware::unavailable_page(),
+    };
+    let Some(key) = BlobKey::from_stored(&export.key) else { return not_found() };
+    match state.exports.get(&export.backend, &key).await {
+        Ok(body) => {
+            let mut res = body.into_response();
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            let name = format!("attachment; filename=\"bartleby-inventory-{}.csv\"", export.created_at.date());
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            res
+        }
+        Err(StorageError::NotFound) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, export_id = id, "export read failed");
+            crate::middleware::unavailable_page()
+        }
+    }
+}

@@ -1169,3 +1169,62 @@ fn walk_files(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_export_is_complete_safe_and_only_for_its_owner() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("export"), "Export").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    add_item(
+        &app,
+        "Oak chair",
+        &[("category", "Furniture"), ("quantity", "4"), ("tags", "oak, vintage"), ("retail_price", "120")],
+    )
+    .await;
+    add_item(&app, "=HYPERLINK(\"http://evil.example\")", &[("description", "line one\nline, two \"quoted\"")]).await;
+
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("other"), "Other").await;
+    add_item(&other, "Other's secret", &[]).await;
+
+    // a plain form post (no JavaScript) is answered with a redirect to the download
+    let r = app
+        .client
+        .post(app.url("/api/inventory/export"))
+        .header(ACCEPT, "text/html")
+        .header("origin", format!("http://{}", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = location.trim_start_matches("/exports/").parse().unwrap();
+    let stored = app.state.config.dirs.exports.join(format!("users/{user_id}/exports/{id}.csv"));
+    assert!(stored.exists(), "written under users/{{id}}/exports/");
+
+    let r = app.get(&location).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"bartleby-inventory-"));
+    let body = r.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "name");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "{body}");
+    assert_eq!(&rows[0][0], "Oak chair");
+    assert_eq!(&rows[0][7], "4");
+    assert_eq!(&rows[0][8], "oak, vintage");
+    assert_eq!(&rows[0][10], "120.00");
+    assert_eq!(&rows[1][0], "'=HYPERLINK(\"http://evil.example\")", "formulas are neutralised");
+    assert_eq!(&rows[1][1], "line one\nline, two \"quoted\"", "quoting round-trips");
+    assert!(!body.contains("Other's secret"));
+
+    // another user cannot fetch it
+    assert_eq!(other.get(&location).await.status(), StatusCode::NOT_FOUND);
+}

@@ -119,3 +119,20 @@ pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
         .await,
     )
 }
+
+/// Writes the user's items to a CSV file and sends the browser to download it.
+#[server(prefix = "/api", endpoint = "inventory/export")]
+pub async fn export_items() -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let id = super::export::export_csv(&app_state()?, user.id).await?;
+            leptos_axum::redirect(&format!("/exports/{id}"));
+            Ok(())
+        }
+        .await,
+        "/inventory",
+        None,
+    )
+}

@@ -5,6 +5,8 @@ pub mod types;
 pub mod views;
 
 #[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
 pub mod photos;
 #[cfg(feature = "ssr")]
 pub mod repo;

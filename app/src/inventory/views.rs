@@ -31,7 +31,13 @@ pub fn InventoryPage() -> impl IntoView {
         <Title text="Inventory · Bartleby"/>
         <div class="page-head">
             <h1>"Inventory"</h1>
-            <A href="/inventory/new" attr:class="button primary">"Add item"</A>
+            <div class="actions">
+                // a plain form: the answer is a file download, not a page the app router could show
+                <form method="post" action="/api/inventory/export" class="inline">
+                    <button type="submit">"Export CSV"</button>
+                </form>
+                <A href="/inventory/new" attr:class="button primary">"Add item"</A>
+            </div>
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

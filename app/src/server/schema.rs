@@ -42,6 +42,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_exports (id) {
+        id -> Int8,
+        user_id -> Int8,
+        format -> Text,
+        backend -> Text,
+        key -> Text,
+        bytes -> Int8,
+        items -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
@@ -79,6 +92,14 @@ diesel::table! {
 
 diesel::joinable!(inventory_assets -> user_inventory (item_id));
 diesel::joinable!(inventory_assets -> users (user_id));
+diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(inventory_assets, sessions, sign_in_failures, user_inventory, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    inventory_assets,
+    sessions,
+    sign_in_failures,
+    user_exports,
+    user_inventory,
+    users,
+);

@@ -36,6 +36,8 @@ pub struct AppState {
     pub vector: VectorDb,
     /// inventory photos and thumbnails
     pub images: crate::storage::Stores,
+    /// exports (S3 when configured, as the deployment guide says; local disk otherwise)
+    pub exports: crate::storage::Stores,
     pub leptos_options: LeptosOptions,
 }
 

@@ -29,6 +29,11 @@ impl BlobKey {
         Self(format!("users/{user_id}/thumbnails/{item_id}_{asset_id}_thumb{size}.jpg"))
     }
 
+    /// An export: `users/{user}/exports/{export}.{ext}`.
+    pub fn export(user_id: i64, export_id: i64, ext: &'static str) -> Self {
+        Self(format!("users/{user_id}/exports/{export_id}.{ext}"))
+    }
+
     /// Rebuilds a key read back from the database, refusing anything that is not a plain
     /// `users/{id}/…` relative path.
     pub fn from_stored(key: &str) -> Option<Self> {
