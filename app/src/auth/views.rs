@@ -72,8 +72,9 @@ where
     })
 }
 
+/// The alert above a form that shows the last submission's error (shared by every form).
 #[component]
-fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
     view! {
         <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
             {move || error.get().map(|e| e.to_string())}

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey};
+use crate::auth::views::FormError;
 use crate::error::AppError;
 use crate::pages::ErrorNotice;
 
@@ -457,7 +458,7 @@ pub fn NewItemPage() -> impl IntoView {
         <Title text="Add an item · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
         <h1>"Add an item"</h1>
-        <FormErrorBox error=error/>
+        <FormError error=error/>
         <ActionForm action=action attr:class="stack item-form" attr:aria-label="Add an item">
             <ItemFields initial=ItemForm::default() error=error suggestions=suggestions/>
             <div class="actions">
@@ -478,15 +479,6 @@ fn no_js_error(code: &str) -> AppError {
         _ => return AppError::Internal,
     };
     AppError::validation(field, format!("Check the {} field and try again.", field.replace('_', " ")))
-}
-
-#[component]
-fn FormErrorBox(error: Signal<Option<AppError>>) -> impl IntoView {
-    view! {
-        <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
-            {move || error.get().map(|e| e.to_string())}
-        </div>
-    }
 }
 
 #[component]
@@ -513,7 +505,7 @@ pub fn EditItemPage() -> impl IntoView {
                             <A href=format!("/inventory/{}", item.id)>{crumb}</A> " / "
                         </p>
                         <h1>"Edit " {name.clone()}</h1>
-                        <FormErrorBox error=error/>
+                        <FormError error=error/>
                         <ActionForm action=action attr:class="stack item-form" attr:aria-label="Edit item">
                             <input type="hidden" name="id" value=item.id/>
                             <ItemFields initial=ItemForm::from_item(&item) error=error suggestions=suggestions/>
@@ -547,7 +539,7 @@ pub fn DeleteItemPage() -> impl IntoView {
                         <section class="notice confirm">
                             <h1>"Delete " {item.name.clone()} "?"</h1>
                             <p>"The item and everything recorded about it will be gone. This cannot be undone."</p>
-                            <FormErrorBox error=error/>
+                            <FormError error=error/>
                             <ActionForm action=action attr:class="actions" attr:aria-label="Confirm deletion">
                                 <input type="hidden" name="id" value=item.id/>
                                 <button type="submit" class="danger">"Delete item"</button>
