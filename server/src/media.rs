@@ -6,7 +6,7 @@ use app::auth::service::session_user;
 use app::error::AppError;
 use app::inventory::photos::{self, Spooled};
 use app::server::AppState;
-use app::storage::{BlobKey, ImageExt, StorageError};
+use app::storage::{BlobKey, ImageExt, StorageError, Stores};
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -224,74 +224,78 @@ fn app_error(e: AppError, json: bool) -> Response {
     }
 }
 
-/// `GET /media/{id}`: a stored photo or thumbnail, to its owner only (anyone else: 404).
-pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "Not found.").into_response();
-    let user = match session_user(&state, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return not_found(),
-        Err(_) => return crate::middleware::unavailable_page(),
-    };
-    let asset = match photos::find_asset(&state, user.id, id).await {
-        Ok(a) => a,
-        Err(AppError::NotFound) => return not_found(),
-        Err(_) => return crate::middleware::unavailable_page(),
-    };
-    let Some(key) = BlobKey::from_stored(&asset.key) else { return not_found() };
-    match state.images.get(&asset.backend, &key).await {
-        Ok(body) => {
-            let mut res = body.into_response();
-            let h = res.headers_mut();
-            if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
-                h.insert(header::CONTENT_TYPE, ct);
-            }
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(asset.bytes.max(0) as u64));
-            // an asset id never changes content; only this user's browser may keep it
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
-            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            res
-        }
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found.").into_response()
+}
+
+/// The signed-in user's id; anyone signed out gets 404 (objects are never public).
+async fn owner_id(state: &AppState, session: &Session) -> Result<i64, Response> {
+    match session_user(state, session).await {
+        Ok(Some(u)) => Ok(u.id),
+        Ok(None) => Err(not_found()),
+        Err(_) => Err(crate::middleware::unavailable_page()),
+    }
+}
+
+/// The answer for a failed lookup of the user's own row.
+fn lookup_failed(e: AppError) -> Response {
+    match e {
+        AppError::NotFound => not_found(),
+        _ => crate::middleware::unavailable_page(),
+    }
+}
+
+/// Streams the object a row points at. A row whose object is missing is logged and answers 404.
+async fn stream_object(stores: &Stores, backend: &str, key: &str, what: &str, id: i64) -> Result<Response, Response> {
+    let Some(key) = BlobKey::from_stored(key) else { return Err(not_found()) };
+    match stores.get(backend, &key).await {
+        Ok(body) => Ok(body.into_response()),
         Err(StorageError::NotFound) => {
-            tracing::error!(asset_id = id, "a stored object is missing");
-            not_found()
+            tracing::error!(what, id, "a stored object is missing");
+            Err(not_found())
         }
         Err(e) => {
-            tracing::error!(error = %e, asset_id = id, "storage read failed");
-            crate::middleware::unavailable_page()
+            tracing::error!(error = %e, what, id, "storage read failed");
+            Err(crate::middleware::unavailable_page())
         }
     }
 }
 
+/// `GET /media/{id}`: a stored photo or thumbnail, to its owner only (anyone else: 404).
+pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    let result = async {
+        let user_id = owner_id(&state, &session).await?;
+        let asset = photos::find_asset(&state, user_id, id).await.map_err(lookup_failed)?;
+        let mut res = stream_object(&state.images, &asset.backend, &asset.key, "photo", id).await?;
+        let h = res.headers_mut();
+        if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
+            h.insert(header::CONTENT_TYPE, ct);
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(asset.bytes.max(0) as u64));
+        // an asset id never changes content; only this user's browser may keep it
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400, immutable"));
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        Ok(res)
+    }
+    .await;
+    result.unwrap_or_else(|r| r)
+}
+
 /// `GET /exports/{id}`: an export file, as a download, to its owner only (anyone else: 404).
 pub async fn download_export(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "Not found.").into_response();
-    let user = match session_user(&state, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return not_found(),
-        Err(_) => return crate::middleware::unavailable_page(),
-    };
-    let export = match app::inventory::export::find_export(&state, user.id, id).await {
-        Ok(x) => x,
-        Err(AppError::NotFound) => return not_found(),
-        Err(_) => return crate::middleware::unavailable_page(),
-    };
-    let Some(key) = BlobKey::from_stored(&export.key) else { return not_found() };
-    match state.exports.get(&export.backend, &key).await {
-        Ok(body) => {
-            let mut res = body.into_response();
-            let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            let name = format!("attachment; filename=\"bartleby-inventory-{}.csv\"", export.created_at.date());
-            if let Ok(v) = HeaderValue::from_str(&name) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            res
+    let result = async {
+        let user_id = owner_id(&state, &session).await?;
+        let export = app::inventory::export::find_export(&state, user_id, id).await.map_err(lookup_failed)?;
+        let mut res = stream_object(&state.exports, &export.backend, &export.key, "export", id).await?;
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+        let name = format!("attachment; filename=\"bartleby-inventory-{}.csv\"", export.created_at.date());
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            h.insert(header::CONTENT_DISPOSITION, v);
         }
-        Err(StorageError::NotFound) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, export_id = id, "export read failed");
-            crate::middleware::unavailable_page()
-        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        Ok(res)
     }
+    .await;
+    result.unwrap_or_else(|r| r)
 }

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 
 use super::repo::Item;
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
+use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::user_exports::dsl as e;
 use crate::server::schema::user_inventory::dsl as t;
 use crate::server::AppState;
@@ -76,8 +76,9 @@ pub struct Export {
 pub async fn export_csv(state: &AppState, user_id: i64) -> Result<i64, AppError> {
     let tmp_dir = state.config.dirs.uploads.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir).await.map_err(|_| AppError::Unavailable)?;
-    let tmp = tmp_dir.join(format!("export-{user_id}-{}.csv", std::process::id()));
     let mut c = conn(&state.db).await?;
+    let id = next_id(&mut c, "user_exports_id_seq").await.map_err(query_failed)?;
+    let tmp = tmp_dir.join(format!("export-{id}.csv"));
     let mut writer = csv::Writer::from_path(&tmp).map_err(|err| {
         tracing::error!(error = %err, "export file");
         AppError::Unavailable
@@ -111,10 +112,6 @@ pub async fn export_csv(state: &AppState, user_id: i64) -> Result<i64, AppError>
     let result = async {
         let count = written?;
         let bytes = tokio::fs::metadata(&tmp).await.map_err(|_| AppError::Unavailable)?.len();
-        let id: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("nextval('user_exports_id_seq')"))
-            .get_result(&mut c)
-            .await
-            .map_err(query_failed)?;
         let key = BlobKey::export(user_id, id, "csv");
         let backend = state.exports.put_file(&key, &tmp, "text/csv").await.map_err(|err| {
             tracing::error!(error = %err, "could not store an export");

@@ -11,7 +11,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
+use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::AppState;
 use crate::storage::{BlobKey, ImageExt, Stores};
@@ -85,16 +85,6 @@ fn decode_upright(path: &Path) -> Result<DynamicImage, String> {
     Ok(img)
 }
 
-async fn next_asset_id(c: &mut AsyncPgConnection) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Next {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let n: Next = diesel::sql_query("SELECT nextval('inventory_assets_id_seq') AS id").get_result(c).await?;
-    Ok(n.id)
-}
-
 /// Stores an uploaded photo for one of the user's items and queues its thumbnails.
 pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
     let mut c = conn(&state.db).await?;
@@ -104,7 +94,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
     let path = upload.path.clone();
     let (width, height) =
         tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??;
-    let id = next_asset_id(&mut c).await.map_err(query_failed)?;
+    let id = next_id(&mut c, "inventory_assets_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
     let backend = state.images.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
         tracing::error!(error = %e, "could not store a photo");

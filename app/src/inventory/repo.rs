@@ -145,6 +145,17 @@ pub async fn list_items(
     Ok((items, total))
 }
 
+/// The user's most recently changed items.
+pub async fn recent_items(conn: &mut AsyncPgConnection, user_id: i64, n: i64) -> QueryResult<Vec<Item>> {
+    t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .order((t::updated_at.desc(), t::id.desc()))
+        .limit(n)
+        .select(Item::as_select())
+        .load(conn)
+        .await
+}
+
 /// The user's categories and tags, for the filter menus and the form's suggestions.
 pub async fn categories_and_tags(
     conn: &mut AsyncPgConnection,

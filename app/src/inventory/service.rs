@@ -141,8 +141,7 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
 pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, AppError> {
     let mut c = conn(&state.db).await?;
     let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
-    let recent_query = ItemQuery::default();
-    let (recent, _) = repo::list_items(&mut c, user_id, &recent_query, 5).await.map_err(query_failed)?;
+    let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
     Ok(InventoryStats {
         item_count: totals.items,
         total_quantity: totals.quantity,

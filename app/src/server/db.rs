@@ -140,6 +140,14 @@ pub async fn run_migrations(url: &str, migrations: EmbeddedMigrations) -> Result
     result
 }
 
+/// Draws the next id of a table's sequence, for rows whose storage key must contain their id
+/// before the row is written (`sequence` is a trusted constant like `inventory_assets_id_seq`).
+pub async fn next_id(conn: &mut AsyncPgConnection, sequence: &'static str) -> diesel::QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("nextval('{sequence}')")))
+        .get_result(conn)
+        .await
+}
+
 /// Does this database offer the pgvector extension (installed or installable)?
 pub async fn has_pgvector(url: &str) -> Result<bool, ConnectionError> {
     #[derive(diesel::QueryableByName)]
