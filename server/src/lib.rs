@@ -1,6 +1,7 @@
 //! The Bartleby HTTP server: builds the state, the router and its middleware.
 //! `main.rs` is the command line; tests build the same router with [`router`].
 
+pub mod documents;
 pub mod embedded_pg;
 pub mod health;
 pub mod media;
@@ -10,6 +11,7 @@ pub mod vercel_double;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use app::documents::embed::{Embedder, LocalEmbedder, OpenAiEmbedder};
 use app::server::config::Config;
 use app::server::db::{self, DbPool, META_MIGRATIONS, VECTOR_MIGRATIONS};
 use app::server::session_store::PgSessionStore;
@@ -38,8 +40,75 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
     let images = image_stores(&config)?;
-    let exports = export_stores(&config)?;
-    Ok(AppState { config: Arc::new(config), db, vector, images, exports, leptos_options })
+    let exports = export_stores(&config, config.dirs.exports.clone())?;
+    let documents = export_stores(&config, config.dirs.documents.clone())?;
+    let embedder = load_embedder(&config).await?;
+    if let (Some(e), Some(pool)) = (&embedder, vector.pool()) {
+        check_embedding_model(pool, e.as_ref()).await?;
+    }
+    Ok(AppState { config: Arc::new(config), db, vector, images, exports, documents, embedder, leptos_options })
+}
+
+/// The configured embedder. The local model is loaded once per process (tests build many states).
+pub async fn load_embedder(config: &Config) -> Result<Option<Arc<dyn Embedder>>> {
+    use app::server::config::EmbeddingConfig;
+    static LOCAL: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<LocalEmbedder>>>,
+    > = std::sync::OnceLock::new();
+    match &config.embedding {
+        EmbeddingConfig::Off => {
+            tracing::info!("EMBEDDING_PROVIDER=none: search matches words only");
+            Ok(None)
+        }
+        EmbeddingConfig::OpenAi { base_url, api_key, model, dimensions } => {
+            let e = OpenAiEmbedder::new(base_url, api_key.expose(), model, *dimensions)
+                .map_err(|e| anyhow::anyhow!("configuration error in OPENAI_BASE_URL: {e}"))?;
+            tracing::info!(model, dimensions, "embeddings from an OpenAI-compatible API");
+            Ok(Some(Arc::new(e)))
+        }
+        EmbeddingConfig::Local { model_dir } => {
+            let cache = LOCAL.get_or_init(Default::default);
+            if let Some(e) = cache.lock().ok().and_then(|c| c.get(model_dir).cloned()) {
+                return Ok(Some(e));
+            }
+            let dir = model_dir.clone();
+            match tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir)).await? {
+                Ok(e) => {
+                    let e = Arc::new(e);
+                    if let Ok(mut c) = cache.lock() {
+                        c.insert(model_dir.clone(), e.clone());
+                    }
+                    tracing::info!(dir = %model_dir.display(), "local embedding model loaded");
+                    Ok(Some(e))
+                }
+                Err(err) => {
+                    // Bartleby still runs: documents are searchable by their words
+                    tracing::error!(error = %err, "no embedding model: search matches words only");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// Refuses to start when the stored vectors came from another model (a vector database that is
+/// down now is checked again by the next start; search falls back meanwhile).
+async fn check_embedding_model(pool: &DbPool, embedder: &dyn Embedder) -> Result<()> {
+    let mut c = match pool.get().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "vector database unavailable: the embedding model is checked at the next start");
+            return Ok(());
+        }
+    };
+    match app::documents::vectors::check_model(&mut c, embedder.model_id(), embedder.dimensions()).await {
+        Ok(()) => Ok(()),
+        Err(app::documents::vectors::VectorError::Mismatch(m)) => Err(anyhow::anyhow!("{m}")),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the embedding model");
+            Ok(())
+        }
+    }
 }
 
 /// Every storage backend the configuration can reach, by name (`local` always).
@@ -61,12 +130,12 @@ pub fn configured_backends(
     Ok(all)
 }
 
-/// Exports go to S3 when it is configured (`STORAGE_BACKEND` `s3`, or `auto` with a bucket), to
-/// local disk (`EXPORTS_DIR`) otherwise, with local disk as the fallback.
-fn export_stores(config: &Config) -> Result<app::storage::Stores> {
+/// Exports and documents go to S3 when it is configured (`STORAGE_BACKEND` `s3`, or `auto` with a
+/// bucket), to local disk (`EXPORTS_DIR`, `DOCUMENT_DIRECTORY`) otherwise, with local disk as the fallback.
+fn export_stores(config: &Config, local_dir: std::path::PathBuf) -> Result<app::storage::Stores> {
     use app::server::config::StorageBackend;
     use app::storage::{s3::S3BlobStore, LocalBlobStore, Stores};
-    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(config.dirs.exports.clone()));
+    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(local_dir));
     let wants_s3 = match config.storage_backend {
         StorageBackend::S3 => true,
         StorageBackend::Auto => config.s3.bucket.is_some(),
@@ -167,6 +236,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health::health))
         .route("/media/{id}", get(media::serve_asset))
         .route("/exports/{id}", get(media::download_export))
+        .route("/documents/{id}/file", get(documents::download_document))
+        .route(
+            "/documents/upload",
+            axum::routing::post(documents::upload_documents).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/inventory/{id}/photos",
             axum::routing::post(media::upload_photos).layer(axum::extract::DefaultBodyLimit::disable()),
@@ -203,6 +277,15 @@ pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Starts the ingest workers (`INGEST_WORKERS`, default 1): they take jobs from the queue in
+/// Postgres, so several servers share the work.
+pub fn spawn_ingest_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "bartleby".into());
+    (0..state.config.ingest_workers)
+        .map(|i| tokio::spawn(app::documents::jobs::work(state.clone(), format!("{host}:{}:{i}", std::process::id()))))
+        .collect()
 }
 
 /// Deletes expired sessions and old sign-in failures, hourly.

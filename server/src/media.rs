@@ -54,51 +54,92 @@ impl UploadError {
     }
 }
 
-/// Streams one multipart file to a temporary file, hashing it and checking its size and type.
+/// A multipart file on local disk, hashed and measured while it streamed in.
+pub(crate) struct RawUpload {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The first 16 bytes, to recognise the type by content.
+    pub head: Vec<u8>,
+    pub file_name: String,
+}
+
+/// Why a streamed file was refused.
+pub(crate) enum SpoolError {
+    TooLarge,
+    Empty,
+    Malformed,
+    Io(AppError),
+}
+
+/// Streams one multipart file to a temporary file under `dir`, hashing it and checking its size.
 /// `Ok(None)` is the empty part a browser sends when no file was chosen.
-async fn spool(
+pub(crate) async fn spool(
     mut field: axum::extract::multipart::Field<'_>,
     dir: &std::path::Path,
     limit: u64,
-) -> Result<Option<Spooled>, UploadError> {
-    let chose_a_file = field.file_name().is_some_and(|n| !n.is_empty());
-    tokio::fs::create_dir_all(dir).await.map_err(|e| UploadError::App(io_failed(e)))?;
+) -> Result<Option<RawUpload>, SpoolError> {
+    let file_name = field.file_name().unwrap_or_default().to_owned();
+    let chose_a_file = !file_name.is_empty();
+    tokio::fs::create_dir_all(dir).await.map_err(|e| SpoolError::Io(io_failed(e)))?;
     let path: PathBuf = dir.join(format!("{:016x}.upload", rand_u64()));
-    let mut file = tokio::fs::File::create(&path).await.map_err(|e| UploadError::App(io_failed(e)))?;
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| SpoolError::Io(io_failed(e)))?;
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::with_capacity(16);
     let mut n: u64 = 0;
     let result = async {
-        while let Some(chunk) = field.chunk().await.map_err(|_| UploadError::Malformed)? {
+        while let Some(chunk) = field.chunk().await.map_err(|_| SpoolError::Malformed)? {
             n += chunk.len() as u64;
             if n > limit {
                 // read the rest of this file without keeping it, so the browser gets our answer
                 while let Ok(Some(_)) = field.chunk().await {}
-                return Err(UploadError::TooLarge);
+                return Err(SpoolError::TooLarge);
             }
             if head.len() < 16 {
                 head.extend_from_slice(&chunk[..chunk.len().min(16 - head.len())]);
             }
             hasher.update(&chunk);
-            file.write_all(&chunk).await.map_err(|e| UploadError::App(io_failed(e)))?;
+            file.write_all(&chunk).await.map_err(|e| SpoolError::Io(io_failed(e)))?;
         }
-        file.flush().await.map_err(|e| UploadError::App(io_failed(e)))?;
+        file.flush().await.map_err(|e| SpoolError::Io(io_failed(e)))?;
         if n == 0 {
-            return if chose_a_file { Err(UploadError::Empty) } else { Ok(None) };
+            return if chose_a_file { Err(SpoolError::Empty) } else { Ok(false) };
         }
-        let ext = ImageExt::sniff(&head).ok_or(UploadError::NotImage)?;
-        Ok(Some(ext))
+        Ok(true)
     }
     .await;
     match result {
-        Ok(Some(ext)) => Ok(Some(Spooled { path, bytes: n, sha256: format!("{:x}", hasher.finalize()), ext })),
-        Ok(None) => {
+        Ok(true) => Ok(Some(RawUpload { path, bytes: n, sha256: format!("{:x}", hasher.finalize()), head, file_name })),
+        Ok(false) => {
             let _ = tokio::fs::remove_file(&path).await;
             Ok(None)
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&path).await;
             Err(e)
+        }
+    }
+}
+
+/// A photo: spooled, then recognised by its first bytes.
+async fn spool_photo(
+    field: axum::extract::multipart::Field<'_>,
+    dir: &std::path::Path,
+    limit: u64,
+) -> Result<Option<Spooled>, UploadError> {
+    let raw = match spool(field, dir, limit).await {
+        Ok(Some(raw)) => raw,
+        Ok(None) => return Ok(None),
+        Err(SpoolError::TooLarge) => return Err(UploadError::TooLarge),
+        Err(SpoolError::Empty) => return Err(UploadError::Empty),
+        Err(SpoolError::Malformed) => return Err(UploadError::Malformed),
+        Err(SpoolError::Io(e)) => return Err(UploadError::App(e)),
+    };
+    match ImageExt::sniff(&raw.head) {
+        Some(ext) => Ok(Some(Spooled { path: raw.path, bytes: raw.bytes, sha256: raw.sha256, ext })),
+        None => {
+            let _ = tokio::fs::remove_file(&raw.path).await;
+            Err(UploadError::NotImage)
         }
     }
 }
@@ -115,7 +156,7 @@ fn io_failed(e: std::io::Error) -> AppError {
     AppError::Unavailable
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
 }
 
@@ -165,7 +206,7 @@ pub async fn upload_photos(
             )));
             break;
         }
-        match spool(field, &dir, limit).await {
+        match spool_photo(field, &dir, limit).await {
             Ok(Some(upload)) => match photos::add_photo(&state, user.id, item_id, upload).await {
                 Ok(_) => stored += 1,
                 Err(e) => {
@@ -215,7 +256,7 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
     }
 }
 
-fn app_error(e: AppError, json: bool) -> Response {
+pub(crate) fn app_error(e: AppError, json: bool) -> Response {
     let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if json {
         (status, Json(e)).into_response()
@@ -224,12 +265,12 @@ fn app_error(e: AppError, json: bool) -> Response {
     }
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found.").into_response()
 }
 
 /// The signed-in user's id; anyone signed out gets 404 (objects are never public).
-async fn owner_id(state: &AppState, session: &Session) -> Result<i64, Response> {
+pub(crate) async fn owner_id(state: &AppState, session: &Session) -> Result<i64, Response> {
     match session_user(state, session).await {
         Ok(Some(u)) => Ok(u.id),
         Ok(None) => Err(not_found()),
@@ -238,7 +279,7 @@ async fn owner_id(state: &AppState, session: &Session) -> Result<i64, Response> 
 }
 
 /// The answer for a failed lookup of the user's own row.
-fn lookup_failed(e: AppError) -> Response {
+pub(crate) fn lookup_failed(e: AppError) -> Response {
     match e {
         AppError::NotFound => not_found(),
         _ => crate::middleware::unavailable_page(),
@@ -246,7 +287,13 @@ fn lookup_failed(e: AppError) -> Response {
 }
 
 /// Streams the object a row points at. A row whose object is missing is logged and answers 404.
-async fn stream_object(stores: &Stores, backend: &str, key: &str, what: &str, id: i64) -> Result<Response, Response> {
+pub(crate) async fn stream_object(
+    stores: &Stores,
+    backend: &str,
+    key: &str,
+    what: &str,
+    id: i64,
+) -> Result<Response, Response> {
     let Some(key) = BlobKey::from_stored(key) else { return Err(not_found()) };
     match stores.get(backend, &key).await {
         Ok(body) => Ok(body.into_response()),

@@ -51,9 +51,7 @@ pub fn check_form(form: &ItemForm) -> Result<ItemChanges, AppError> {
     })
 }
 
-fn stamp(t: time::OffsetDateTime) -> String {
-    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
-}
+use crate::server::format_time as stamp;
 
 fn money(d: &BigDecimal) -> String {
     d.with_scale(2).to_string()

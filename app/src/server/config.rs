@@ -107,6 +107,23 @@ pub struct Config {
     pub log_filter: String,
     /// Largest photo accepted, in bytes (`PHOTO_MAX_MB`, default 25).
     pub photo_max_bytes: u64,
+    /// Largest document accepted, in bytes (`DOCUMENT_MAX_MB`, default 100).
+    pub document_max_bytes: u64,
+    pub embedding: EmbeddingConfig,
+    /// Run the ingest worker in this process (`INGEST_WORKERS`, default 1; 0 = this server only serves).
+    pub ingest_workers: usize,
+}
+
+/// Which embedder turns passages into vectors.
+#[derive(Debug, Clone)]
+pub enum EmbeddingConfig {
+    /// all-MiniLM-L6-v2 in-process, from `EMBEDDING_MODEL_DIR` (default: unpacked by scripts/setup.sh).
+    Local { model_dir: PathBuf },
+    /// An OpenAI-compatible API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_EMBEDDING_MODEL`,
+    /// `OPENAI_EMBEDDING_DIMENSIONS`).
+    OpenAi { base_url: String, api_key: Secret, model: String, dimensions: usize },
+    /// `EMBEDDING_PROVIDER=none`: full-text search only.
+    Off,
 }
 
 impl Config {
@@ -157,6 +174,38 @@ impl Config {
             }
         };
 
+        let cache_dir = get("BARTLEBY_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+            let home = get("HOME").unwrap_or_else(|| "/root".into());
+            get("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(home).join(".cache"))
+                .join("bartleby")
+        });
+        let openai_key = get("OPENAI_API_KEY").map(Secret::new);
+        let embedding = match (get("EMBEDDING_PROVIDER").as_deref(), openai_key) {
+            (Some("none"), _) => EmbeddingConfig::Off,
+            (None | Some("openai"), Some(api_key)) => EmbeddingConfig::OpenAi {
+                base_url: get("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".into()),
+                api_key,
+                model: get("OPENAI_EMBEDDING_MODEL").unwrap_or_else(|| "text-embedding-3-small".into()),
+                dimensions: parse(&get, "OPENAI_EMBEDDING_DIMENSIONS", 1536usize, |n| (1..=16000).contains(n))?,
+            },
+            (Some("openai"), None) => {
+                return Err(ConfigError { var: "OPENAI_API_KEY", message: "EMBEDDING_PROVIDER=openai needs it".into() })
+            }
+            (None | Some("local"), _) => EmbeddingConfig::Local {
+                model_dir: get("EMBEDDING_MODEL_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| cache_dir.join("models").join("all-MiniLM-L6-v2")),
+            },
+            (Some(other), _) => {
+                return Err(ConfigError {
+                    var: "EMBEDDING_PROVIDER",
+                    message: format!("`{other}` is not one of local, openai, none"),
+                })
+            }
+        };
+
         Ok(Self {
             database_url,
             vector_database_url,
@@ -173,13 +222,7 @@ impl Config {
                 endpoint_url: get("AWS_ENDPOINT_URL"),
             },
             embedded_pg_dir: get("EMBEDDED_PG_DIR").map(PathBuf::from).unwrap_or_else(|| data.join("postgres")),
-            cache_dir: get("BARTLEBY_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                let home = get("HOME").unwrap_or_else(|| "/root".into());
-                get("XDG_CACHE_HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from(home).join(".cache"))
-                    .join("bartleby")
-            }),
+            cache_dir,
             dirs,
             bind_addr: parse(&get, "BIND_ADDR", IpAddr::from([127, 0, 0, 1]), |_| true)?,
             port: parse(&get, "PORT", 3000u16, |_| true)?,
@@ -192,6 +235,9 @@ impl Config {
             trust_proxy_headers: parse(&get, "TRUST_PROXY_HEADERS", false, |_| true)?,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info,tower_http=warn".into()),
             photo_max_bytes: 1024 * 1024 * parse(&get, "PHOTO_MAX_MB", 25u64, |n| (1..=2048).contains(n))?,
+            document_max_bytes: 1024 * 1024 * parse(&get, "DOCUMENT_MAX_MB", 100u64, |n| (1..=4096).contains(n))?,
+            embedding,
+            ingest_workers: parse(&get, "INGEST_WORKERS", 1usize, |n| *n <= 16)?,
         })
     }
 

@@ -15,6 +15,11 @@ use leptos_axum::ResponseOptions;
 use crate::error::AppError;
 pub use state::{AppState, VectorDb};
 
+/// A timestamp as pages show it: `2026-11-25 14:03` (UTC).
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
+}
+
 /// The application state, as provided to every server function and page render.
 pub fn app_state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {

@@ -7,6 +7,39 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    document_access (document_id, grantee_id) {
+        document_id -> Int8,
+        owner_id -> Int8,
+        grantee_id -> Int8,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    document_chunks (id) {
+        id -> Int8,
+        document_id -> Int8,
+        user_id -> Int8,
+        ordinal -> Int4,
+        page -> Int4,
+        text -> Text,
+        tsv -> Tsvector,
+    }
+}
+
+diesel::table! {
+    document_pages (document_id, page) {
+        document_id -> Int8,
+        user_id -> Int8,
+        page -> Int4,
+        text -> Text,
+    }
+}
+
+diesel::table! {
     inventory_assets (id) {
         id -> Int8,
         user_id -> Int8,
@@ -25,6 +58,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        user_id -> Int8,
+        subject_id -> Int8,
+        state -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         data -> Jsonb,
@@ -38,6 +89,29 @@ diesel::table! {
         scope -> Text,
         key -> Text,
         failed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_documents (id) {
+        id -> Int8,
+        user_id -> Int8,
+        title -> Text,
+        file_name -> Text,
+        doc_type -> Text,
+        content_type -> Text,
+        bytes -> Int8,
+        sha256 -> Text,
+        backend -> Text,
+        key -> Text,
+        pages -> Nullable<Int4>,
+        status -> Text,
+        status_detail -> Nullable<Text>,
+        chunks_total -> Int4,
+        chunks_embedded -> Int4,
+        summary -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -90,15 +164,27 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(document_access -> user_documents (document_id));
+diesel::joinable!(document_chunks -> user_documents (document_id));
+diesel::joinable!(document_chunks -> users (user_id));
+diesel::joinable!(document_pages -> user_documents (document_id));
+diesel::joinable!(document_pages -> users (user_id));
 diesel::joinable!(inventory_assets -> user_inventory (item_id));
 diesel::joinable!(inventory_assets -> users (user_id));
+diesel::joinable!(jobs -> users (user_id));
+diesel::joinable!(user_documents -> users (user_id));
 diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    document_access,
+    document_chunks,
+    document_pages,
     inventory_assets,
+    jobs,
     sessions,
     sign_in_failures,
+    user_documents,
     user_exports,
     user_inventory,
     users,

@@ -38,6 +38,10 @@ pub struct AppState {
     pub images: crate::storage::Stores,
     /// exports (S3 when configured, as the deployment guide says; local disk otherwise)
     pub exports: crate::storage::Stores,
+    /// uploaded documents (S3 when configured; local disk otherwise)
+    pub documents: crate::storage::Stores,
+    /// turns passages and queries into vectors; `None` when off or the model failed to load
+    pub embedder: Option<Arc<dyn crate::documents::embed::Embedder>>,
     pub leptos_options: LeptosOptions,
 }
 

@@ -34,6 +34,11 @@ impl BlobKey {
         Self(format!("users/{user_id}/exports/{export_id}.{ext}"))
     }
 
+    /// An uploaded document: `users/{user}/documents/{document}.{ext}`.
+    pub fn document(user_id: i64, document_id: i64, ext: &'static str) -> Self {
+        Self(format!("users/{user_id}/documents/{document_id}.{ext}"))
+    }
+
     /// Rebuilds a key read back from the database, refusing anything that is not a plain
     /// `users/{id}/…` relative path.
     pub fn from_stored(key: &str) -> Option<Self> {
@@ -177,6 +182,26 @@ impl Stores {
 
     pub async fn delete(&self, backend: &str, key: &BlobKey) -> Result<(), StorageError> {
         self.on(backend)?.delete(key).await
+    }
+
+    /// Copies an object into a local file (for work that needs a file: text extraction).
+    pub async fn fetch_to_file(&self, backend: &str, key: &BlobKey, dest: &Path) -> Result<u64, StorageError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let body = self.get(backend, key).await?;
+        if let Some(dir) = dest.parent() {
+            tokio::fs::create_dir_all(dir).await?;
+        }
+        let mut file = tokio::fs::File::create(dest).await?;
+        let mut stream = body.into_data_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| StorageError::Provider { backend: "read", message: e.to_string() })?;
+            n += chunk.len() as u64;
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        Ok(n)
     }
 }
 

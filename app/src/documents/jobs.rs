@@ -1,0 +1,501 @@
+//! The durable job queue (table `jobs`) and the document ingest it runs.
+//!
+//! A worker claims a job with `FOR UPDATE SKIP LOCKED`, so several workers, in one server or many,
+//! never take the same job. A claim is a lease (`locked_until`), renewed while the job makes
+//! progress; a worker that dies lets it lapse and another resumes the job. Failures are retried with
+//! exponential backoff; a job out of attempts is `failed`, and its document shows the reason and a
+//! retry button. Every stage is resumable: text is replaced as a whole, vectors are added only for
+//! passages that have none yet.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::chunk::chunk_pages;
+use super::extract::{self, ExtractError};
+use super::service::Document;
+use super::types::DocType;
+use super::vectors;
+use crate::server::db::conn;
+use crate::server::schema::document_chunks::dsl as ch;
+use crate::server::schema::document_pages::dsl as pg;
+use crate::server::schema::jobs::dsl as j;
+use crate::server::schema::user_documents::dsl as d;
+use crate::server::AppState;
+use crate::storage::BlobKey;
+
+pub const INGEST: &str = "ingest_document";
+pub const DELETE_VECTORS: &str = "delete_vectors";
+/// How long a claim lasts without a heartbeat.
+const LEASE_SECS: i32 = 120;
+/// Passages embedded per batch (and per progress update).
+const EMBED_BATCH: usize = 16;
+
+pub async fn enqueue(c: &mut AsyncPgConnection, kind: &str, user_id: i64, subject: i64) -> QueryResult<()> {
+    diesel::insert_into(j::jobs)
+        .values((j::kind.eq(kind), j::user_id.eq(user_id), j::subject_id.eq(subject)))
+        .on_conflict_do_nothing() // one live job per document and kind
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Drops the queued ingest of a deleted document (a running one notices the document is gone).
+pub async fn cancel_for(c: &mut AsyncPgConnection, subject: i64) -> QueryResult<()> {
+    diesel::delete(j::jobs.filter(j::subject_id.eq(subject).and(j::kind.eq(INGEST)).and(j::state.eq("queued"))))
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName, Debug, Clone)]
+pub struct Job {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub subject_id: i64,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Integer)]
+    pub max_attempts: i32,
+}
+
+/// Takes the next due job, or one whose worker's lease lapsed.
+pub async fn claim(c: &mut AsyncPgConnection, worker: &str) -> QueryResult<Option<Job>> {
+    diesel::sql_query(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
+             locked_until = now() + make_interval(secs => $2), updated_at = now() \
+         WHERE id = (SELECT id FROM jobs \
+                     WHERE (state = 'queued' AND run_at <= now()) OR (state = 'running' AND locked_until < now()) \
+                     ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<Integer, _>(LEASE_SECS)
+    .get_result(c)
+    .await
+    .optional()
+}
+
+async fn heartbeat(state: &AppState, job: &Job) {
+    if let Ok(mut c) = conn(&state.db).await {
+        let _ = diesel::sql_query("UPDATE jobs SET locked_until = now() + make_interval(secs => $2) WHERE id = $1")
+            .bind::<BigInt, _>(job.id)
+            .bind::<Integer, _>(LEASE_SECS)
+            .execute(&mut c)
+            .await;
+    }
+}
+
+async fn finish(state: &AppState, job: &Job) {
+    if let Ok(mut c) = conn(&state.db).await {
+        let _ = diesel::update(j::jobs.filter(j::id.eq(job.id)))
+            .set((
+                j::state.eq("done"),
+                j::locked_until.eq(None::<time::OffsetDateTime>),
+                j::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut c)
+            .await;
+    }
+}
+
+/// Retries later with backoff (5 s, 10 s, 20 s, … up to 10 minutes), or gives up.
+/// Returns true when the job will not run again.
+async fn retry_or_fail(state: &AppState, job: &Job, reason: &str) -> bool {
+    let give_up = job.attempts >= job.max_attempts;
+    let delay = (5i64 << job.attempts.clamp(0, 7)).min(600);
+    if let Ok(mut c) = conn(&state.db).await {
+        let _ = diesel::sql_query(
+            "UPDATE jobs SET state = CASE WHEN $2 THEN 'failed' ELSE 'queued' END, last_error = $3, \
+                 run_at = now() + make_interval(secs => $4), locked_until = NULL, updated_at = now() WHERE id = $1",
+        )
+        .bind::<BigInt, _>(job.id)
+        .bind::<diesel::sql_types::Bool, _>(give_up)
+        .bind::<Text, _>(reason)
+        .bind::<diesel::sql_types::Double, _>(delay as f64)
+        .execute(&mut c)
+        .await;
+    }
+    give_up
+}
+
+/// The outcome of one run of a job.
+enum Outcome {
+    Done,
+    /// Try again later (the reason is kept on the job and shown on the document).
+    Retry(String),
+}
+
+/// Runs one job, if one is due. Returns false when the queue had nothing to do.
+pub async fn run_one(state: &AppState, worker: &str) -> Result<bool, crate::error::AppError> {
+    let job = {
+        let mut c = conn(&state.db).await?;
+        claim(&mut c, worker).await.map_err(crate::server::db::query_failed)?
+    };
+    let Some(job) = job else { return Ok(false) };
+    tracing::debug!(job = job.id, kind = job.kind, attempt = job.attempts, "job claimed");
+    let outcome = match job.kind.as_str() {
+        INGEST => ingest(state, &job).await,
+        DELETE_VECTORS => delete_vectors(state, &job).await,
+        other => Outcome::Retry(format!("unknown job kind {other}")),
+    };
+    match outcome {
+        Outcome::Done => finish(state, &job).await,
+        Outcome::Retry(reason) => {
+            tracing::warn!(job = job.id, attempt = job.attempts, reason, "job failed");
+            let gave_up = retry_or_fail(state, &job, &reason).await;
+            if job.kind == INGEST {
+                let detail = if gave_up { reason } else { format!("{reason} Retrying automatically.") };
+                let status = if gave_up { Some("failed") } else { None };
+                set_status(state, job.subject_id, status, Some(detail)).await;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Runs the queue until it is empty (the `reindex` command and tests use this).
+pub async fn drain(state: &AppState, worker: &str) -> Result<usize, crate::error::AppError> {
+    let mut n = 0;
+    while run_one(state, worker).await? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A worker loop: polls every second when idle; stops when `stop` resolves.
+pub async fn work(state: AppState, worker: String) {
+    loop {
+        match run_one(&state, &worker).await {
+            Ok(true) => {}
+            Ok(false) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
+}
+
+async fn set_status(state: &AppState, id: i64, status: Option<&str>, detail: Option<String>) {
+    if let Ok(mut c) = conn(&state.db).await {
+        let q = diesel::update(d::user_documents.filter(d::id.eq(id)));
+        let r = match status {
+            Some(s) => {
+                q.set((d::status.eq(s), d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now)))
+                    .execute(&mut c)
+                    .await
+            }
+            None => q.set((d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now))).execute(&mut c).await,
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e, document_id = id, "could not update a document's status");
+        }
+    }
+}
+
+async fn load_document(state: &AppState, job: &Job) -> Result<Option<Document>, String> {
+    let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+    d::user_documents
+        .filter(d::id.eq(job.subject_id).and(d::user_id.eq(job.user_id)))
+        .select(Document::as_select())
+        .first(&mut c)
+        .await
+        .optional()
+        .map_err(|e| format!("metadata database: {e}"))
+}
+
+async fn ingest(state: &AppState, job: &Job) -> Outcome {
+    let doc = match load_document(state, job).await {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return Outcome::Done, // deleted meanwhile
+        Err(e) => return Outcome::Retry(e),
+    };
+    // stage 1: text (skipped when a previous run stored it)
+    let has_text = matches!(doc.status.as_str(), "embedding" | "ready") && doc.chunks_total > 0;
+    if !has_text {
+        match extract_stage(state, &doc).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Done, // no text / unreadable: the status says why
+            Err(reason) => return Outcome::Retry(reason),
+        }
+    }
+    // stage 2: vectors
+    match embed_stage(state, job, doc.id).await {
+        Ok(()) => Outcome::Done,
+        Err(reason) => Outcome::Retry(reason),
+    }
+}
+
+/// Extracts, chunks and stores the text. `Ok(false)`: the document has no usable text (its status
+/// says why); `Err`: a passing problem (retry).
+async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String> {
+    set_status(state, doc.id, Some("extracting"), None).await;
+    let key = BlobKey::from_stored(&doc.key).ok_or("the stored key is invalid")?;
+    let tmp = state.config.dirs.uploads.join("tmp").join(format!("ingest-{}.{}", doc.id, doc.doc_type));
+    let fetched = state.documents.fetch_to_file(&doc.backend, &key, &tmp).await;
+    if let Err(e) = fetched {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(format!("Could not read the file from storage ({e})."));
+    }
+    let doc_type = DocType::parse(&doc.doc_type).unwrap_or(DocType::Txt);
+    let extracted = extract::extract(&tmp, doc_type).await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    let extracted = match extracted {
+        Ok(x) => x,
+        Err(e) if e.is_transient() => return Err(e.to_string()),
+        Err(ExtractError::NoText) => {
+            set_status(state, doc.id, Some("no_text"), Some(ExtractError::NoText.to_string())).await;
+            return Ok(false);
+        }
+        Err(e) => {
+            set_status(state, doc.id, Some("failed"), Some(e.to_string())).await;
+            return Ok(false);
+        }
+    };
+    // passages get new ids below: vectors of the old ones must go first
+    if let Some(pool) = state.vector.pool().filter(|_| doc.chunks_total > 0) {
+        let mut vc = pool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
+        vectors::delete_document(&mut vc, doc.id).await.map_err(|e| format!("The vector database failed ({e})."))?;
+    }
+    let chunks = chunk_pages(&extracted.pages);
+    let pages = extracted.pages;
+    let page_count = i32::try_from(pages.len()).unwrap_or(i32::MAX);
+    let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+    let (id, user_id) = (doc.id, doc.user_id);
+    let paged = extracted.paged;
+    let stored = c
+        .transaction::<usize, diesel::result::Error, _>(async move |c| {
+            diesel::delete(pg::document_pages.filter(pg::document_id.eq(id))).execute(c).await?;
+            diesel::delete(ch::document_chunks.filter(ch::document_id.eq(id))).execute(c).await?;
+            for batch in pages.chunks(500).enumerate() {
+                let rows: Vec<_> = batch
+                    .1
+                    .iter()
+                    .enumerate()
+                    .map(|(i, text)| {
+                        (
+                            pg::document_id.eq(id),
+                            pg::user_id.eq(user_id),
+                            pg::page.eq(i32::try_from(batch.0 * 500 + i + 1).unwrap_or(i32::MAX)),
+                            pg::text.eq(text.as_str()),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(pg::document_pages).values(rows).execute(c).await?;
+            }
+            for (b, batch) in chunks.chunks(500).enumerate() {
+                let rows: Vec<_> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, chunk)| {
+                        (
+                            ch::document_id.eq(id),
+                            ch::user_id.eq(user_id),
+                            ch::ordinal.eq(i32::try_from(b * 500 + i).unwrap_or(i32::MAX)),
+                            ch::page.eq(chunk.page),
+                            ch::text.eq(chunk.text.as_str()),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(ch::document_chunks).values(rows).execute(c).await?;
+            }
+            let n = chunks.len();
+            diesel::update(d::user_documents.filter(d::id.eq(id)))
+                .set((
+                    d::pages.eq(paged.then_some(page_count)),
+                    d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
+                    d::chunks_embedded.eq(0),
+                    d::status.eq("embedding"),
+                    d::status_detail.eq(None::<String>),
+                    d::summary.eq(None::<String>),
+                    d::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(c)
+                .await?;
+            Ok(n)
+        })
+        .await;
+    match stored {
+        Ok(n) => {
+            tracing::info!(document_id = id, pages = page_count, passages = n, "text extracted");
+            Ok(true)
+        }
+        // the document was deleted while we read it
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Ok(false)
+        }
+        Err(e) => Err(format!("Could not store the text ({e}).")),
+    }
+}
+
+/// Embeds every passage that has no vector yet, in batches, reporting progress; then writes the
+/// summary and marks the document ready.
+async fn embed_stage(state: &AppState, job: &Job, id: i64) -> Result<(), String> {
+    let (Some(embedder), Some(vpool)) = (state.embedder.clone(), state.vector.pool().cloned()) else {
+        // no semantic index configured: full-text search is all there is, and that is ready
+        let summary = summary_from_text(state, id).await;
+        finish_document(
+            state,
+            id,
+            summary,
+            Some("Searchable by words only: semantic search is not configured.".into()),
+        )
+        .await;
+        return Ok(());
+    };
+    let mut vc = vpool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
+    let done: std::collections::HashSet<i64> = vectors::embedded_chunks(&mut vc, id)
+        .await
+        .map_err(|e| format!("The vector database failed ({e})."))?
+        .into_iter()
+        .collect();
+    let todo: Vec<(i64, String)> = {
+        let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+        ch::document_chunks
+            .filter(ch::document_id.eq(id))
+            .order(ch::ordinal)
+            .select((ch::id, ch::text))
+            .load(&mut c)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let total = todo.len();
+    let mut embedded = total - todo.iter().filter(|(cid, _)| !done.contains(cid)).count();
+    let todo: Vec<(i64, String)> = todo.into_iter().filter(|(cid, _)| !done.contains(cid)).collect();
+    for batch in todo.chunks(EMBED_BATCH) {
+        let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
+        let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;
+        let rows = batch.iter().zip(vecs).map(|((cid, _), v)| (*cid, id, job.user_id, v)).collect();
+        vectors::insert(&mut vc, embedder.model_id(), rows)
+            .await
+            .map_err(|e| format!("The vector database failed ({e})."))?;
+        embedded += batch.len();
+        if let Ok(mut c) = conn(&state.db).await {
+            let _ = diesel::update(d::user_documents.filter(d::id.eq(id)))
+                .set(d::chunks_embedded.eq(i32::try_from(embedded).unwrap_or(i32::MAX)))
+                .execute(&mut c)
+                .await;
+        }
+        heartbeat(state, job).await;
+    }
+    // the summary: the passage nearest the document's centre, its first sentences
+    let vecs = vectors::vectors_of(&mut vc, id).await.map_err(|e| format!("The vector database failed ({e})."))?;
+    drop(vc);
+    let summary = match central_passage(&vecs) {
+        Some(chunk_id) => {
+            let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+            let text: Option<String> = ch::document_chunks
+                .filter(ch::id.eq(chunk_id))
+                .select(ch::text)
+                .first(&mut c)
+                .await
+                .optional()
+                .map_err(|e| e.to_string())?;
+            text.map(|t| summarise(&t))
+        }
+        None => summary_from_text(state, id).await,
+    };
+    finish_document(state, id, summary, None).await;
+    tracing::info!(document_id = id, passages = total, "document ready");
+    Ok(())
+}
+
+async fn finish_document(state: &AppState, id: i64, summary: Option<String>, detail: Option<String>) {
+    if let Ok(mut c) = conn(&state.db).await {
+        let _ = diesel::update(d::user_documents.filter(d::id.eq(id)))
+            .set((
+                d::status.eq("ready"),
+                d::summary.eq(summary),
+                d::status_detail.eq(detail),
+                d::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut c)
+            .await;
+    }
+}
+
+/// The first passage's opening sentences, when there are no vectors to choose by.
+async fn summary_from_text(state: &AppState, id: i64) -> Option<String> {
+    let mut c = conn(&state.db).await.ok()?;
+    let text: Option<String> = ch::document_chunks
+        .filter(ch::document_id.eq(id))
+        .order(ch::ordinal)
+        .select(ch::text)
+        .first(&mut c)
+        .await
+        .optional()
+        .ok()?;
+    text.map(|t| summarise(&t))
+}
+
+/// The passage whose vector is nearest the mean of all of them: the most representative one.
+pub fn central_passage(vecs: &[(i64, Vec<f32>)]) -> Option<i64> {
+    let dims = vecs.first()?.1.len();
+    let mut mean = vec![0f32; dims];
+    for (_, v) in vecs {
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += x;
+        }
+    }
+    vecs.iter()
+        .map(|(id, v)| (*id, v.iter().zip(&mean).map(|(a, b)| a * b).sum::<f32>()))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(id, _)| id)
+}
+
+/// An extractive summary: whole sentences from the start of a passage, about 300 characters.
+pub fn summarise(text: &str) -> String {
+    let mut out = String::new();
+    for s in super::chunk::sentences(text) {
+        if !out.is_empty() && out.len() + s.len() > 320 {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&s);
+    }
+    if out.chars().count() > 400 {
+        out = out.chars().take(400).collect::<String>() + "…";
+    }
+    out
+}
+
+async fn delete_vectors(state: &AppState, job: &Job) -> Outcome {
+    let Some(pool) = state.vector.pool() else { return Outcome::Done };
+    let mut c = match pool.get().await {
+        Ok(c) => c,
+        Err(e) => return Outcome::Retry(format!("The vector database is unavailable ({e}).")),
+    };
+    match vectors::delete_document(&mut c, job.subject_id).await {
+        Ok(_) => Outcome::Done,
+        Err(e) => Outcome::Retry(format!("The vector database failed ({e}).")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_central_passage_is_the_one_most_like_the_rest() {
+        let vecs = vec![(1, vec![1.0, 0.0]), (2, vec![0.7, 0.7]), (3, vec![0.0, 1.0])];
+        assert_eq!(central_passage(&vecs), Some(2));
+        assert_eq!(central_passage(&[]), None);
+    }
+
+    #[test]
+    fn summaries_are_whole_sentences() {
+        let s = summarise(&"This is a sentence of some length that goes on. ".repeat(20));
+        assert!(s.ends_with('.'));
+        assert!(s.len() <= 400);
+    }
+}

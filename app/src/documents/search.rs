@@ -1,0 +1,410 @@
+//! Hybrid search over the passages a user may read: vector similarity (pgvector, in the vector
+//! database) and full-text rank (Postgres `tsvector`, in the metadata database), fused by
+//! reciprocal rank, grouped by document, with highlighted snippets. When the vector side is
+//! missing, down or slow, the answer is full-text only and says so.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text};
+use diesel_async::RunQueryDsl;
+
+use super::types::{DocType, Passage, ResultGroup, SearchMode, SearchQuery, SearchResults, Segment};
+use super::vectors;
+use crate::error::AppError;
+use crate::server::db::{conn, query_failed};
+use crate::server::AppState;
+
+/// Result groups (documents) per page.
+pub const PER_PAGE: usize = 10;
+/// Candidates taken from each ranking before fusion.
+const CANDIDATES: i64 = 100;
+/// Passages shown per document.
+const PASSAGES_PER_DOC: usize = 3;
+/// The reciprocal rank fusion constant (60 in the original paper).
+const RRF_K: f64 = 60.0;
+/// Cosine distance beyond which a passage is not considered related (similarity below 0.2 for
+/// all-MiniLM-L6-v2: unrelated text scores 0.0-0.1, a paraphrase 0.5 and more).
+const MAX_DISTANCE: f64 = 0.8;
+/// The vector side gets this long (embedding the query and the nearest-neighbour search).
+const VECTOR_BUDGET: Duration = Duration::from_secs(3);
+
+#[derive(QueryableByName)]
+struct InScope {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Integer)]
+    chunks: i32,
+}
+
+#[derive(QueryableByName, Clone)]
+struct TextHit {
+    #[diesel(sql_type = BigInt)]
+    chunk_id: i64,
+    #[diesel(sql_type = BigInt)]
+    document_id: i64,
+}
+
+#[derive(QueryableByName)]
+struct ChunkRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    document_id: i64,
+    #[diesel(sql_type = Integer)]
+    page: i32,
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+#[derive(QueryableByName)]
+struct DocRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    doc_type: String,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    email: String,
+}
+
+/// `YYYY-MM-DD` → a date; anything else is no bound.
+pub fn parse_date(s: &str) -> Option<time::Date> {
+    let mut it = s.trim().splitn(3, '-');
+    let y = it.next()?.parse().ok()?;
+    let m: u8 = it.next()?.parse().ok()?;
+    let d = it.next()?.parse().ok()?;
+    time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+/// Which ranking, and why.
+pub enum Ranking {
+    Hybrid,
+    TextOnly(String),
+}
+
+pub async fn search(state: &AppState, user_id: i64, query: &SearchQuery) -> Result<SearchResults, AppError> {
+    search_with(state, user_id, query, true).await
+}
+
+/// `use_vectors = false` ranks by full text alone (the benchmark compares the two).
+pub async fn search_with(
+    state: &AppState,
+    user_id: i64,
+    query: &SearchQuery,
+    use_vectors: bool,
+) -> Result<SearchResults, AppError> {
+    let started = Instant::now();
+    let q = query.q.trim();
+    let page = query.page.max(1);
+    if q.is_empty() {
+        return Ok(SearchResults { mode: SearchMode::Hybrid, groups: Vec::new(), page, has_more: false, took_ms: 0 });
+    }
+    let q: String = q.chars().take(500).collect();
+    let mut c = conn(&state.db).await?;
+    // the documents this user may read that pass the filters
+    let scope: Vec<InScope> = diesel::sql_query(
+        "SELECT d.id, d.chunks_total AS chunks FROM user_documents d \
+         WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM document_access a WHERE a.document_id = d.id AND a.grantee_id = $1)) \
+           AND ($2 = '' OR d.doc_type = $2) \
+           AND ($3::date IS NULL OR d.created_at >= $3::date) \
+           AND ($4::date IS NULL OR d.created_at < $4::date + 1)",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<Text, _>(DocType::parse(&query.doc_type).map(|t| t.as_str()).unwrap_or(""))
+    .bind::<Nullable<Date>, _>(parse_date(&query.from))
+    .bind::<Nullable<Date>, _>(parse_date(&query.to))
+    .load(&mut c)
+    .await
+    .map_err(query_failed)?;
+    let docs: Vec<i64> = scope.iter().map(|s| s.id).collect();
+    let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
+
+    let text_side = async {
+        diesel::sql_query(
+            "SELECT c.id AS chunk_id, c.document_id FROM document_chunks c, websearch_to_tsquery('english', $2) q \
+             WHERE c.document_id = ANY($1) AND c.tsv @@ q \
+             ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $3",
+        )
+        .bind::<Array<BigInt>, _>(&docs)
+        .bind::<Text, _>(&q)
+        .bind::<BigInt, _>(CANDIDATES)
+        .load::<TextHit>(&mut c)
+        .await
+        .map_err(query_failed)
+    };
+    let vector_side = async {
+        if !use_vectors {
+            return Err(Ranking::TextOnly("Ranked by words only.".into()));
+        }
+        vector_hits(state, &docs, in_scope, &q).await
+    };
+    let (text_hits, vector_hits) = tokio::join!(text_side, vector_side);
+    let text_hits = text_hits?;
+    let (vector_hits, mode) = match vector_hits {
+        Ok(hits) => (hits, SearchMode::Hybrid),
+        Err(Ranking::TextOnly(reason)) => (Vec::new(), SearchMode::TextOnly { reason }),
+        Err(Ranking::Hybrid) => (Vec::new(), SearchMode::Hybrid),
+    };
+
+    // reciprocal rank fusion, per passage
+    let mut score: HashMap<i64, (i64, f64)> = HashMap::new(); // chunk → (document, score)
+    for (rank, hit) in text_hits.iter().enumerate() {
+        score.entry(hit.chunk_id).or_insert((hit.document_id, 0.0)).1 += 1.0 / (RRF_K + rank as f64 + 1.0);
+    }
+    for (rank, hit) in vector_hits.iter().enumerate() {
+        score.entry(hit.chunk_id).or_insert((hit.document_id, 0.0)).1 += 1.0 / (RRF_K + rank as f64 + 1.0);
+    }
+    // group by document: a document ranks by its best passage (a long document's many middling
+    // passages must not outrank a short one's exact answer)
+    let mut by_doc: HashMap<i64, Vec<(i64, f64)>> = HashMap::new();
+    for (chunk, (doc, s)) in score {
+        by_doc.entry(doc).or_default().push((chunk, s));
+    }
+    let mut ranked: Vec<(i64, f64, Vec<(i64, f64)>)> = by_doc
+        .into_iter()
+        .map(|(doc, mut passages)| {
+            passages.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let s = passages[0].1;
+            (doc, s, passages)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let skip = (page as usize - 1) * PER_PAGE;
+    let has_more = ranked.len() > skip + PER_PAGE;
+    let shown: Vec<_> = ranked.into_iter().skip(skip).take(PER_PAGE).collect();
+
+    let chunk_ids: Vec<i64> =
+        shown.iter().flat_map(|(_, _, p)| p.iter().take(PASSAGES_PER_DOC).map(|(c, _)| *c)).collect();
+    let doc_ids: Vec<i64> = shown.iter().map(|(d, _, _)| *d).collect();
+    let chunks: HashMap<i64, ChunkRow> = diesel::sql_query(
+        "SELECT id, document_id, page, text FROM document_chunks WHERE id = ANY($1) AND document_id = ANY($2)",
+    )
+    .bind::<Array<BigInt>, _>(&chunk_ids)
+    .bind::<Array<BigInt>, _>(&doc_ids)
+    .load::<ChunkRow>(&mut c)
+    .await
+    .map_err(query_failed)?
+    .into_iter()
+    .map(|r| (r.id, r))
+    .collect();
+    let doc_rows: HashMap<i64, DocRow> = diesel::sql_query(
+        "SELECT d.id, d.title, d.doc_type, d.user_id, u.email FROM user_documents d JOIN users u ON u.id = d.user_id \
+         WHERE d.id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(&doc_ids)
+    .load::<DocRow>(&mut c)
+    .await
+    .map_err(query_failed)?
+    .into_iter()
+    .map(|r| (r.id, r))
+    .collect();
+
+    let terms = query_terms(&q);
+    let groups = shown
+        .into_iter()
+        .filter_map(|(doc, _, passages)| {
+            let info = doc_rows.get(&doc)?;
+            let passages: Vec<Passage> = passages
+                .iter()
+                .take(PASSAGES_PER_DOC)
+                .filter_map(|(cid, _)| chunks.get(cid))
+                .filter(|c| c.document_id == doc)
+                .map(|c| Passage { chunk_id: c.id, page: c.page, snippet: snippet(&c.text, &terms) })
+                .collect();
+            (!passages.is_empty()).then(|| ResultGroup {
+                document_id: doc,
+                title: info.title.clone(),
+                doc_type: DocType::parse(&info.doc_type).unwrap_or(DocType::Txt),
+                owner_email: (info.user_id != user_id).then(|| info.email.clone()),
+                passages,
+            })
+        })
+        .collect();
+    Ok(SearchResults { mode, groups, page, has_more, took_ms: started.elapsed().as_millis() as u64 })
+}
+
+/// The nearest passages by meaning, or why there are none.
+async fn vector_hits(
+    state: &AppState,
+    docs: &[i64],
+    in_scope: i64,
+    q: &str,
+) -> Result<Vec<vectors::Neighbour>, Ranking> {
+    let Some(embedder) = state.embedder.clone() else {
+        return Err(Ranking::TextOnly(
+            "Semantic search is off (no embedding model is configured), so results match your words only.".into(),
+        ));
+    };
+    let Some(pool) = state.vector.pool().cloned() else {
+        return Err(Ranking::TextOnly(
+            "Semantic search is off (no vector database is configured), so results match your words only.".into(),
+        ));
+    };
+    if docs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let work = async {
+        let v = embedder.embed(&[q.to_owned()]).await.map_err(|e| {
+            tracing::warn!(error = %e, "query embedding failed");
+            Ranking::TextOnly("The embedding model is not answering, so results match your words only.".into())
+        })?;
+        let v = v.into_iter().next().unwrap_or_default();
+        let down = |e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "vector search failed");
+            Ranking::TextOnly(
+                "The vector database is not answering, so results match your words only. Search by meaning comes back by itself when it does.".into(),
+            )
+        };
+        let mut vc = pool.get().await.map_err(|e| down(&e))?;
+        let hits = vectors::nearest(&mut vc, docs, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
+        tracing::debug!(distances = ?hits.iter().take(8).map(|h| h.distance).collect::<Vec<_>>(), "nearest passages");
+        // passages this far from the query are unrelated to it: they would only pad the results
+        Ok(hits.into_iter().filter(|h| h.distance <= MAX_DISTANCE).collect())
+    };
+    match tokio::time::timeout(VECTOR_BUDGET, work).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!("vector search timed out");
+            Err(Ranking::TextOnly(
+                "The vector database is too slow to answer, so results match your words only.".into(),
+            ))
+        }
+    }
+}
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it", "of", "on", "or", "that",
+    "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "with",
+];
+
+/// A crude English stem, for highlighting only ("lamps" and "lamp" both mark).
+fn stem(w: &str) -> String {
+    let w = w.to_lowercase();
+    for suffix in ["ing", "ed", "es", "s", "ly"] {
+        if let Some(s) = w.strip_suffix(suffix) {
+            if s.chars().count() >= 3 {
+                return s.to_owned();
+            }
+        }
+    }
+    w
+}
+
+pub fn query_terms(q: &str) -> Vec<String> {
+    let mut terms: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2 && !STOPWORDS.contains(&w.to_lowercase().as_str()))
+        .map(stem)
+        .collect();
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+fn is_hit(word: &str, terms: &[String]) -> bool {
+    let core: String = word.chars().filter(|c| c.is_alphanumeric()).collect();
+    if core.is_empty() {
+        return false;
+    }
+    let s = stem(&core);
+    let lower = core.to_lowercase();
+    terms.iter().any(|t| *t == s || (t.chars().count() >= 4 && lower.starts_with(t.as_str())))
+}
+
+/// About 45 words of a passage around its first matching word, matching words marked. The text is
+/// returned as plain segments: the page escapes it like any other text.
+pub fn snippet(text: &str, terms: &[String]) -> Vec<Segment> {
+    const WINDOW: usize = 45;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let first = words.iter().position(|w| is_hit(w, terms)).unwrap_or(0);
+    let start = first.saturating_sub(12);
+    let end = (start + WINDOW).min(words.len());
+    let mut out: Vec<Segment> = Vec::new();
+    let mut push = |text: String, hit: bool| match out.last_mut() {
+        Some(last) if last.hit == hit && !hit => last.text.push_str(&text),
+        _ => out.push(Segment { text, hit }),
+    };
+    if start > 0 {
+        push("… ".into(), false);
+    }
+    for (i, w) in words[start..end].iter().enumerate() {
+        if i > 0 {
+            push(" ".into(), false);
+        }
+        if is_hit(w, terms) {
+            // mark the word, not the punctuation around it
+            let lead: String = w.chars().take_while(|c| !c.is_alphanumeric()).collect();
+            let rest = &w[lead.len()..];
+            let core_len = rest
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_alphanumeric())
+                .map(|(i, c)| i + c.len_utf8())
+                .unwrap_or(0);
+            if !lead.is_empty() {
+                push(lead, false);
+            }
+            push(rest[..core_len].to_owned(), true);
+            if core_len < rest.len() {
+                push(rest[core_len..].to_owned(), false);
+            }
+        } else {
+            push((*w).to_owned(), false);
+        }
+    }
+    if end < words.len() {
+        push(" …".into(), false);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marked(segments: &[Segment]) -> Vec<&str> {
+        segments.iter().filter(|s| s.hit).map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn terms_drop_stopwords_and_stem() {
+        assert_eq!(query_terms("Where are the brass lamps?"), vec!["brass", "lamp"]);
+    }
+
+    #[test]
+    fn snippets_mark_matching_words_without_punctuation() {
+        let terms = query_terms("lamp");
+        let s = snippet("A brass lamp, two lamps and a LAMP.", &terms);
+        assert_eq!(marked(&s), vec!["lamp", "lamps", "LAMP"]);
+        let joined: String = s.iter().map(|x| x.text.as_str()).collect();
+        assert_eq!(joined, "A brass lamp, two lamps and a LAMP.");
+    }
+
+    #[test]
+    fn snippets_centre_on_the_first_hit_and_show_cuts() {
+        let text = format!("{} needle {}", vec!["hay"; 100].join(" "), vec!["hay"; 100].join(" "));
+        let s = snippet(&text, &query_terms("needle"));
+        let joined: String = s.iter().map(|x| x.text.as_str()).collect();
+        assert!(joined.starts_with("… ") && joined.ends_with(" …"), "{joined}");
+        assert_eq!(marked(&s), vec!["needle"]);
+    }
+
+    #[test]
+    fn markup_stays_text() {
+        let s = snippet("<script>alert(1)</script> lamp", &query_terms("lamp"));
+        let joined: String = s.iter().map(|x| x.text.as_str()).collect();
+        assert!(joined.contains("<script>")); // escaped by the view, never interpreted
+    }
+
+    #[test]
+    fn dates_parse_or_are_no_bound() {
+        assert!(parse_date("2026-11-25").is_some());
+        assert!(parse_date("2026-13-01").is_none());
+        assert!(parse_date("").is_none());
+    }
+}

@@ -1,0 +1,385 @@
+//! Documents: adding an upload, listing, reading, deleting, sharing. Every call takes the signed-in
+//! user's id; a document is readable by its owner and by users it is shared with, and changed by
+//! its owner only. Anyone else gets `NotFound`, never a hint that the document exists.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use super::jobs;
+use super::types::{DocStatus, DocType, DocumentDetail, DocumentList, DocumentRow, Grantee, PageText};
+use crate::error::AppError;
+use crate::server::db::{conn, next_id, query_failed};
+use crate::server::schema::document_access::dsl as acc;
+use crate::server::schema::document_pages::dsl as pg;
+use crate::server::schema::user_documents::{self, dsl as d};
+use crate::server::schema::users::dsl as u;
+use crate::server::AppState;
+use crate::storage::BlobKey;
+
+/// A file streamed to local disk by the upload handler, not yet stored.
+#[derive(Debug)]
+pub struct SpooledFile {
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    /// As the browser sent it: a title and a download name, never a path.
+    pub file_name: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_documents, check_for_backend(diesel::pg::Pg))]
+pub struct Document {
+    pub id: i64,
+    pub user_id: i64,
+    pub title: String,
+    pub file_name: String,
+    pub doc_type: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub sha256: String,
+    pub backend: String,
+    pub key: String,
+    pub pages: Option<i32>,
+    pub status: String,
+    pub status_detail: Option<String>,
+    pub chunks_total: i32,
+    pub chunks_embedded: i32,
+    pub summary: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Document {
+    pub fn doc_type(&self) -> DocType {
+        DocType::parse(&self.doc_type).unwrap_or(DocType::Txt)
+    }
+    pub fn row(&self, owner_email: Option<String>) -> DocumentRow {
+        DocumentRow {
+            id: self.id,
+            title: self.title.clone(),
+            file_name: self.file_name.clone(),
+            doc_type: self.doc_type(),
+            bytes: self.bytes,
+            pages: self.pages,
+            status: DocStatus::parse(&self.status),
+            status_detail: self.status_detail.clone(),
+            chunks_total: self.chunks_total,
+            chunks_embedded: self.chunks_embedded,
+            created_at: crate::server::format_time(self.created_at),
+            owner_email,
+        }
+    }
+}
+
+/// What became of one uploaded file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    New(i64),
+    /// The user already has this exact file (same sha256): the existing document.
+    Duplicate(i64),
+}
+
+/// A readable name from an uploaded file name: no directories, no extension, no control characters.
+pub fn title_from(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let stem = match base.rsplit_once('.') {
+        Some((s, _)) if !s.is_empty() => s,
+        _ => base,
+    };
+    let clean: String = stem.chars().filter(|c| !c.is_control()).collect::<String>().replace(['_'], " ");
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean: String = clean.chars().take(200).collect();
+    if clean.is_empty() {
+        "Untitled document".into()
+    } else {
+        clean
+    }
+}
+
+fn safe_file_name(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let clean: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    if clean.trim().is_empty() {
+        "document".into()
+    } else {
+        clean.trim().to_owned()
+    }
+}
+
+/// Stores an uploaded file as a new document and queues its ingest. The spooled file is removed.
+pub async fn add(state: &AppState, user_id: i64, file: SpooledFile) -> Result<Added, AppError> {
+    let result = add_inner(state, user_id, &file).await;
+    let _ = tokio::fs::remove_file(&file.path).await;
+    result
+}
+
+async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result<Added, AppError> {
+    let name = safe_file_name(&file.file_name);
+    let (path, n) = (file.path.clone(), name.clone());
+    let doc_type = tokio::task::spawn_blocking(move || super::extract::detect(&path, &n))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .ok_or_else(|| {
+            AppError::validation(
+                "files",
+                format!("“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file."),
+            )
+        })?;
+    let mut c = conn(&state.db).await?;
+    let existing: Option<i64> = d::user_documents
+        .filter(d::user_id.eq(user_id).and(d::sha256.eq(&file.sha256)))
+        .select(d::id)
+        .first(&mut c)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+    if let Some(id) = existing {
+        return Ok(Added::Duplicate(id));
+    }
+    let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
+    let key = BlobKey::document(user_id, id, doc_type.as_str());
+    let backend = state.documents.put_file(&key, &file.path, doc_type.content_type()).await.map_err(|e| {
+        tracing::error!(error = %e, "could not store a document");
+        AppError::Unavailable
+    })?;
+    let inserted = c
+        .transaction::<(), diesel::result::Error, _>(async |c| {
+            diesel::insert_into(d::user_documents)
+                .values((
+                    d::id.eq(id),
+                    d::user_id.eq(user_id),
+                    d::title.eq(title_from(&name)),
+                    d::file_name.eq(&name),
+                    d::doc_type.eq(doc_type.as_str()),
+                    d::content_type.eq(doc_type.content_type()),
+                    d::bytes.eq(i64::try_from(file.bytes).unwrap_or(i64::MAX)),
+                    d::sha256.eq(&file.sha256),
+                    d::backend.eq(backend),
+                    d::key.eq(key.as_str()),
+                    d::status_detail.eq(fallback_note(state, backend)),
+                ))
+                .execute(c)
+                .await?;
+            jobs::enqueue(c, jobs::INGEST, user_id, id).await
+        })
+        .await;
+    match inserted {
+        Ok(()) => {
+            tracing::info!(user_id, document_id = id, bytes = file.bytes, kind = doc_type.as_str(), "document added");
+            Ok(Added::New(id))
+        }
+        Err(e) => {
+            let _ = state.documents.delete(backend, &key).await; // no row, no object
+            if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) = e {
+                // the same file, uploaded twice at the same moment
+                let id = d::user_documents
+                    .filter(d::user_id.eq(user_id).and(d::sha256.eq(&file.sha256)))
+                    .select(d::id)
+                    .first(&mut c)
+                    .await
+                    .map_err(query_failed)?;
+                return Ok(Added::Duplicate(id));
+            }
+            Err(query_failed(e))
+        }
+    }
+}
+
+fn fallback_note(state: &AppState, backend: &str) -> Option<String> {
+    (backend != state.documents.preferred_backend())
+        .then(|| "Stored on local disk: the storage provider was unavailable (moved there later).".to_owned())
+}
+
+/// The user's documents, newest first, and those shared with them.
+pub async fn list(state: &AppState, user_id: i64) -> Result<DocumentList, AppError> {
+    let mut c = conn(&state.db).await?;
+    let mine: Vec<Document> = d::user_documents
+        .filter(d::user_id.eq(user_id))
+        .order((d::created_at.desc(), d::id.desc()))
+        .limit(1000)
+        .select(Document::as_select())
+        .load(&mut c)
+        .await
+        .map_err(query_failed)?;
+    let shared: Vec<(Document, String)> = d::user_documents
+        .inner_join(acc::document_access.on(acc::document_id.eq(d::id)))
+        .inner_join(u::users.on(u::id.eq(d::user_id)))
+        .filter(acc::grantee_id.eq(user_id))
+        .order(acc::granted_at.desc())
+        .limit(1000)
+        .select((Document::as_select(), u::email))
+        .load(&mut c)
+        .await
+        .map_err(query_failed)?;
+    Ok(DocumentList {
+        mine: mine.iter().map(|doc| doc.row(None)).collect(),
+        shared: shared.into_iter().map(|(doc, email)| doc.row(Some(email))).collect(),
+    })
+}
+
+/// A document the user may read (own or shared), with the owner's email when it is shared.
+pub async fn readable(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    id: i64,
+) -> Result<(Document, Option<String>), AppError> {
+    let doc: Document = d::user_documents
+        .filter(d::id.eq(id))
+        .select(Document::as_select())
+        .first(c)
+        .await
+        .optional()
+        .map_err(query_failed)?
+        .ok_or(AppError::NotFound)?;
+    if doc.user_id == user_id {
+        return Ok((doc, None));
+    }
+    let granted: Option<i64> = acc::document_access
+        .filter(acc::document_id.eq(id).and(acc::grantee_id.eq(user_id)))
+        .select(acc::grantee_id)
+        .first(c)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+    if granted.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let email = u::users.filter(u::id.eq(doc.user_id)).select(u::email).first(c).await.map_err(query_failed)?;
+    Ok((doc, Some(email)))
+}
+
+/// One of the user's own documents (for changes).
+async fn owned(c: &mut AsyncPgConnection, user_id: i64, id: i64) -> Result<Document, AppError> {
+    d::user_documents
+        .filter(d::id.eq(id).and(d::user_id.eq(user_id)))
+        .select(Document::as_select())
+        .first(c)
+        .await
+        .optional()
+        .map_err(query_failed)?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDetail, AppError> {
+    let mut c = conn(&state.db).await?;
+    let (doc, owner_email) = readable(&mut c, user_id, id).await?;
+    let pages: Vec<(i32, String)> = pg::document_pages
+        .filter(pg::document_id.eq(id))
+        .order(pg::page)
+        .select((pg::page, pg::text))
+        .load(&mut c)
+        .await
+        .map_err(query_failed)?;
+    let is_owner = owner_email.is_none();
+    let shared_with = if is_owner {
+        acc::document_access
+            .inner_join(u::users.on(u::id.eq(acc::grantee_id)))
+            .filter(acc::document_id.eq(id))
+            .order(u::email)
+            .select((u::email, u::id, acc::granted_at))
+            .load::<(String, i64, OffsetDateTime)>(&mut c)
+            .await
+            .map_err(query_failed)?
+            .into_iter()
+            .map(|(email, user_id, at)| Grantee { email, user_id, granted_at: crate::server::format_time(at) })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(DocumentDetail {
+        summary: doc.summary.clone(),
+        row: doc.row(owner_email),
+        pages: pages.into_iter().map(|(page, text)| PageText { page, text }).collect(),
+        is_owner,
+        shared_with,
+    })
+}
+
+/// Deletes a document: its file, pages, passages, sharing, queued work and vectors.
+pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
+    let mut c = conn(&state.db).await?;
+    let doc = owned(&mut c, user_id, id).await?;
+    c.transaction::<(), diesel::result::Error, _>(async |c| {
+        diesel::delete(d::user_documents.filter(d::id.eq(id).and(d::user_id.eq(user_id)))).execute(c).await?;
+        jobs::cancel_for(c, id).await?;
+        // vectors live in the vector database: a job removes them (now, or once it answers)
+        jobs::enqueue(c, jobs::DELETE_VECTORS, user_id, id).await
+    })
+    .await
+    .map_err(query_failed)?;
+    if let Some(key) = BlobKey::from_stored(&doc.key) {
+        if let Err(e) = state.documents.delete(&doc.backend, &key).await {
+            tracing::warn!(error = %e, document_id = id, "could not delete a document's file");
+        }
+    }
+    tracing::info!(user_id, document_id = id, "document deleted");
+    Ok(())
+}
+
+/// Lets another user (by email) read the document.
+pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Result<(), AppError> {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(AppError::validation("email", "Enter the email of the person to share with."));
+    }
+    let mut c = conn(&state.db).await?;
+    owned(&mut c, user_id, id).await?;
+    let grantee: Option<i64> =
+        u::users.filter(u::email.eq(&email)).select(u::id).first(&mut c).await.optional().map_err(query_failed)?;
+    let grantee = grantee
+        .ok_or_else(|| AppError::validation("email", "No Bartleby user has that email. They need an account first."))?;
+    if grantee == user_id {
+        return Err(AppError::validation("email", "That is you: you already have this document."));
+    }
+    diesel::insert_into(acc::document_access)
+        .values((acc::document_id.eq(id), acc::owner_id.eq(user_id), acc::grantee_id.eq(grantee)))
+        .on_conflict_do_nothing()
+        .execute(&mut c)
+        .await
+        .map_err(query_failed)?;
+    Ok(())
+}
+
+pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Result<(), AppError> {
+    let mut c = conn(&state.db).await?;
+    owned(&mut c, user_id, id).await?;
+    diesel::delete(acc::document_access.filter(acc::document_id.eq(id).and(acc::grantee_id.eq(grantee))))
+        .execute(&mut c)
+        .await
+        .map_err(query_failed)?;
+    Ok(())
+}
+
+/// Queues a failed document's ingest again.
+pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
+    let mut c = conn(&state.db).await?;
+    let doc = owned(&mut c, user_id, id).await?;
+    if DocStatus::parse(&doc.status).is_pending() {
+        return Ok(());
+    }
+    c.transaction::<(), diesel::result::Error, _>(async |c| {
+        diesel::update(d::user_documents.filter(d::id.eq(id)))
+            .set((d::status.eq("queued"), d::status_detail.eq(None::<String>), d::updated_at.eq(diesel::dsl::now)))
+            .execute(c)
+            .await?;
+        jobs::enqueue(c, jobs::INGEST, user_id, id).await
+    })
+    .await
+    .map_err(query_failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_file_name_without_paths() {
+        assert_eq!(title_from("Annual_Report 2025.pdf"), "Annual Report 2025");
+        assert_eq!(title_from("../../etc/passwd"), "passwd");
+        assert_eq!(title_from("C:\\Users\\me\\notes.md"), "notes");
+        assert_eq!(title_from(".bashrc"), ".bashrc");
+        assert_eq!(title_from(""), "Untitled document");
+        assert_eq!(safe_file_name("a/b/\"x\".pdf"), "x.pdf");
+    }
+}

@@ -1,0 +1,243 @@
+//! What the documents and search pages exchange with the server (compiled for the browser too).
+
+use serde::{Deserialize, Serialize};
+
+/// The document formats Bartleby reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DocType {
+    Pdf,
+    Docx,
+    Xlsx,
+    Html,
+    Md,
+    Txt,
+}
+
+impl DocType {
+    pub const ALL: [DocType; 6] = [Self::Pdf, Self::Docx, Self::Xlsx, Self::Html, Self::Md, Self::Txt];
+
+    /// The value stored in `user_documents.doc_type` and used in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Docx => "docx",
+            Self::Xlsx => "xlsx",
+            Self::Html => "html",
+            Self::Md => "md",
+            Self::Txt => "txt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Docx => "Word",
+            Self::Xlsx => "Excel",
+            Self::Html => "HTML",
+            Self::Md => "Markdown",
+            Self::Txt => "Text",
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Html => "text/html; charset=utf-8",
+            Self::Md => "text/markdown; charset=utf-8",
+            Self::Txt => "text/plain; charset=utf-8",
+        }
+    }
+    /// The formats with pages (PDF) or sheets (XLSX): their passages carry a page number.
+    pub fn is_paged(self) -> bool {
+        matches!(self, Self::Pdf | Self::Xlsx)
+    }
+}
+
+/// Where a document is in its ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DocStatus {
+    Queued,
+    Extracting,
+    Embedding,
+    Ready,
+    Failed,
+    NoText,
+}
+
+impl DocStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Extracting => "extracting",
+            Self::Embedding => "embedding",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+            Self::NoText => "no_text",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "extracting" => Self::Extracting,
+            "embedding" => Self::Embedding,
+            "ready" => Self::Ready,
+            "failed" => Self::Failed,
+            "no_text" => Self::NoText,
+            _ => Self::Queued,
+        }
+    }
+    /// Still moving: the page keeps polling while any document is.
+    pub fn is_pending(self) -> bool {
+        matches!(self, Self::Queued | Self::Extracting | Self::Embedding)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Queued => "Waiting",
+            Self::Extracting => "Reading text",
+            Self::Embedding => "Indexing",
+            Self::Ready => "Ready",
+            Self::Failed => "Failed",
+            Self::NoText => "No text found",
+        }
+    }
+}
+
+/// One row of the documents list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub title: String,
+    pub file_name: String,
+    pub doc_type: DocType,
+    pub bytes: i64,
+    pub pages: Option<i32>,
+    pub status: DocStatus,
+    /// Why it failed, or what it is waiting for.
+    pub status_detail: Option<String>,
+    pub chunks_total: i32,
+    pub chunks_embedded: i32,
+    pub created_at: String,
+    /// Set on documents another user shared with the viewer.
+    pub owner_email: Option<String>,
+}
+
+impl DocumentRow {
+    /// "Indexing 12 of 40 passages", "Ready", "Failed: …"
+    pub fn status_text(&self) -> String {
+        match self.status {
+            DocStatus::Embedding if self.chunks_total > 0 => {
+                format!("Indexing {} of {} passages", self.chunks_embedded, self.chunks_total)
+            }
+            s => s.label().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentList {
+    pub mine: Vec<DocumentRow>,
+    pub shared: Vec<DocumentRow>,
+}
+
+impl DocumentList {
+    pub fn pending(&self) -> bool {
+        self.mine.iter().chain(&self.shared).any(|d| d.status.is_pending())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageText {
+    pub page: i32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grantee {
+    pub email: String,
+    pub user_id: i64,
+    pub granted_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentDetail {
+    pub row: DocumentRow,
+    pub summary: Option<String>,
+    pub pages: Vec<PageText>,
+    /// True for the owner: may share, revoke, retry and delete.
+    pub is_owner: bool,
+    pub shared_with: Vec<Grantee>,
+}
+
+/// The search page's state, all of it in the URL.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub q: String,
+    /// `pdf`, `docx`, …; empty for all
+    #[serde(default)]
+    pub doc_type: String,
+    /// `YYYY-MM-DD`, inclusive; empty for no bound
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    /// 1-based page of results
+    #[serde(default)]
+    pub page: u32,
+}
+
+/// How the results were ranked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SearchMode {
+    /// Vector similarity and full-text rank, fused.
+    Hybrid,
+    /// Full text only; the reason is shown on the page.
+    TextOnly { reason: String },
+}
+
+/// A piece of a snippet: matching words are marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub text: String,
+    pub hit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passage {
+    pub chunk_id: i64,
+    pub page: i32,
+    pub snippet: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultGroup {
+    pub document_id: i64,
+    pub title: String,
+    pub doc_type: DocType,
+    pub owner_email: Option<String>,
+    pub passages: Vec<Passage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub mode: SearchMode,
+    pub groups: Vec<ResultGroup>,
+    pub page: u32,
+    pub has_more: bool,
+    pub took_ms: u64,
+}
+
+/// Human file sizes: "912 B", "14.2 KB", "3.1 MB".
+pub fn format_bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    if n < 1024.0 {
+        format!("{n} B")
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.1} KB", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} MB", n / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GB", n / (1024.0 * 1024.0 * 1024.0))
+    }
+}

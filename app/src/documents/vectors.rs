@@ -1,0 +1,218 @@
+//! The vector database: which model wrote the vectors, storing and deleting them, and the
+//! nearest-neighbour search scoped to the documents a user may read.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Double, Integer};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use pgvector::Vector;
+
+use crate::server::vector_schema::document_vectors::dsl as v;
+use crate::server::vector_schema::embedding_models::dsl as m;
+
+/// Below this many passages in scope, search compares every one of them (exact, and fast enough);
+/// above it, the HNSW index is used with pgvector's iterative scan so a filter never starves the result.
+pub const EXACT_SCAN_LIMIT: i64 = 20_000;
+
+/// The vectors on file were written by another model than the configured one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the vector database holds embeddings from `{stored}` ({stored_dims} dimensions) but the configured model is \
+     `{configured}` ({configured_dims} dimensions). Run `bartleby reindex` to re-embed every document with the \
+     configured model, or configure the old model again."
+)]
+pub struct ModelMismatch {
+    pub stored: String,
+    pub stored_dims: i32,
+    pub configured: String,
+    pub configured_dims: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VectorError {
+    #[error(transparent)]
+    Mismatch(#[from] ModelMismatch),
+    #[error("vector database: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Checks the recorded model against the configured one. An empty table adopts the configured
+/// model (changing the column's dimension if needed); a non-empty one must match.
+pub async fn check_model(conn: &mut AsyncPgConnection, model: &str, dims: usize) -> Result<(), VectorError> {
+    let dims = i32::try_from(dims).unwrap_or(i32::MAX);
+    let stored: Option<(String, i32)> =
+        m::embedding_models.select((m::id, m::dimensions)).order(m::recorded_at.desc()).first(conn).await.optional()?;
+    match stored {
+        Some((id, d)) if id == model && d == dims && column_dims(conn).await? == Some(dims) => Ok(()),
+        Some((id, d)) if vector_count(conn).await? > 0 => {
+            Err(ModelMismatch { stored: id, stored_dims: d, configured: model.to_owned(), configured_dims: dims }
+                .into())
+        }
+        _ => adopt_model(conn, model, dims).await,
+    }
+}
+
+/// Makes `model` the one the vectors belong to: deletes every vector, sets the column's dimension
+/// and records the model. `bartleby reindex` then re-embeds.
+pub async fn adopt_model(conn: &mut AsyncPgConnection, model: &str, dims: i32) -> Result<(), VectorError> {
+    let model = model.to_owned();
+    conn.transaction::<(), VectorError, _>(async move |c| {
+        if column_dims(c).await? != Some(dims) {
+            diesel::sql_query("DROP INDEX IF EXISTS document_vectors_hnsw_idx").execute(c).await?;
+            diesel::sql_query("TRUNCATE document_vectors").execute(c).await?;
+            // dims is an integer we hold, not user input
+            diesel::sql_query(format!("ALTER TABLE document_vectors ALTER COLUMN embedding TYPE vector({dims})"))
+                .execute(c)
+                .await?;
+            diesel::sql_query(
+                "CREATE INDEX document_vectors_hnsw_idx ON document_vectors USING hnsw (embedding vector_cosine_ops)",
+            )
+            .execute(c)
+            .await?;
+        } else {
+            diesel::sql_query("TRUNCATE document_vectors").execute(c).await?;
+        }
+        diesel::delete(m::embedding_models).execute(c).await?;
+        diesel::insert_into(m::embedding_models).values((m::id.eq(&model), m::dimensions.eq(dims))).execute(c).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Dims {
+    #[diesel(sql_type = Integer)]
+    dims: i32,
+}
+
+/// The dimension of `document_vectors.embedding` (pgvector keeps it as the type modifier).
+async fn column_dims(conn: &mut AsyncPgConnection) -> Result<Option<i32>, diesel::result::Error> {
+    let row: Option<Dims> = diesel::sql_query(
+        "SELECT atttypmod AS dims FROM pg_attribute \
+         WHERE attrelid = 'document_vectors'::regclass AND attname = 'embedding'",
+    )
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| r.dims).filter(|d| *d > 0))
+}
+
+async fn vector_count(conn: &mut AsyncPgConnection) -> Result<i64, diesel::result::Error> {
+    // existence is enough: a full count of a million rows is not
+    let any: Option<i64> = v::document_vectors.select(v::chunk_id).first(conn).await.optional()?;
+    Ok(i64::from(any.is_some()))
+}
+
+/// Stores (or replaces) the vectors of some passages.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    rows: Vec<(i64, i64, i64, Vec<f32>)>, // chunk, document, user, vector
+) -> Result<(), diesel::result::Error> {
+    let values: Vec<_> = rows
+        .into_iter()
+        .map(|(chunk, doc, user, vec)| {
+            (
+                v::chunk_id.eq(chunk),
+                v::document_id.eq(doc),
+                v::user_id.eq(user),
+                v::model_id.eq(model.to_owned()),
+                v::embedding.eq(Vector::from(vec)),
+            )
+        })
+        .collect();
+    diesel::insert_into(v::document_vectors)
+        .values(values)
+        .on_conflict(v::chunk_id)
+        .do_update()
+        .set((
+            v::embedding.eq(diesel::upsert::excluded(v::embedding)),
+            v::model_id.eq(diesel::upsert::excluded(v::model_id)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The passages of a document that already have a vector (ingest resumes after them).
+pub async fn embedded_chunks(
+    conn: &mut AsyncPgConnection,
+    document_id: i64,
+) -> Result<Vec<i64>, diesel::result::Error> {
+    v::document_vectors.filter(v::document_id.eq(document_id)).select(v::chunk_id).load(conn).await
+}
+
+pub async fn delete_document(conn: &mut AsyncPgConnection, document_id: i64) -> Result<usize, diesel::result::Error> {
+    diesel::delete(v::document_vectors.filter(v::document_id.eq(document_id))).execute(conn).await
+}
+
+/// The vectors of some passages (for the summary: the passage nearest the document's centre).
+pub async fn vectors_of(
+    conn: &mut AsyncPgConnection,
+    document_id: i64,
+) -> Result<Vec<(i64, Vec<f32>)>, diesel::result::Error> {
+    let rows: Vec<(i64, Vector)> = v::document_vectors
+        .filter(v::document_id.eq(document_id))
+        .select((v::chunk_id, v::embedding))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(id, vec)| (id, vec.to_vec())).collect())
+}
+
+#[derive(QueryableByName, Debug, Clone)]
+pub struct Neighbour {
+    #[diesel(sql_type = BigInt)]
+    pub chunk_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub document_id: i64,
+    #[diesel(sql_type = Double)]
+    pub distance: f64,
+}
+
+/// The `k` passages nearest `query` (cosine distance) among the given documents.
+/// `in_scope` is how many passages those documents hold: small scopes are scanned exactly; large
+/// ones go through the HNSW index with an iterative scan, which keeps looking until it has `k`
+/// rows that pass the filter (pgvector 0.8), so another user's passages never crowd ours out.
+pub async fn nearest(
+    conn: &mut AsyncPgConnection,
+    documents: &[i64],
+    in_scope: i64,
+    query: &[f32],
+    k: i64,
+) -> Result<Vec<Neighbour>, diesel::result::Error> {
+    if documents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = Vector::from(query.to_vec());
+    let docs = documents.to_vec();
+    if in_scope <= EXACT_SCAN_LIMIT {
+        // MATERIALIZED keeps the planner from trading the document filter for the HNSW index
+        return diesel::sql_query(
+            "WITH scope AS MATERIALIZED ( \
+                 SELECT chunk_id, document_id, embedding FROM document_vectors WHERE document_id = ANY($1)) \
+             SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance \
+             FROM scope ORDER BY distance LIMIT $3",
+        )
+        .bind::<Array<BigInt>, _>(docs)
+        .bind::<pgvector::sql_types::Vector, _>(q)
+        .bind::<BigInt, _>(k)
+        .load(conn)
+        .await;
+    }
+    conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
+        diesel::sql_query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(c).await?;
+        diesel::sql_query("SET LOCAL hnsw.ef_search = 200").execute(c).await?;
+        diesel::sql_query("SET LOCAL hnsw.max_scan_tuples = 200000").execute(c).await?;
+        diesel::sql_query(
+            "WITH hits AS MATERIALIZED ( \
+                 SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
+                 WHERE document_id = ANY($1) ORDER BY embedding <=> $2 LIMIT $3) \
+             SELECT chunk_id, document_id, distance FROM hits ORDER BY distance",
+        )
+        .bind::<Array<BigInt>, _>(docs)
+        .bind::<pgvector::sql_types::Vector, _>(q)
+        .bind::<BigInt, _>(k)
+        .load(c)
+        .await
+    })
+    .await
+}

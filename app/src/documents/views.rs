@@ -1,0 +1,517 @@
+//! Documents pages: the list with uploads and live ingest status, a document with its text and
+//! sharing, and the search page. Every control is a plain link or form, so the pages work before
+//! the WASM loads; once it has, the list and a document refresh themselves while ingest runs.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::api::{
+    get_document, list_documents, search_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument,
+};
+use super::types::{
+    format_bytes, DocStatus, DocType, DocumentDetail, DocumentRow, ResultGroup, SearchMode, SearchQuery, SearchResults,
+};
+use crate::auth::views::FormError;
+use crate::error::AppError;
+use crate::pages::ErrorNotice;
+
+/// Re-runs `refresh` two seconds after the data says work is still going on (browser only).
+fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSignal<u32>) {
+    Effect::new(move |_| {
+        if pending() {
+            set_timeout(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(2));
+        }
+    });
+}
+
+/// The message for `?error=<code>` after an upload (fixed codes only).
+fn upload_error_message(code: &str) -> &'static str {
+    match code {
+        "too_large" => {
+            "A file was larger than the upload limit (100 MB unless your administrator changed it); it was not added."
+        }
+        "unsupported" => {
+            "A file was not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file; it was not added."
+        }
+        "empty" => "A file was empty; it was not added.",
+        "none_chosen" => "Choose one or more files first.",
+        "unavailable" => "Bartleby could not store the file just now. Please try again in a moment.",
+        "malformed" => "The upload was interrupted. Please try again.",
+        "too_many" => "Upload at most 200 files at once; the rest were not added.",
+        _ => "A file could not be added.",
+    }
+}
+
+fn count_text(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+#[component]
+pub fn DocumentsPage() -> impl IntoView {
+    let refresh = RwSignal::new(0u32);
+    let docs = Resource::new_blocking(move || refresh.get(), |_| list_documents());
+    poll_while(move || docs.get().and_then(|r| r.ok()).is_some_and(|l| l.pending()), refresh);
+    let query = use_query_map();
+    let num = move |k: &str| query.read().get(k).and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+    let status = move || {
+        let mut parts = Vec::new();
+        if num("uploaded") > 0 {
+            parts.push(format!("{} added; reading them now.", count_text(num("uploaded"), "document", "documents")));
+        }
+        if num("duplicates") > 0 {
+            parts.push(format!(
+                "{} you already had (same content) skipped.",
+                count_text(num("duplicates"), "file", "files")
+            ));
+        }
+        if num("skipped") > 0 {
+            parts.push(format!(
+                "{} of a type Bartleby does not read skipped.",
+                count_text(num("skipped"), "file", "files")
+            ));
+        }
+        if query.read().get("deleted").is_some() {
+            parts.push("Document deleted.".into());
+        }
+        parts.join(" ")
+    };
+    let error = move || query.read().get("error").map(|c| upload_error_message(&c));
+    view! {
+        <Title text="Documents · Bartleby"/>
+        <div class="page-head">
+            <h1>"Documents"</h1>
+            <div class="actions">
+                <A href="/search" attr:class="button">"Search documents"</A>
+            </div>
+        </div>
+        <section class="upload-panel" aria-labelledby="upload-title">
+            <h2 id="upload-title" class="visually-hidden">"Upload"</h2>
+            <p class="form-error" role="alert" data-testid="upload-error" hidden=move || error().is_none()>{error}</p>
+            <p class="muted" role="status" data-testid="upload-status">{status}</p>
+            <form method="post" action="/documents/upload" enctype="multipart/form-data" class="upload">
+                <label for="document-input" class="dropzone">
+                    <span>"Drop files here, or choose files: PDF, Word, Excel, HTML, Markdown or text"</span>
+                    <input
+                        id="document-input"
+                        type="file"
+                        name="files"
+                        multiple=true
+                        accept=".pdf,.docx,.xlsx,.html,.htm,.md,.markdown,.txt,application/pdf,text/plain,text/html,text/markdown"
+                    />
+                </label>
+                <label for="folder-input" class="dropzone small">
+                    <span>"…or a whole folder"</span>
+                    // `webkitdirectory` (pick a folder) has no typed attribute in Leptos: static markup
+                    <span inner_html=r#"<input id="folder-input" type="file" name="files" multiple webkitdirectory>"#></span>
+                </label>
+                <button type="submit" class="primary">"Upload"</button>
+            </form>
+        </section>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match docs.await {
+                    Ok(list) => view! {
+                        <DocumentTable rows=list.mine.clone() shared=false/>
+                        {(!list.shared.is_empty()).then(|| view! {
+                            <h2>"Shared with you"</h2>
+                            <DocumentTable rows=list.shared.clone() shared=true/>
+                        })}
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn StatusCell(row: DocumentRow) -> impl IntoView {
+    let class = match row.status {
+        DocStatus::Ready => "status ok",
+        DocStatus::Failed | DocStatus::NoText => "status bad",
+        _ => "status busy",
+    };
+    view! {
+        <span class=class data-testid="doc-status">{row.status_text()}</span>
+        {row.status_detail.clone().map(|d| view! { <span class="hint status-detail">{d}</span> })}
+    }
+}
+
+#[component]
+fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
+    if rows.is_empty() {
+        return view! {
+            <p class="empty" data-testid="no-documents">
+                "No documents yet. Upload PDFs, Word or Excel files, web pages, Markdown or text, and search them by meaning."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="data documents" data-testid=if shared { "shared-documents" } else { "my-documents" }>
+                <thead>
+                    <tr>
+                        <th scope="col">"Title"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col" class="num">"Size"</th>
+                        <th scope="col" class="num">"Pages"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">{if shared { "Shared by" } else { "Added" }}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|row| {
+                            let last = if shared { row.owner_email.clone().unwrap_or_default() } else { row.created_at.clone() };
+                            let (href, title, label) = (format!("/documents/{}", row.id), row.title.clone(), row.doc_type.label());
+                            let (size, pages) = (format_bytes(row.bytes), row.pages.map(|p| p.to_string()).unwrap_or_default());
+                            view! {
+                                <tr data-testid="document-row">
+                                    <td><A href=href>{title}</A></td>
+                                    <td>{label}</td>
+                                    <td class="num">{size}</td>
+                                    <td class="num">{pages}</td>
+                                    <td><StatusCell row=row/></td>
+                                    <td>{last}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+fn id_param() -> Memo<Option<i64>> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
+}
+
+async fn load_document(id: Option<i64>) -> Result<DocumentDetail, AppError> {
+    match id {
+        Some(id) => get_document(id).await,
+        None => Err(AppError::NotFound),
+    }
+}
+
+#[component]
+pub fn DocumentPage() -> impl IntoView {
+    let id = id_param();
+    let refresh = RwSignal::new(0u32);
+    let doc = Resource::new_blocking(move || (id.get(), refresh.get()), |(id, _)| load_document(id));
+    poll_while(move || doc.get().and_then(|r| r.ok()).is_some_and(|d| d.row.status.is_pending()), refresh);
+    let share = ServerAction::<ShareDocument>::new();
+    let revoke = ServerAction::<RevokeDocument>::new();
+    let delete = ServerAction::<DeleteDocument>::new();
+    let retry = ServerAction::<RetryDocument>::new();
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match doc.await {
+                    Ok(d) => view! { <DocumentDetails doc=d share revoke delete retry/> }.into_any(),
+                    Err(e) => view! { <DocumentMissing error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn set_status_code(e: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
+            resp.set_status(s);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = e;
+}
+
+#[component]
+fn DocumentMissing(error: AppError) -> impl IntoView {
+    set_status_code(&error);
+    if error == AppError::NotFound {
+        view! {
+            <Title text="Document not found · Bartleby"/>
+            <section class="notice">
+                <h1>"Document not found"</h1>
+                <p>"There is no such document among yours or those shared with you. It may have been deleted."</p>
+                <p><A href="/documents">"Back to your documents"</A></p>
+            </section>
+        }
+        .into_any()
+    } else {
+        view! { <ErrorNotice error=error/> }.into_any()
+    }
+}
+
+/// The error of a form's last submission: the action's when live, else `?error=` from a plain post.
+fn form_error<A>(action: ServerAction<A>, field: &'static str, message: &'static str) -> Signal<Option<AppError>>
+where
+    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+{
+    let query = use_query_map();
+    Signal::derive(move || match action.value().get() {
+        Some(result) => result.err(),
+        None if action.version().get() == 0 => {
+            query.read().get("error").filter(|c| c == field).map(|_| AppError::validation(field, message))
+        }
+        None => None,
+    })
+}
+
+#[component]
+fn DocumentDetails(
+    doc: DocumentDetail,
+    share: ServerAction<ShareDocument>,
+    revoke: ServerAction<RevokeDocument>,
+    delete: ServerAction<DeleteDocument>,
+    retry: ServerAction<RetryDocument>,
+) -> impl IntoView {
+    let row = doc.row.clone();
+    let id = row.id;
+    let query = use_query_map();
+    let wanted_page = move || query.read().get("page").and_then(|p| p.parse::<i32>().ok());
+    let share_error =
+        form_error(share, "email", "That email does not belong to another Bartleby user. They need an account first.");
+    let paged = row.doc_type.is_paged();
+    let page_label = if row.doc_type == DocType::Xlsx { "Sheet" } else { "Page" };
+    let shared_with = doc.shared_with.clone();
+    view! {
+        <Title text=format!("{} · Bartleby", row.title)/>
+        <p class="crumbs"><A href="/documents">"Documents"</A> " / "</p>
+        <div class="page-head">
+            <h1 data-testid="document-title">{row.title.clone()}</h1>
+            <div class="actions">
+                <a href=format!("/documents/{id}/file") class="button" download=row.file_name.clone()>"Download"</a>
+            </div>
+        </div>
+        {row.owner_email.clone().map(|e| view! { <p class="notice" data-testid="shared-by">"Shared with you by " {e} " (read-only)."</p> })}
+        <dl class="details">
+            <dt>"Status"</dt><dd><StatusCell row=row.clone()/></dd>
+            <dt>"File"</dt><dd>{row.file_name.clone()}</dd>
+            <dt>"Type"</dt><dd>{row.doc_type.label()}</dd>
+            <dt>"Size"</dt><dd>{format_bytes(row.bytes)}</dd>
+            {row.pages.map(|p| view! { <dt>{if paged && row.doc_type == DocType::Xlsx { "Sheets" } else { "Pages" }}</dt><dd>{p}</dd> })}
+            <dt>"Added"</dt><dd>{row.created_at.clone()}</dd>
+        </dl>
+        {(doc.is_owner && matches!(row.status, DocStatus::Failed | DocStatus::NoText)).then(|| view! {
+            <ActionForm action=retry attr:class="inline">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" data-testid="retry">"Try again"</button>
+            </ActionForm>
+        })}
+        {doc.summary.clone().map(|s| view! {
+            <section aria-labelledby="summary-title">
+                <h2 id="summary-title">"Summary"</h2>
+                <p class="summary" data-testid="summary">{s}</p>
+                <p class="hint">"Sentences taken from the passage most representative of the whole document."</p>
+            </section>
+        })}
+        {doc.is_owner.then(|| view! {
+            <section class="sharing" aria-labelledby="sharing-title">
+                <h2 id="sharing-title">"Sharing"</h2>
+                {if shared_with.clone().is_empty() {
+                    view! { <p class="muted">"Only you can see this document."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="grantees" data-testid="grantees">
+                            {shared_with.clone().into_iter().map(|g| view! {
+                                <li>
+                                    {g.email.clone()} <span class="hint">" since " {g.granted_at.clone()}</span>
+                                    <ActionForm action=revoke attr:class="inline">
+                                        <input type="hidden" name="id" value=id/>
+                                        <input type="hidden" name="grantee" value=g.user_id/>
+                                        <button type="submit" class="link">"Stop sharing"</button>
+                                    </ActionForm>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+                <ActionForm action=share attr:class="share-form">
+                    <FormError error=share_error/>
+                    <input type="hidden" name="id" value=id/>
+                    <label for="share-email">"Share with (their Bartleby email)"</label>
+                    <input id="share-email" name="email" type="email" required=true autocomplete="off"/>
+                    <button type="submit">"Share, read-only"</button>
+                </ActionForm>
+            </section>
+            <details class="danger-zone">
+                <summary>"Delete this document"</summary>
+                <p>"The file, its text and its search index are removed. People you shared it with lose access."</p>
+                <ActionForm action=delete attr:class="inline">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="danger" data-testid="confirm-delete">"Delete for good"</button>
+                </ActionForm>
+            </details>
+        })}
+        <section class="document-text" aria-labelledby="text-title">
+            <h2 id="text-title">"Text"</h2>
+            {if doc.pages.is_empty() {
+                view! { <p class="muted">"No text yet."</p> }.into_any()
+            } else {
+                doc.pages
+                    .into_iter()
+                    .map(|p| {
+                        let n = p.page;
+                        view! {
+                            <section id=format!("page-{n}") class="page" class:wanted=move || wanted_page() == Some(n)>
+                                {paged.then(|| view! { <h3>{page_label} " " {n}</h3> })}
+                                <pre class="extracted">{p.text}</pre>
+                            </section>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+fn current_search() -> Memo<SearchQuery> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        let m = query.read();
+        SearchQuery {
+            q: m.get("q").unwrap_or_default(),
+            doc_type: m.get("type").unwrap_or_default(),
+            from: m.get("from").unwrap_or_default(),
+            to: m.get("to").unwrap_or_default(),
+            page: m.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        }
+    })
+}
+
+fn search_url(q: &SearchQuery, page: u32) -> String {
+    let enc = crate::url_encode;
+    format!("/search?q={}&type={}&from={}&to={}&page={page}", enc(&q.q), enc(&q.doc_type), enc(&q.from), enc(&q.to))
+}
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = current_search();
+    let results = Resource::new_blocking(
+        move || query.get(),
+        |q| async move {
+            if q.q.trim().is_empty() {
+                Ok(None)
+            } else {
+                search_documents(q).await.map(Some)
+            }
+        },
+    );
+    view! {
+        <Title text="Search · Bartleby"/>
+        <h1>"Search"</h1>
+        <Form method="GET" action="/search" attr:class="search-form" attr:role="search">
+            <div class="field grow">
+                <label for="search-q">"Search your documents by meaning or by words"</label>
+                <input id="search-q" name="q" type="search" value=move || query.get().q placeholder="e.g. how long is the warranty on the boiler?"/>
+            </div>
+            <div class="field">
+                <label for="search-type">"Type"</label>
+                <select id="search-type" name="type">
+                    <option value="" selected=move || query.get().doc_type.is_empty()>"All types"</option>
+                    {DocType::ALL.into_iter().map(|t| view! {
+                        <option value=t.as_str() selected=move || query.get().doc_type == t.as_str()>{t.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="search-from">"Added from"</label>
+                <input id="search-from" name="from" type="date" value=move || query.get().from/>
+            </div>
+            <div class="field">
+                <label for="search-to">"to"</label>
+                <input id="search-to" name="to" type="date" value=move || query.get().to/>
+            </div>
+            <button type="submit" class="primary">"Search"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Searching…"</p> }>
+            {move || Suspend::new(async move {
+                match results.await {
+                    Ok(Some(r)) => view! { <Results results=r query=query.get_untracked()/> }.into_any(),
+                    Ok(None) => view! {
+                        <p class="muted">"Results show the best passages of each document, with the matching words marked."</p>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
+    let notice = match &results.mode {
+        SearchMode::TextOnly { reason } => Some(reason.clone()),
+        SearchMode::Hybrid => None,
+    };
+    let count = results.groups.len();
+    let prev = (results.page > 1).then(|| search_url(&query, results.page - 1));
+    let next = results.has_more.then(|| search_url(&query, results.page + 1));
+    view! {
+        {notice.map(|n| view! { <p class="notice" role="status" data-testid="search-fallback">{n}</p> })}
+        <p class="muted" data-testid="search-meta">
+            {if count == 0 {
+                "No documents match.".to_owned()
+            } else {
+                format!("Page {} · {} · {} ms", results.page, count_text(count as u32, "document", "documents"), results.took_ms)
+            }}
+        </p>
+        <ol class="results" data-testid="results">
+            {results.groups.into_iter().map(|g| view! { <ResultItem group=g/> }).collect_view()}
+        </ol>
+        <nav class="pager" aria-label="Result pages">
+            {prev.map(|u| view! { <A href=u>"← Previous"</A> })}
+            {next.map(|u| view! { <A href=u>"Next →"</A> })}
+        </nav>
+    }
+}
+
+#[component]
+fn ResultItem(group: ResultGroup) -> impl IntoView {
+    let paged = group.doc_type.is_paged();
+    let id = group.document_id;
+    let first_page = group.passages.first().map(|p| p.page).unwrap_or(1);
+    let href = move |page: i32| {
+        if paged {
+            format!("/documents/{id}?page={page}#page-{page}")
+        } else {
+            format!("/documents/{id}")
+        }
+    };
+    view! {
+        <li class="result" data-testid="result">
+            <h2 class="result-title">
+                <A href=href(first_page)>{group.title.clone()}</A>
+                <span class="hint">" " {group.doc_type.label()}</span>
+            </h2>
+            {group.owner_email.clone().map(|e| view! { <p class="hint">"Shared by " {e}</p> })}
+            {group.passages.into_iter().map(|p| {
+                let page = p.page;
+                view! {
+                    <blockquote class="passage" data-testid="passage">
+                        {paged.then(|| view! { <A href=href(page) attr:class="page-link">"Page " {page}</A> " " })}
+                        {p.snippet.into_iter().map(|s| if s.hit {
+                            view! { <mark>{s.text}</mark> }.into_any()
+                        } else {
+                            view! { <span>{s.text}</span> }.into_any()
+                        }).collect_view()}
+                    </blockquote>
+                }
+            }).collect_view()}
+        </li>
+    }
+}

@@ -1,0 +1,183 @@
+//! Document uploads (multipart, several files or a folder, each streamed to disk) and downloads
+//! (to the owner and the users it is shared with; anyone else gets 404).
+
+use app::documents::service::{self, Added, SpooledFile};
+use app::error::AppError;
+use app::server::AppState;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use tower_sessions::Session;
+
+use crate::media::{app_error, lookup_failed, owner_id, spool, stream_object, wants_json, SpoolError};
+
+/// At most this many files in one upload (a folder, say).
+const MAX_FILES: usize = 200;
+
+#[derive(Default, serde::Serialize)]
+struct Report {
+    added: Vec<i64>,
+    duplicates: Vec<i64>,
+    /// files not added, with the reason
+    rejected: Vec<Rejected>,
+    #[serde(skip)]
+    unsupported: usize,
+    /// the first problem, as a fixed code for the page
+    #[serde(skip)]
+    first_error: Option<&'static str>,
+}
+
+#[derive(serde::Serialize)]
+struct Rejected {
+    file: String,
+    error: String,
+}
+
+impl Report {
+    fn reject(&mut self, file: &str, code: &'static str, message: String) {
+        if code == "unsupported" {
+            self.unsupported += 1;
+        } else if self.first_error.is_none() {
+            self.first_error = Some(code);
+        }
+        self.rejected.push(Rejected { file: file.to_owned(), error: message });
+    }
+}
+
+/// `POST /documents/upload`: files in the multipart field `files`. Each file is taken or refused
+/// on its own; one bad file never stops the others. A plain form post is answered with a redirect
+/// to `/documents` with counts; a request that accepts JSON gets the report.
+pub async fn upload_documents(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let json = wants_json(&headers);
+    let user = match app::auth::service::session_user(&state, &session).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return app_error(AppError::Unauthorized, json),
+        Err(e) => return app_error(e, json),
+    };
+    let limit = state.config.document_max_bytes;
+    let limit_mb = limit / (1024 * 1024);
+    let dir = state.config.dirs.uploads.join("tmp");
+    let mut report = Report::default();
+    let mut files = 0usize;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                report.reject("", "malformed", "The upload was interrupted or malformed. Please try again.".into());
+                break;
+            }
+        };
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_owned();
+        if files >= MAX_FILES {
+            report.reject(&name, "too_many", format!("Upload at most {MAX_FILES} files at once."));
+            continue;
+        }
+        match spool(field, &dir, limit).await {
+            Ok(Some(raw)) => {
+                files += 1;
+                let file =
+                    SpooledFile { path: raw.path, bytes: raw.bytes, sha256: raw.sha256, file_name: raw.file_name };
+                match service::add(&state, user.id, file).await {
+                    Ok(Added::New(id)) => report.added.push(id),
+                    Ok(Added::Duplicate(id)) => report.duplicates.push(id),
+                    Err(AppError::Validation { message, .. }) => report.reject(&name, "unsupported", message),
+                    Err(AppError::Unavailable) => {
+                        report.reject(&name, "unavailable", AppError::Unavailable.to_string());
+                    }
+                    Err(e) => report.reject(&name, "internal", e.to_string()),
+                }
+            }
+            Ok(None) => {}
+            Err(SpoolError::TooLarge) => {
+                files += 1;
+                report.reject(&name, "too_large", format!("“{name}” is larger than the {limit_mb} MB limit."));
+            }
+            Err(SpoolError::Empty) => {
+                files += 1;
+                report.reject(&name, "empty", format!("“{name}” is empty."));
+            }
+            Err(SpoolError::Malformed) => {
+                report.reject(&name, "malformed", "The upload was interrupted or malformed. Please try again.".into());
+                break;
+            }
+            Err(SpoolError::Io(e)) => {
+                report.reject(&name, "unavailable", e.to_string());
+                break;
+            }
+        }
+    }
+    let nothing = report.added.is_empty() && report.duplicates.is_empty();
+    if nothing && report.rejected.is_empty() {
+        report.first_error = Some("none_chosen");
+    }
+    if nothing && report.first_error.is_none() && report.unsupported > 0 {
+        report.first_error = Some("unsupported");
+    }
+    if json {
+        let status = if nothing { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+        return (status, Json(report)).into_response();
+    }
+    let mut url = format!(
+        "/documents?uploaded={}&duplicates={}&skipped={}",
+        report.added.len(),
+        report.duplicates.len(),
+        report.unsupported
+    );
+    if let Some(code) = report.first_error {
+        url.push_str("&error=");
+        url.push_str(code);
+    }
+    Redirect::to(&url).into_response()
+}
+
+/// `GET /documents/{id}/file`: the original file. PDFs and text open in the browser; other types
+/// download. Only for the owner and users it is shared with (anyone else: 404).
+pub async fn download_document(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
+    let result = async {
+        let user_id = owner_id(&state, &session).await?;
+        let mut c = app::server::db::conn(&state.db).await.map_err(|_| crate::middleware::unavailable_page())?;
+        let (doc, _) = service::readable(&mut c, user_id, id).await.map_err(lookup_failed)?;
+        drop(c);
+        let mut res = stream_object(&state.documents, &doc.backend, &doc.key, "document", id).await?;
+        let h = res.headers_mut();
+        if let Ok(ct) = HeaderValue::from_str(&doc.content_type) {
+            h.insert(header::CONTENT_TYPE, ct);
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.bytes.max(0) as u64));
+        let inline = matches!(doc.doc_type.as_str(), "pdf" | "txt");
+        let ascii: String = doc
+            .file_name
+            .chars()
+            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+            .filter(|c| *c != '"' && *c != '\\')
+            .collect();
+        let disposition = format!(
+            "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+            if inline { "inline" } else { "attachment" },
+            app::url_encode(&doc.file_name)
+        );
+        if let Ok(v) = HeaderValue::from_str(&disposition) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        // a document opened in the browser must not run anything of its own
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'; style-src 'unsafe-inline'"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        Ok(res)
+    }
+    .await;
+    result.unwrap_or_else(|r: Response| r)
+}
