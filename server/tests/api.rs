@@ -14,6 +14,9 @@ use serde_json::Value;
 use server::embedded_pg::{EmbeddedPg, DEFAULT_PORT, PG_WHEEL_NAME};
 use tokio::sync::OnceCell;
 
+#[path = "api/documents.rs"]
+mod documents;
+
 const PASSWORD: &str = "correct horse battery";
 
 /// The shared test cluster (under /tmp, so an unprivileged database user can reach it when tests run as root).
@@ -55,6 +58,12 @@ fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // the cache (the Postgres wheel, the embedding model) is where scripts/setup.sh put it
+    for k in ["HOME", "XDG_CACHE_HOME", "BARTLEBY_CACHE_DIR", "EMBEDDING_MODEL_DIR"] {
+        if let Ok(v) = std::env::var(k) {
+            vars.insert(k.to_owned(), v);
+        }
+    }
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }

@@ -171,7 +171,8 @@ pub struct Neighbour {
 /// The `k` passages nearest `query` (cosine distance) among the given documents.
 /// `in_scope` is how many passages those documents hold: small scopes are scanned exactly; large
 /// ones go through the HNSW index with an iterative scan, which keeps looking until it has `k`
-/// rows that pass the filter (pgvector 0.8), so another user's passages never crowd ours out.
+/// rows that pass the filter (pgvector 0.8), so another user's passages never crowd ours out; if it
+/// still comes up short (its scan limits), the exact scan answers.
 pub async fn nearest(
     conn: &mut AsyncPgConnection,
     documents: &[i64],
@@ -183,25 +184,45 @@ pub async fn nearest(
         return Ok(Vec::new());
     }
     let q = Vector::from(query.to_vec());
-    let docs = documents.to_vec();
-    if in_scope <= EXACT_SCAN_LIMIT {
-        // MATERIALIZED keeps the planner from trading the document filter for the HNSW index
-        return diesel::sql_query(
-            "WITH scope AS MATERIALIZED ( \
-                 SELECT chunk_id, document_id, embedding FROM document_vectors WHERE document_id = ANY($1)) \
-             SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance \
-             FROM scope ORDER BY distance LIMIT $3",
-        )
-        .bind::<Array<BigInt>, _>(docs)
-        .bind::<pgvector::sql_types::Vector, _>(q)
-        .bind::<BigInt, _>(k)
-        .load(conn)
-        .await;
+    if in_scope > EXACT_SCAN_LIMIT {
+        let hits = approximate(conn, documents, &q, k).await?;
+        // the iterative scan gives up at its memory or tuple limit: never answer short
+        if hits.len() as i64 >= k.min(in_scope) {
+            return Ok(hits);
+        }
+        tracing::debug!(found = hits.len(), in_scope, "approximate search came up short; scanning exactly");
     }
+    exact(conn, documents, &q, k).await
+}
+
+pub async fn exact(conn: &mut AsyncPgConnection, documents: &[i64], q: &Vector, k: i64) -> QueryResult<Vec<Neighbour>> {
+    // MATERIALIZED keeps the planner from trading the document filter for the HNSW index
+    diesel::sql_query(
+        "WITH scope AS MATERIALIZED ( \
+             SELECT chunk_id, document_id, embedding FROM document_vectors WHERE document_id = ANY($1)) \
+         SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance \
+         FROM scope ORDER BY distance LIMIT $3",
+    )
+    .bind::<Array<BigInt>, _>(documents)
+    .bind::<pgvector::sql_types::Vector, _>(q)
+    .bind::<BigInt, _>(k)
+    .load(conn)
+    .await
+}
+
+pub async fn approximate(
+    conn: &mut AsyncPgConnection,
+    documents: &[i64],
+    q: &Vector,
+    k: i64,
+) -> QueryResult<Vec<Neighbour>> {
+    let (docs, q) = (documents.to_vec(), q.clone());
     conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
         diesel::sql_query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(c).await?;
         diesel::sql_query("SET LOCAL hnsw.ef_search = 200").execute(c).await?;
         diesel::sql_query("SET LOCAL hnsw.max_scan_tuples = 200000").execute(c).await?;
+        diesel::sql_query("SET LOCAL hnsw.scan_mem_multiplier = 4").execute(c).await?;
+        // relaxed order: the index returns roughly sorted rows; the outer query sorts them exactly
         diesel::sql_query(
             "WITH hits AS MATERIALIZED ( \
                  SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \

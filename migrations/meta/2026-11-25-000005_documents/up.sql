@@ -63,7 +63,7 @@ CREATE INDEX document_access_grantee_idx ON document_access (grantee_id, documen
 -- that a crashed worker lets lapse, so another worker resumes the job.
 CREATE TABLE jobs (
     id           BIGSERIAL   PRIMARY KEY,
-    kind         TEXT        NOT NULL CHECK (kind IN ('ingest_document')),
+    kind         TEXT        NOT NULL CHECK (kind IN ('ingest_document', 'delete_vectors')),
     user_id      BIGINT      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     subject_id   BIGINT      NOT NULL,
     state        TEXT        NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),

@@ -1,0 +1,610 @@
+//! Documents and search, end to end over HTTP against the embedded Postgres with pgvector and the
+//! local embedding model. Ingest runs through the real job queue (`jobs::drain` plays the worker).
+
+use super::*;
+use app::documents::jobs;
+
+// ---- files made for the tests -------------------------------------------------------------
+
+/// A minimal PDF, one page per entry, each line drawn in Helvetica (real text that pdftotext reads).
+fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+    let n = pages.len();
+    let font_id = 3 + 2 * n;
+    let mut objects: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} >>",
+            (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect::<Vec<_>>().join(" ")
+        ),
+    ];
+    for (i, lines) in pages.iter().enumerate() {
+        let content = format!(
+            "BT /F1 11 Tf 14 TL 72 720 Td {} ET",
+            lines.iter().map(|l| format!("({}) Tj T*", esc(l))).collect::<Vec<_>>().join(" ")
+        );
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {} 0 R /Resources << /Font << /F1 {font_id} 0 R >> >> >>",
+            4 + 2 * i
+        ));
+        objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
+    }
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// Lines of at most 60 characters (a PDF line does not wrap by itself).
+fn wrap(text: &str) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for w in text.split_whitespace() {
+        if lines.last().unwrap().len() + w.len() > 60 {
+            lines.push(String::new());
+        }
+        let last = lines.last_mut().unwrap();
+        if !last.is_empty() {
+            last.push(' ');
+        }
+        last.push_str(w);
+    }
+    lines
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in entries {
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+fn docx(paragraphs: &[&str]) -> Vec<u8> {
+    let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t>{p}</w:t></w:r></w:p>")).collect();
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    zip_of(&[("[Content_Types].xml", b"<Types/>"), ("word/document.xml", xml.as_bytes())])
+}
+
+const BOILER: &str = "The boiler was installed in March 2024 by Acme Heating. The manufacturer's warranty covers \
+parts and labour for five years, provided the boiler is serviced every year by a registered engineer.";
+const GARDEN: &str = "Tomatoes need full sun and regular watering. Pinch out the side shoots of cordon varieties \
+and feed them weekly with a potash-rich fertiliser once the first truss has set.";
+const TRAINS: &str = "The night train to Vienna leaves at nine in the evening. Sleeper cabins have two or three \
+berths, and breakfast is served before arrival.";
+
+// ---- helpers --------------------------------------------------------------------------------
+
+async fn upload_docs(app: &TestApp, files: Vec<(&str, Vec<u8>)>) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in files {
+        form = form.part("files", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    }
+    let r = app
+        .client
+        .post(app.url("/documents/upload"))
+        .header(ACCEPT, "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+fn ids(v: &Value, key: &str) -> Vec<i64> {
+    v[key].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+async fn ingest(app: &TestApp) -> usize {
+    jobs::drain(&app.state, "test-worker").await.unwrap()
+}
+
+async fn documents(app: &TestApp) -> Value {
+    let r = app.call("documents/list", &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn document(app: &TestApp, id: i64) -> reqwest::Response {
+    app.call("documents/get", &[("id", &id.to_string())]).await
+}
+
+async fn search(app: &TestApp, q: &str, extra: &[(&str, &str)]) -> Value {
+    let mut form = vec![
+        ("query[q]".to_owned(), q.to_owned()),
+        ("query[doc_type]".to_owned(), String::new()),
+        ("query[from]".to_owned(), String::new()),
+        ("query[to]".to_owned(), String::new()),
+        ("query[page]".to_owned(), "1".to_owned()),
+    ];
+    for (k, v) in extra {
+        let key = format!("query[{k}]");
+        form.iter_mut().find(|(fk, _)| *fk == key).unwrap().1 = (*v).to_owned();
+    }
+    let r = app.client.post(app.url("/api/search")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+fn titles(results: &Value) -> Vec<String> {
+    results["groups"].as_array().unwrap().iter().map(|g| g["title"].as_str().unwrap().to_owned()).collect()
+}
+
+fn status_of(list: &Value, title: &str) -> (String, Value) {
+    let row = list["mine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["title"] == title)
+        .unwrap_or_else(|| panic!("{title}: {list}"));
+    (row["status"].as_str().unwrap().to_owned(), row["status_detail"].clone())
+}
+
+async fn vector_count(app: &TestApp, document: i64) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = app.state.vector.pool().unwrap().get().await.unwrap();
+    let row: N = diesel::sql_query("SELECT count(*) AS n FROM document_vectors WHERE document_id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(document)
+        .get_result(&mut c)
+        .await
+        .unwrap();
+    row.n
+}
+
+async fn chunk_ids(c: &mut diesel_async::AsyncPgConnection, id: i64) -> Vec<i64> {
+    use app::server::schema::document_chunks::dsl as ch;
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::RunQueryDsl;
+    ch::document_chunks.filter(ch::document_id.eq(id)).order(ch::id).select(ch::id).load::<i64>(c).await.unwrap()
+}
+
+// ---- tests ----------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_are_ingested_and_found_by_meaning_with_pages_and_snippets() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("docs"), "Docs").await;
+    let wrapped = wrap(BOILER);
+    let lines: Vec<&str> = wrapped.iter().map(String::as_str).collect();
+    let report = pdf(&[&["Annual household report."], &lines, &["Nothing else to report."]]);
+    let (status, up) = upload_docs(
+        &app,
+        vec![
+            ("House_Report.pdf", report),
+            ("garden.docx", docx(&[GARDEN])),
+            ("travel.md", format!("# Travel\n\n{TRAINS}\n").into_bytes()),
+            (
+                "notes.html",
+                b"<html><body><h1>Notes</h1><p>Buy a new lamp.</p><script>alert('x')</script></body></html>".to_vec(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{up}");
+    assert_eq!(ids(&up, "added").len(), 4, "{up}");
+    let list = documents(&app).await;
+    assert!(list["mine"].as_array().unwrap().iter().all(|d| d["status"] == "Queued"), "{list}");
+
+    assert!(ingest(&app).await >= 4);
+    let list = documents(&app).await;
+    for title in ["House Report", "garden", "travel", "notes"] {
+        assert_eq!(status_of(&list, title).0, "Ready", "{title}: {list}");
+    }
+    let report_row = list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "House Report").unwrap();
+    assert_eq!(report_row["pages"], 3);
+    assert_eq!(report_row["chunks_total"], report_row["chunks_embedded"]);
+
+    // by meaning: none of these words is in the boiler passage
+    let r = search(&app, "how long is the heating system guaranteed", &[]).await;
+    assert_eq!(r["mode"], "Hybrid", "{r}");
+    assert_eq!(titles(&r)[0], "House Report", "{r}");
+    let passage = &r["groups"][0]["passages"][0];
+    assert_eq!(passage["page"], 2, "the passage is on page 2: {r}");
+    // by words, with the words marked
+    let r = search(&app, "tomatoes", &[]).await;
+    assert_eq!(titles(&r), vec!["garden"], "{r}");
+    let marked: Vec<&str> = r["groups"][0]["passages"][0]["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["hit"] == true)
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked, vec!["Tomatoes"]);
+    // filters
+    let r = search(&app, "sleeper train to Vienna", &[("doc_type", "md")]).await;
+    assert_eq!(titles(&r), vec!["travel"]);
+    let r = search(&app, "sleeper train to Vienna", &[("doc_type", "pdf")]).await;
+    assert!(!titles(&r).contains(&"travel".to_owned()), "{r}");
+    let r = search(&app, "sleeper train to Vienna", &[("to", "2000-01-01")]).await;
+    assert!(titles(&r).is_empty(), "nothing was added before 2000: {r}");
+
+    // the document page: text by page, a summary, the file
+    let id = report_row["id"].as_i64().unwrap();
+    let d: Value = document(&app, id).await.json().await.unwrap();
+    assert_eq!(d["pages"].as_array().unwrap().len(), 3);
+    assert!(d["pages"][1]["text"].as_str().unwrap().contains("registered engineer"), "{d}");
+    assert!(d["summary"].as_str().is_some_and(|s| !s.is_empty()), "{d}");
+    let html = app.get(&format!("/documents/{id}?page=2")).await.text().await.unwrap();
+    assert!(html.contains("id=\"page-2\"") && html.contains("registered engineer"), "{html}");
+    let file = app.get(&format!("/documents/{id}/file")).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
+
+    // script in an HTML document never runs: it is not in the text, and the page escapes what is
+    let notes =
+        list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "notes").unwrap()["id"].as_i64().unwrap();
+    let html = app.get(&format!("/documents/{notes}")).await.text().await.unwrap();
+    assert!(html.contains("Buy a new lamp") && !html.contains("alert('x')"), "{html}");
+
+    // the search page itself, rendered on the server
+    let page = app.get("/search?q=heating+guarantee").await.text().await.unwrap();
+    assert!(page.contains("House Report") && page.contains("<mark>"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn markup_in_a_text_document_is_shown_as_text() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("xss"), "Xss").await;
+    let (_, up) =
+        upload_docs(&app, vec![("evil.txt", b"<script>alert(1)</script> <b>lamp</b> in the hall".to_vec())]).await;
+    assert_eq!(ids(&up, "added").len(), 1, "{up}");
+    ingest(&app).await;
+    let page = app.get("/search?q=lamp").await.text().await.unwrap();
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    let id = ids(&up, "added")[0];
+    let page = app.get(&format!("/documents/{id}")).await.text().await.unwrap();
+    assert!(!page.contains("<script>alert(1)") && page.contains("&lt;b&gt;lamp"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_file_twice_is_recognised() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("dup"), "Dup").await;
+    let (_, first) = upload_docs(&app, vec![("a.txt", b"Just one note about the attic.".to_vec())]).await;
+    let (_, second) = upload_docs(&app, vec![("copy of a.txt", b"Just one note about the attic.".to_vec())]).await;
+    assert_eq!(ids(&second, "added"), Vec::<i64>::new());
+    assert_eq!(ids(&second, "duplicates"), ids(&first, "added"));
+    assert_eq!(documents(&app).await["mine"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_documents_get_a_clear_status_and_the_rest_still_ingest() {
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &[("DOCUMENT_MAX_MB", "1")]), None).await;
+    app.sign_up(&email("bad"), "Bad").await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(vec![0u8; 100]);
+    // 300 MB of one byte, deflated to a few hundred KB: a zip bomb
+    let bomb = zip_of(&[("word/document.xml", &vec![b' '; 300 * 1024 * 1024])]);
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let (status, up) = upload_docs(
+        &app,
+        vec![
+            ("corrupt.pdf", b"%PDF-1.7\n1 0 obj garbage that is not a PDF at all".to_vec()),
+            ("scanned.pdf", pdf(&[&[]])),
+            ("bomb.docx", bomb),
+            ("photo.pdf", png),
+            ("empty.txt", Vec::new()),
+            ("huge.txt", vec![b'a'; 1024 * 1024 + 1]),
+            ("good.txt", b"The spare keys are in the blue box on the top shelf.".to_vec()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{up}");
+    assert_eq!(ids(&up, "added").len(), 4, "corrupt, scanned, bomb and good are taken: {up}");
+    let rejected = up["rejected"].as_array().unwrap();
+    let reason = |f: &str| rejected.iter().find(|r| r["file"] == f).map(|r| r["error"].as_str().unwrap().to_owned());
+    assert!(reason("photo.pdf").unwrap().contains("is not a PDF, Word"), "{up}");
+    assert!(reason("empty.txt").unwrap().contains("empty"), "{up}");
+    assert!(reason("huge.txt").unwrap().contains("larger than the 1 MB limit"), "{up}");
+
+    ingest(&app).await;
+    let list = documents(&app).await;
+    let (s, detail) = status_of(&list, "corrupt");
+    assert_eq!(s, "Failed", "{list}");
+    assert!(detail.as_str().unwrap().contains("damaged"), "{detail}");
+    let (s, detail) = status_of(&list, "scanned");
+    assert_eq!(s, "NoText", "{list}");
+    assert!(detail.as_str().unwrap().contains("No text found"), "{detail}");
+    let (s, detail) = status_of(&list, "bomb");
+    assert_eq!(s, "Failed");
+    assert!(detail.as_str().unwrap().contains("zip bomb"), "{detail}");
+    assert_eq!(status_of(&list, "good").0, "Ready", "{list}");
+    assert_eq!(titles(&search(&app, "where are the spare keys", &[]).await), vec!["good"]);
+
+    // the page explains it, and the owner can try again
+    let id = list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "corrupt").unwrap()["id"].as_i64().unwrap();
+    let html = app.get(&format!("/documents/{id}")).await.text().await.unwrap();
+    assert!(html.contains("damaged") && html.contains("Try again"), "{html}");
+    let r = app.call("documents/retry", &[("id", &id.to_string())]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(status_of(&documents(&app).await, "corrupt").0, "Queued");
+    ingest(&app).await;
+    assert_eq!(status_of(&documents(&app).await, "corrupt").0, "Failed");
+
+    // a plain form post gets a page with the message, not JSON
+    let form = reqwest::multipart::Form::new()
+        .part("files", reqwest::multipart::Part::bytes(b"\x00\x01binary".to_vec()).file_name("x.bin"));
+    let r =
+        app.client.post(app.url("/documents/upload")).header(ACCEPT, "text/html").multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(to.contains("error=unsupported"), "{to}");
+    let page = app.get(&to).await.text().await.unwrap();
+    assert!(page.contains("was not a PDF, Word"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_are_private_until_shared_and_sharing_can_be_revoked() {
+    let owner = TestApp::spawn().await;
+    let (a, b) = (email("owner"), email("reader"));
+    owner.sign_up(&a, "Owner").await;
+    let (_, up) = upload_docs(&owner, vec![("deeds.txt", format!("Title deeds. {BOILER}").into_bytes())]).await;
+    let id = ids(&up, "added")[0];
+    ingest(&owner).await;
+
+    let reader = TestApp::serve(owner.state.clone(), owner.db_url.clone(), client()).await;
+    reader.sign_up(&b, "Reader").await;
+    let sid = id.to_string();
+    // by id, by page, by file, by search, by every server function
+    assert_eq!(document(&reader, id).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(reader.get(&format!("/documents/{id}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(reader.get(&format!("/documents/{id}/file")).await.status(), StatusCode::NOT_FOUND);
+    assert!(titles(&search(&reader, "boiler warranty", &[]).await).is_empty());
+    for f in ["documents/delete", "documents/retry"] {
+        assert_eq!(reader.call(f, &[("id", &sid)]).await.status(), StatusCode::NOT_FOUND, "{f}");
+    }
+    assert_eq!(reader.call("documents/share", &[("id", &sid), ("email", &b)]).await.status(), StatusCode::NOT_FOUND);
+
+    // unknown email and oneself: clear messages
+    let (s, e) =
+        error_json(owner.call("documents/share", &[("id", &sid), ("email", "nobody@example.com")]).await).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["message"].as_str().unwrap().contains("No Bartleby user"), "{e}");
+    let (s, _) = error_json(owner.call("documents/share", &[("id", &sid), ("email", &a)]).await).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = owner.call("documents/share", &[("id", &sid), ("email", &b.to_uppercase())]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let list = documents(&reader).await;
+    assert_eq!(list["shared"][0]["title"], "deeds", "{list}");
+    assert_eq!(list["shared"][0]["owner_email"], a.as_str());
+    assert_eq!(reader.get(&format!("/documents/{id}/file")).await.status(), StatusCode::OK);
+    let d: Value = document(&reader, id).await.json().await.unwrap();
+    assert_eq!(d["is_owner"], false);
+    let r = search(&reader, "boiler warranty", &[]).await;
+    assert_eq!(titles(&r), vec!["deeds"]);
+    assert_eq!(r["groups"][0]["owner_email"], a.as_str());
+    // read-only
+    assert_eq!(reader.call("documents/delete", &[("id", &sid)]).await.status(), StatusCode::NOT_FOUND);
+
+    let reader_id = reader.me().await["id"].as_i64().unwrap().to_string();
+    let r = owner.call("documents/revoke", &[("id", &sid), ("grantee", &reader_id)]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    assert_eq!(reader.get(&format!("/documents/{id}/file")).await.status(), StatusCode::NOT_FOUND);
+    assert!(titles(&search(&reader, "boiler warranty", &[]).await).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_document_removes_its_file_text_and_vectors() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("del"), "Del").await;
+    let (_, up) = upload_docs(&app, vec![("gone.md", format!("# Gone\n\n{GARDEN}").into_bytes())]).await;
+    let id = ids(&up, "added")[0];
+    ingest(&app).await;
+    assert!(vector_count(&app, id).await > 0);
+    let user = app.me().await["id"].as_i64().unwrap();
+    let file = app.state.config.dirs.documents.join(format!("users/{user}/documents/{id}.md"));
+    assert!(file.exists(), "{}", file.display());
+
+    let r = app.call("documents/delete", &[("id", &id.to_string())]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(!file.exists());
+    assert_eq!(document(&app, id).await.status(), StatusCode::NOT_FOUND);
+    assert!(titles(&search(&app, "tomatoes", &[]).await).is_empty());
+    ingest(&app).await; // the vector clean-up job
+    assert_eq!(vector_count(&app, id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_ingest_resumes_where_it_stopped() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("crash"), "Crash").await;
+    let long: String = (0..40).map(|i| format!("Paragraph {i} of the manual. {BOILER} ")).collect();
+    let (_, up) = upload_docs(&app, vec![("manual.txt", long.into_bytes())]).await;
+    let id = ids(&up, "added")[0];
+
+    // a worker claims the job and dies (no heartbeat, no answer)
+    let mut c = app.state.db.get().await.unwrap();
+    let job = jobs::claim(&mut c, "doomed-worker").await.unwrap().unwrap();
+    assert_eq!(job.subject_id, id);
+    // nobody else may take it while the lease holds
+    assert!(jobs::claim(&mut c, "other").await.unwrap().is_none());
+    assert_eq!(ingest(&app).await, 0);
+    diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(job.id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(ingest(&app).await, 1, "the lapsed job is taken over");
+    let list = documents(&app).await;
+    assert_eq!(status_of(&list, "manual").0, "Ready");
+    let total = list["mine"][0]["chunks_total"].as_i64().unwrap();
+    assert!(total > 5, "{list}");
+    assert_eq!(vector_count(&app, id).await, total);
+
+    // a crash half-way through embedding: half the vectors are gone, the job runs again and only
+    // embeds the missing ones (the passages keep their ids: the text was not extracted again)
+    let before = chunk_ids(&mut c, id).await;
+    {
+        let mut vc = app.state.vector.pool().unwrap().get().await.unwrap();
+        diesel::sql_query("DELETE FROM document_vectors WHERE document_id = $1 AND chunk_id % 2 = 0")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(&mut vc)
+            .await
+            .unwrap();
+    }
+    diesel::sql_query("UPDATE user_documents SET status = 'embedding' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let user = app.me().await["id"].as_i64().unwrap();
+    jobs::enqueue(&mut c, jobs::INGEST, user, id).await.unwrap();
+    ingest(&app).await;
+    assert_eq!(chunk_ids(&mut c, id).await, before);
+    assert_eq!(vector_count(&app, id).await, total);
+    assert_eq!(status_of(&documents(&app).await, "manual").0, "Ready");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_falls_back_to_full_text_when_the_vector_database_is_down_and_recovers() {
+    // the vector database on a cluster of its own (NEON_DATABASE_URL), so it can be stopped
+    let root = std::env::var("BARTLEBY_TEST_PG_DIR").unwrap_or_else(|_| "/tmp/bartleby-test-pg".into());
+    let neon = start_cluster(&format!("{root}-neon"), DEFAULT_PORT).await;
+    let vec_url = fresh_database(&neon).await;
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &[("NEON_DATABASE_URL", &vec_url)]), None).await;
+    assert!(matches!(app.state.vector, VectorDb::Separate(_)));
+    app.sign_up(&email("neon"), "Neon").await;
+    let (_, up) =
+        upload_docs(&app, vec![("boiler.txt", BOILER.as_bytes().to_vec()), ("garden.txt", GARDEN.as_bytes().to_vec())])
+            .await;
+    ingest(&app).await;
+    let id = ids(&up, "added")[0];
+    assert!(vector_count(&app, id).await > 0, "vectors live in the second database");
+    assert_eq!(search(&app, "heating guarantee length", &[]).await["mode"], "Hybrid");
+
+    neon.stop().await.unwrap();
+    let r = search(&app, "boiler", &[]).await;
+    assert!(r["mode"]["TextOnly"]["reason"].as_str().unwrap().contains("vector database"), "{r}");
+    assert_eq!(titles(&r), vec!["boiler"], "words still find it");
+    let page = app.get("/search?q=boiler").await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"search-fallback\"") && page.contains("boiler"), "{page}");
+    let h: Value = app.get("/api/health").await.json().await.unwrap();
+    assert_eq!(h["vector_db"]["status"], "down", "{h}");
+    // uploads still work and are searchable by their words; their vectors wait
+    let (_, up) = upload_docs(&app, vec![("trains.txt", TRAINS.as_bytes().to_vec())]).await;
+    assert_eq!(ids(&up, "added").len(), 1);
+    ingest(&app).await;
+    let (s, detail) = status_of(&documents(&app).await, "trains");
+    assert_eq!(s, "Embedding", "the text is in, the vectors wait: {detail}");
+    assert!(detail.as_str().unwrap().contains("Retrying automatically"), "{detail}");
+    assert_eq!(titles(&search(&app, "Vienna", &[]).await), vec!["trains"]);
+
+    neon.start().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while search(&app, "heating guarantee length", &[]).await["mode"] != "Hybrid" {
+        assert!(Instant::now() < deadline, "search did not recover");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // the waiting job runs once its backoff is over
+    {
+        use diesel_async::RunQueryDsl;
+        let mut c = app.state.db.get().await.unwrap();
+        diesel::sql_query("UPDATE jobs SET run_at = now()").execute(&mut c).await.unwrap();
+    }
+    ingest(&app).await;
+    assert_eq!(status_of(&documents(&app).await, "trains").0, "Ready");
+    neon.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_vector_database_documents_are_searchable_by_words() {
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &[]), Some(VectorDb::Absent)).await;
+    app.sign_up(&email("novec"), "NoVec").await;
+    upload_docs(&app, vec![("boiler.txt", BOILER.as_bytes().to_vec())]).await;
+    ingest(&app).await;
+    let (s, detail) = status_of(&documents(&app).await, "boiler");
+    assert_eq!(s, "Ready");
+    assert!(detail.as_str().unwrap().contains("words only"), "{detail}");
+    let r = search(&app, "warranty", &[]).await;
+    assert_eq!(titles(&r), vec!["boiler"]);
+    assert!(r["mode"]["TextOnly"]["reason"].as_str().unwrap().contains("no vector database"), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approximate_search_never_drops_a_users_passages_among_many_others() {
+    use app::documents::vectors;
+    let app = TestApp::spawn().await;
+    let pool = app.state.vector.pool().unwrap().clone();
+    let mut vc = pool.get().await.unwrap();
+    // 6,000 passages of other users, all closer to the query than ours, and 10 of ours
+    let dims = app.state.embedder.as_ref().unwrap().dimensions();
+    let unit = |seed: u64, closeness: f32| {
+        let mut v: Vec<f32> = (0..dims).map(|i| (((seed * 31 + i as u64) % 97) as f32 / 97.0) - 0.5).collect();
+        v[0] += closeness;
+        app::documents::embed::normalise(v)
+    };
+    for batch in 0..6 {
+        let rows = (0..1000).map(|i| {
+            let n = batch * 1000 + i;
+            (1_000_000 + n as i64, 500_000 + (n % 50) as i64, 999, unit(n as u64, 5.0))
+        });
+        vectors::insert(&mut vc, "test-model", rows.collect()).await.unwrap();
+    }
+    let ours: Vec<(i64, i64, i64, Vec<f32>)> =
+        (0..10).map(|i| (2_000_000 + i, 7, 1, unit(90_000 + i as u64, 0.0))).collect();
+    vectors::insert(&mut vc, "test-model", ours).await.unwrap();
+    let mut q = vec![0f32; dims];
+    q[0] = 1.0;
+    // the HNSW path on its own, where the scope is dense
+    let theirs: Vec<i64> = (500_000..500_050).collect();
+    let hits = vectors::approximate(&mut vc, &theirs, &pgvector::Vector::from(q.clone()), 10).await.unwrap();
+    assert_eq!(hits.len(), 10, "{hits:?}");
+    // both paths: exact for a small scope, HNSW with iterative scan for a large one
+    for in_scope in [10, vectors::EXACT_SCAN_LIMIT + 1] {
+        let hits = vectors::nearest(&mut vc, &[7], in_scope, &q, 10).await.unwrap();
+        assert_eq!(hits.len(), 10, "in_scope {in_scope}: {hits:?}");
+        assert!(hits.iter().all(|h| h.document_id == 7));
+        assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance), "ordered by distance");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_different_embedding_model_is_refused_until_reindexed() {
+    use app::documents::vectors;
+    let app = TestApp::spawn().await;
+    let mut vc = app.state.vector.pool().unwrap().get().await.unwrap();
+    let e = app.state.embedder.as_ref().unwrap();
+    vectors::check_model(&mut vc, e.model_id(), e.dimensions()).await.unwrap();
+    vectors::insert(&mut vc, e.model_id(), vec![(1, 1, 1, vec![0.1; e.dimensions()])]).await.unwrap();
+    let err = vectors::check_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("bartleby reindex") && msg.contains("1536"), "{msg}");
+    // reindex adopts the new model: the column takes its dimension and the old vectors go
+    vectors::adopt_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap();
+    vectors::check_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap();
+    vectors::insert(&mut vc, "openai/text-embedding-3-small@1536", vec![(1, 1, 1, vec![0.1; 1536])]).await.unwrap();
+}
