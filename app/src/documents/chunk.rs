@@ -25,9 +25,9 @@ pub fn sentences(text: &str) -> Vec<String> {
         let bytes = para.as_bytes();
         for (i, &b) in bytes.iter().enumerate() {
             if matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1) == Some(&b' ') {
-                // "e.g. x", "Mr. X": a stop after a one- or two-letter word is not a sentence end
-                let word = para[start..=i].rsplit(' ').next().unwrap_or("");
-                if word.trim_end_matches(['.', '!', '?']).chars().count() <= 2 && b == b'.' {
+                // "e.g. x", "Mr. X", "J. Smith": a stop after an abbreviation is not a sentence end
+                let word = para[start..=i].rsplit(' ').next().unwrap_or("").trim_end_matches('.');
+                if b == b'.' && is_abbreviation(word) {
                     continue;
                 }
                 out.push(para[start..=i].trim().to_owned());
@@ -40,6 +40,13 @@ pub fn sentences(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+const ABBREVIATIONS: &[&str] =
+    &["mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "fig", "cf", "no", "prof", "approx"];
+
+fn is_abbreviation(word: &str) -> bool {
+    word.chars().count() == 1 || word.contains('.') || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
 }
 
 fn words(s: &str) -> usize {

@@ -72,6 +72,9 @@ struct DocRow {
     email: String,
 }
 
+/// A document in the fused ranking: its id, its score, and its passages (chunk, score), best first.
+type RankedDoc = (i64, f64, Vec<(i64, f64)>);
+
 /// `YYYY-MM-DD` → a date; anything else is no bound.
 pub fn parse_date(s: &str) -> Option<time::Date> {
     let mut it = s.trim().splitn(3, '-');
@@ -165,7 +168,7 @@ pub async fn search_with(
     for (chunk, (doc, s)) in score {
         by_doc.entry(doc).or_default().push((chunk, s));
     }
-    let mut ranked: Vec<(i64, f64, Vec<(i64, f64)>)> = by_doc
+    let mut ranked: Vec<RankedDoc> = by_doc
         .into_iter()
         .map(|(doc, mut passages)| {
             passages.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -286,6 +289,9 @@ const STOPWORDS: &[&str] = &[
 fn stem(w: &str) -> String {
     let w = w.to_lowercase();
     for suffix in ["ing", "ed", "es", "s", "ly"] {
+        if suffix == "s" && (w.ends_with("ss") || w.ends_with("us") || w.ends_with("is")) {
+            continue;
+        }
         if let Some(s) = w.strip_suffix(suffix) {
             if s.chars().count() >= 3 {
                 return s.to_owned();

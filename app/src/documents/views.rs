@@ -52,6 +52,14 @@ fn count_text(n: u32, one: &str, many: &str) -> String {
     }
 }
 
+/// A file input that picks a whole folder (`webkitdirectory`, which has no typed attribute in Leptos).
+fn folder_input() -> impl IntoView {
+    use leptos::tachys::html::attribute::custom::custom_attribute;
+    use leptos::tachys::view::add_attr::AddAnyAttr;
+    view! { <input id="folder-input" type="file" name="files" multiple=true/> }
+        .add_any_attr(custom_attribute("webkitdirectory", ""))
+}
+
 #[component]
 pub fn DocumentsPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
@@ -107,8 +115,7 @@ pub fn DocumentsPage() -> impl IntoView {
                 </label>
                 <label for="folder-input" class="dropzone small">
                     <span>"…or a whole folder"</span>
-                    // `webkitdirectory` (pick a folder) has no typed attribute in Leptos: static markup
-                    <span inner_html=r#"<input id="folder-input" type="file" name="files" multiple webkitdirectory>"#></span>
+                    {folder_input()}
                 </label>
                 <button type="submit" class="primary">"Upload"</button>
             </form>
@@ -155,7 +162,7 @@ fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
     }
     view! {
         <div class="table-wrap">
-            <table class="data documents" data-testid=if shared { "shared-documents" } else { "my-documents" }>
+            <table class="items documents" data-testid=if shared { "shared-documents" } else { "my-documents" }>
                 <thead>
                     <tr>
                         <th scope="col">"Title"</th>
@@ -208,12 +215,16 @@ async fn load_document(id: Option<i64>) -> Result<DocumentDetail, AppError> {
 pub fn DocumentPage() -> impl IntoView {
     let id = id_param();
     let refresh = RwSignal::new(0u32);
-    let doc = Resource::new_blocking(move || (id.get(), refresh.get()), |(id, _)| load_document(id));
-    poll_while(move || doc.get().and_then(|r| r.ok()).is_some_and(|d| d.row.status.is_pending()), refresh);
     let share = ServerAction::<ShareDocument>::new();
     let revoke = ServerAction::<RevokeDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let retry = ServerAction::<RetryDocument>::new();
+    // reloaded after every change made on this page, and while ingest runs
+    let doc = Resource::new_blocking(
+        move || (id.get(), refresh.get(), share.version().get(), revoke.version().get(), retry.version().get()),
+        |(id, ..)| load_document(id),
+    );
+    poll_while(move || doc.get().and_then(|r| r.ok()).is_some_and(|d| d.row.status.is_pending()), refresh);
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

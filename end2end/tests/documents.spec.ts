@@ -1,0 +1,110 @@
+import { test, expect } from "@playwright/test";
+import { hydrated, signUp, uniqueEmail, watchForErrors } from "./helpers";
+
+const BOILER =
+  "The boiler was installed in March 2024 by Acme Heating. The manufacturer's warranty covers parts and " +
+  "labour for five years, provided the boiler is serviced every year by a registered engineer.";
+const GARDEN =
+  "Tomatoes need full sun and regular watering. Pinch out the side shoots and feed them weekly once the first truss has set.";
+
+function file(name: string, text: string) {
+  return { name, mimeType: "text/plain", buffer: Buffer.from(text) };
+}
+
+test("upload documents, watch them ingest, search by meaning, open the passage, share one", async ({ page, browser }) => {
+  const errors = watchForErrors(page);
+  // the person to share with needs an account
+  const readerEmail = uniqueEmail("reader");
+  const readerContext = await browser.newContext();
+  const reader = await readerContext.newPage();
+  await signUp(reader, readerEmail, "Reader");
+
+  await signUp(page, uniqueEmail("docs"), "Archivist");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Documents" }).click();
+  await hydrated(page);
+  await expect(page.getByTestId("no-documents")).toBeVisible();
+
+  await page.locator("#document-input").setInputFiles([
+    file("boiler.md", `# Boiler\n\n${BOILER}\n`),
+    file("garden.txt", GARDEN),
+  ]);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-status")).toContainText("2 documents added");
+  // the list refreshes itself until both are ready
+  await hydrated(page);
+  await expect(page.getByTestId("doc-status")).toHaveText(["Ready", "Ready"], { timeout: 30_000 });
+
+  // the one-box search in the header
+  await page.getByRole("search").first().getByLabel("Search documents").fill("how long is the heating guaranteed");
+  await page.getByRole("search").first().getByLabel("Search documents").press("Enter");
+  await expect(page).toHaveURL(/\/search\?q=how/);
+  const results = page.getByTestId("result");
+  await expect(results.first()).toContainText("boiler");
+  await expect(page.getByTestId("search-meta")).toContainText("ms");
+  await expect(page.getByTestId("search-fallback")).toHaveCount(0);
+
+  // by words, with the words marked
+  await hydrated(page);
+  await page.getByLabel("Search your documents").fill("tomatoes");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await expect(results).toHaveCount(1);
+  await expect(results.first().locator("mark")).toHaveText(["Tomatoes"]);
+
+  // open the document at the passage
+  await results.first().getByRole("link", { name: "garden" }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("garden");
+  await expect(page.locator(".extracted")).toContainText("Pinch out the side shoots");
+  await expect(page.getByTestId("summary")).toContainText("Tomatoes need full sun");
+
+  // share it, read-only
+  await hydrated(page);
+  await page.getByLabel("Share with").fill(readerEmail);
+  await page.getByRole("button", { name: "Share, read-only" }).click();
+  await expect(page.getByTestId("grantees")).toContainText(readerEmail);
+  await reader.goto("/documents");
+  await expect(reader.getByTestId("shared-documents")).toContainText("garden");
+  await reader.getByRole("link", { name: "garden" }).click();
+  await expect(reader.getByTestId("shared-by")).toBeVisible();
+  await expect(reader.getByRole("button", { name: "Delete for good" })).toHaveCount(0);
+
+  // delete the other one
+  await page.goto("/documents");
+  await page.getByRole("link", { name: "boiler" }).click();
+  await hydrated(page);
+  await page.getByText("Delete this document").click();
+  await page.getByRole("button", { name: "Delete for good" }).click();
+  await expect(page).toHaveURL(/\/documents\?deleted=1/);
+  await expect(page.getByTestId("document-row")).toHaveCount(1);
+
+  await readerContext.close();
+  expect(errors).toEqual([]);
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("upload and search work as plain forms", async ({ page }) => {
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("nojs-docs"));
+    await page.getByLabel("Your name").fill("Plain");
+    await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.goto("/documents");
+    await page.locator("#document-input").setInputFiles([file("keys.txt", "The spare keys are in the blue box on the top shelf.")]);
+    await page.getByRole("button", { name: "Upload" }).click();
+    await expect(page.getByTestId("upload-status")).toContainText("1 document added");
+    // an unsupported file gets a message, not an error page
+    await page.locator("#document-input").setInputFiles([{ name: "x.bin", mimeType: "application/octet-stream", buffer: Buffer.from([0, 1, 2, 3]) }]);
+    await page.getByRole("button", { name: "Upload" }).click();
+    await expect(page.getByTestId("upload-error")).toContainText("was not a PDF, Word");
+    // reload until the worker has read it
+    await expect(async () => {
+      await page.goto("/documents");
+      await expect(page.getByTestId("doc-status")).toHaveText(["Ready"]);
+    }).toPass({ timeout: 30_000 });
+    await page.goto("/search");
+    await page.getByLabel("Search your documents").fill("where did I put the spare keys");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await expect(page.getByTestId("result")).toContainText("keys");
+  });
+});
