@@ -16,6 +16,8 @@ pub struct Health {
     pub version: &'static str,
     pub metadata_db: Component,
     pub vector_db: Component,
+    /// The embedding model: `ok` with its id, or `absent` (search matches words only).
+    pub embedder: Component,
     pub storage: Vec<StorageComponent>,
 }
 
@@ -94,13 +96,31 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         },
         local_storage(&state),
     );
+    let embedder = match &state.embedder {
+        Some(e) => Component {
+            status: "ok",
+            latency_ms: None,
+            detail: Some(format!("{} ({} dimensions)", e.model_id(), e.dimensions())),
+        },
+        None => Component { status: "absent", latency_ms: None, detail: Some("search matches words only".into()) },
+    };
     let status = if metadata_db.status != "ok" {
         "unavailable"
-    } else if vector_db.status != "ok" || local.status != "ok" {
+    } else if vector_db.status != "ok" || embedder.status != "ok" || local.status != "ok" {
         "degraded"
     } else {
         "ok"
     };
     let code = if metadata_db.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, storage: vec![local] }))
+    (
+        code,
+        Json(Health {
+            status,
+            version: env!("CARGO_PKG_VERSION"),
+            metadata_db,
+            vector_db,
+            embedder,
+            storage: vec![local],
+        }),
+    )
 }

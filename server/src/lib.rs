@@ -6,6 +6,7 @@ pub mod embedded_pg;
 pub mod health;
 pub mod media;
 pub mod middleware;
+pub mod openai_double;
 pub mod vercel_double;
 
 use std::sync::Arc;
@@ -27,6 +28,12 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 /// Connects to the databases, applies migrations and assembles the state.
 /// `database_url` is the metadata database (the embedded one's URL when `DATABASE_URL` is unset).
 pub async fn build_state(config: Config, database_url: &str) -> Result<AppState> {
+    build_state_with(config, database_url, true).await
+}
+
+/// As [`build_state`]; `check_model = false` skips the embedding-model check (`bartleby reindex`,
+/// which is how a mismatch gets resolved).
+pub async fn build_state_with(config: Config, database_url: &str, check_model: bool) -> Result<AppState> {
     let applied = db::run_migrations(database_url, META_MIGRATIONS).await.context("metadata database")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "metadata migrations applied");
@@ -43,7 +50,7 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
     let exports = export_stores(&config, config.dirs.exports.clone())?;
     let documents = export_stores(&config, config.dirs.documents.clone())?;
     let embedder = load_embedder(&config).await?;
-    if let (Some(e), Some(pool)) = (&embedder, vector.pool()) {
+    if let (Some(e), Some(pool), true) = (&embedder, vector.pool(), check_model) {
         check_embedding_model(pool, e.as_ref()).await?;
     }
     Ok(AppState { config: Arc::new(config), db, vector, images, exports, documents, embedder, leptos_options })
@@ -277,6 +284,45 @@ pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Re-embeds every document with the configured model: adopts the model in the vector database
+/// (dropping vectors of another model), queues every document and runs the queue here. Resumable.
+/// Returns how many jobs are still waiting (to retry later).
+pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i64> {
+    use app::documents::vectors::{self, VectorError};
+    let err = |e: app::error::AppError| anyhow::anyhow!("{e}");
+    let Some(embedder) = state.embedder.clone() else {
+        anyhow::bail!("no embedding model is configured or it failed to load (see the log above): nothing to reindex")
+    };
+    let Some(pool) = state.vector.pool().cloned() else {
+        anyhow::bail!("there is no vector database (NEON_DATABASE_URL, or pgvector in the metadata database)")
+    };
+    let mut vc = pool.get().await.context("vector database")?;
+    match vectors::check_model(&mut vc, embedder.model_id(), embedder.dimensions()).await {
+        Ok(()) => say(format!(
+            "The vectors are {} ({} dimensions): embedding whatever is missing.",
+            embedder.model_id(),
+            embedder.dimensions()
+        )),
+        Err(VectorError::Mismatch(m)) => {
+            say(format!(
+                "Switching the vectors from {} to {} ({} dimensions).",
+                m.stored, m.configured, m.configured_dims
+            ));
+            vectors::adopt_model(&mut vc, embedder.model_id(), m.configured_dims).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    drop(vc);
+    let queued = app::documents::jobs::queue_reindex(state).await.map_err(err)?;
+    say(format!("{queued} document(s) to embed."));
+    let mut done = 0usize;
+    while app::documents::jobs::run_one(state, "reindex").await.map_err(err)? {
+        done += 1;
+        say(format!("{done} job(s) done"));
+    }
+    app::documents::jobs::unfinished(state).await.map_err(err)
 }
 
 /// Starts the ingest workers (`INGEST_WORKERS`, default 1): they take jobs from the queue in

@@ -23,8 +23,12 @@ Usage:
   bartleby storage sync   move photos that fell back to local disk to the configured provider
   bartleby storage migrate --to s3|vercel|local [--dry-run]
                           move every stored photo to another backend, verified by size and sha256
+  bartleby reindex        re-embed every document with the configured embedding model (after
+                          changing it); resumable: run it again after an interruption
   bartleby vercel-blob-double [PORT]
                           serve a local stand-in for the Vercel Blob API (default port 3300)
+  bartleby openai-double [PORT]
+                          serve a local stand-in for an OpenAI-compatible embeddings API (default 3400)
   bartleby help           this text
 
 Configuration comes from the environment; see .env.example.";
@@ -57,6 +61,9 @@ fn real_main() -> Result<()> {
             ["storage", "migrate", "--to", to, "--dry-run"] | ["storage", "migrate", "--dry-run", "--to", to] => {
                 storage_migrate(config, to, true).await
             }
+            ["reindex"] => reindex(config).await,
+            ["openai-double"] => openai_double(3400).await,
+            ["openai-double", port] => openai_double(port.parse().context("PORT must be a number")?).await,
             ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
             ["vercel-blob-double", port] => {
                 vercel_blob_double(&config, port.parse().context("PORT must be a number")?).await
@@ -188,6 +195,26 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
     Ok(())
 }
 
+async fn reindex(config: Config) -> Result<()> {
+    let (url, owned_pg) = metadata_db(&config).await?;
+    let result = async {
+        let state = server::build_state_with(config, &url, false).await?;
+        let left = server::reindex(&state, |line| eprintln!("{line}")).await?;
+        if left > 0 {
+            bail!(
+                "{left} document(s) are waiting to retry (see the documents page); run `bartleby reindex` again later"
+            );
+        }
+        println!("Reindex complete.");
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    result
+}
+
 async fn storage_sync(config: Config) -> Result<()> {
     let (url, owned_pg) = metadata_db(&config).await?;
     let result = async {
@@ -270,6 +297,19 @@ async fn vercel_blob_double(config: &Config, port: u16) -> Result<()> {
     println!(
         "  STORAGE_BACKEND=vercel VERCEL_BLOB_API_URL={base}/api/blob BLOB_READ_WRITE_TOKEN={token} scripts/start.sh"
     );
+    axum::serve(listener, double.router()).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn openai_double(port: u16) -> Result<()> {
+    let key = "sk-local-double-notasecret";
+    let double = server::openai_double::OpenAiDouble::new(key);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("port {port}"))?;
+    let base = format!("http://127.0.0.1:{port}/v1");
+    println!(
+        "OpenAI-compatible embeddings stand-in on {base} (vectors from word hashes, not a model). Start Bartleby with:"
+    );
+    println!("  OPENAI_BASE_URL={base} OPENAI_API_KEY={key} scripts/start.sh   # then run `bartleby reindex` once");
     axum::serve(listener, double.router()).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }

@@ -468,6 +468,8 @@ async fn health_reports_each_component() {
     assert_eq!(h["status"], "ok", "{h}");
     assert_eq!(h["metadata_db"]["status"], "ok");
     assert_eq!(h["vector_db"]["status"], "ok", "the embedded Postgres has pgvector");
+    assert_eq!(h["embedder"]["status"], "ok", "{h}");
+    assert!(h["embedder"]["detail"].as_str().unwrap().contains("all-MiniLM-L6-v2"), "{h}");
     assert_eq!(h["storage"][0]["backend"], "local");
     assert_eq!(h["storage"][0]["status"], "ok");
 }

@@ -161,6 +161,39 @@ pub async fn run_one(state: &AppState, worker: &str) -> Result<bool, crate::erro
     Ok(true)
 }
 
+/// Queues every document with text for (re-)embedding: after `vectors::adopt_model` the vectors
+/// are gone and the embed stage makes them again; documents whose vectors are all there finish at once.
+pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppError> {
+    use crate::server::db::query_failed;
+    let mut c = conn(&state.db).await?;
+    let docs: Vec<(i64, i64)> =
+        diesel::update(d::user_documents.filter(d::chunks_total.gt(0)).filter(d::status.eq_any([
+            "ready",
+            "embedding",
+            "failed",
+        ])))
+        .set((d::status.eq("embedding"), d::chunks_embedded.eq(0), d::status_detail.eq(None::<String>)))
+        .returning((d::id, d::user_id))
+        .get_results(&mut c)
+        .await
+        .map_err(query_failed)?;
+    for (id, user) in &docs {
+        enqueue(&mut c, INGEST, *user, *id).await.map_err(query_failed)?;
+    }
+    Ok(docs.len())
+}
+
+/// Jobs still queued or running (waiting for a retry, say).
+pub async fn unfinished(state: &AppState) -> Result<i64, crate::error::AppError> {
+    let mut c = conn(&state.db).await?;
+    j::jobs
+        .filter(j::state.eq_any(["queued", "running"]))
+        .count()
+        .get_result(&mut c)
+        .await
+        .map_err(crate::server::db::query_failed)
+}
+
 /// Runs the queue until it is empty (the `reindex` command and tests use this).
 pub async fn drain(state: &AppState, worker: &str) -> Result<usize, crate::error::AppError> {
     let mut n = 0;

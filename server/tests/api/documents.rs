@@ -608,3 +608,65 @@ async fn a_different_embedding_model_is_refused_until_reindexed() {
     vectors::check_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap();
     vectors::insert(&mut vc, "openai/text-embedding-3-small@1536", vec![(1, 1, 1, vec![0.1; 1536])]).await.unwrap();
 }
+
+async fn spawn_openai_double() -> (server::openai_double::OpenAiDouble, String) {
+    let double = server::openai_double::OpenAiDouble::new("sk-test-key");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let router = double.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (double, base)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn switching_to_an_openai_compatible_api_needs_a_reindex_then_searches_with_it() {
+    use std::sync::atomic::Ordering;
+    let local = TestApp::spawn().await;
+    local.sign_up(&email("switch"), "Switch").await;
+    upload_docs(&local, vec![("boiler.txt", BOILER.as_bytes().to_vec()), ("garden.txt", GARDEN.as_bytes().to_vec())])
+        .await;
+    ingest(&local).await;
+
+    let (double, base) = spawn_openai_double().await;
+    let openai = [("OPENAI_API_KEY", "sk-test-key"), ("OPENAI_BASE_URL", base.as_str())];
+    // start-up refuses: the stored vectors are the local model's
+    let err = server::build_state(test_config(&local.db_url, &openai), &local.db_url).await.err().unwrap();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("bartleby reindex") && msg.contains("local/all-MiniLM-L6-v2"), "{msg}");
+
+    let state = server::build_state_with(test_config(&local.db_url, &openai), &local.db_url, false).await.unwrap();
+    let mut lines = Vec::new();
+    let left = server::reindex(&state, |l| lines.push(l)).await.unwrap();
+    assert_eq!(left, 0, "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("2 document(s)")), "{lines:?}");
+    assert!(double.calls.load(Ordering::Relaxed) >= 2);
+    // a second run has nothing left to do, and start-up is happy now
+    server::reindex(&state, |_| {}).await.unwrap();
+    let app = TestApp::serve(
+        server::build_state(test_config(&local.db_url, &openai), &local.db_url).await.unwrap(),
+        local.db_url.clone(),
+        local.client.clone(),
+    )
+    .await;
+    let id = documents(&app).await["mine"].as_array().unwrap().iter().find(|d| d["title"] == "boiler").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert!(vector_count(&app, id).await > 0);
+    let r = search(&app, "warranty engineer", &[]).await;
+    assert_eq!(r["mode"], "Hybrid", "{r}");
+    assert_eq!(titles(&r)[0], "boiler");
+
+    // the API failing: search says so and answers by words
+    double.fail_with.store(503, Ordering::Relaxed);
+    let r = search(&app, "warranty", &[]).await;
+    assert!(r["mode"]["TextOnly"]["reason"].as_str().unwrap().contains("embedding model"), "{r}");
+    assert_eq!(titles(&r), vec!["boiler"]);
+    double.fail_with.store(0, Ordering::Relaxed);
+    assert_eq!(search(&app, "warranty", &[]).await["mode"], "Hybrid");
+
+    // a wrong key is an error from the embedder, with the API's message
+    let bad = app::documents::embed::OpenAiEmbedder::new(&base, "sk-wrong", "text-embedding-3-small", 1536).unwrap();
+    use app::documents::embed::Embedder;
+    let e = bad.embed(&["x".to_owned()]).await.unwrap_err().to_string();
+    assert!(e.contains("401") && e.contains("Incorrect API key"), "{e}");
+}
