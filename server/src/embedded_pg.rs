@@ -196,6 +196,16 @@ impl EmbeddedPg {
         Ok(())
     }
 
+    /// Drops a database if it exists (the benchmark's, between runs).
+    pub async fn drop_database(&self, name: &str) -> Result<()> {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("invalid database name {name:?}");
+        }
+        let mut conn = connect_with_retry(&self.url("postgres")).await?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await?;
+        Ok(())
+    }
+
     async fn initdb(&self) -> Result<()> {
         tracing::info!(data = %self.data_dir().display(), "initialising the embedded Postgres cluster");
         let data = self.data_dir();

@@ -29,6 +29,8 @@ Usage:
                           serve a local stand-in for the Vercel Blob API (default port 3300)
   bartleby openai-double [PORT]
                           serve a local stand-in for an OpenAI-compatible embeddings API (default 3400)
+  bartleby bench documents [--passages N]
+                          ingest and search figures (a database of its own; default 100000 passages)
   bartleby help           this text
 
 Configuration comes from the environment; see .env.example.";
@@ -62,6 +64,10 @@ fn real_main() -> Result<()> {
                 storage_migrate(config, to, true).await
             }
             ["reindex"] => reindex(config).await,
+            ["bench", "documents"] => bench_documents(config, 100_000).await,
+            ["bench", "documents", "--passages", n] => {
+                bench_documents(config, n.parse().context("--passages takes a number")?).await
+            }
             ["openai-double"] => openai_double(3400).await,
             ["openai-double", port] => openai_double(port.parse().context("PORT must be a number")?).await,
             ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
@@ -193,6 +199,29 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
         other => bail!("unknown db command `{other}`\n\n{USAGE}"),
     }
     Ok(())
+}
+
+async fn bench_documents(config: Config, passages: usize) -> Result<()> {
+    let (url, owned_pg) = match &config.database_url {
+        Some(url) => (url.expose().to_owned(), None),
+        None => {
+            let pg = embedded(&config)?;
+            let started = pg.start().await?;
+            // a database of its own, recreated each run
+            pg.drop_database("bartleby_bench").await?;
+            pg.ensure_database("bartleby_bench").await?;
+            (pg.url("bartleby_bench"), started.then_some(pg))
+        }
+    };
+    let result = async {
+        let state = server::build_state(config, &url).await?;
+        server::bench::documents(state, passages).await
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    result
 }
 
 async fn reindex(config: Config) -> Result<()> {

@@ -1,0 +1,352 @@
+//! `bartleby bench documents`: the figures of the documents issue, printed.
+//!
+//! 1. Ingest: the texts under /usr/share/common-licenses (real English prose), uploaded as
+//!    documents and run through the job queue with the configured embedder: documents/s,
+//!    passages embedded/s; and `pdftotext` pages/s on any PDFs under /usr/share/doc.
+//! 2. Search at scale: N passages (default 100,000) for one user, with synthetic vectors made to
+//!    cluster like real ones (200 topic centres, each passage its centre plus noise) and text drawn
+//!    from per-topic vocabularies; HNSW build time; recall@10 of the HNSW search against the exact
+//!    one; then `/api/search` end to end over HTTP (query embedding included) at 1 and 16
+//!    concurrent clients, p50/p95. 3. The process's peak RSS.
+//! It runs in a database of its own (`bartleby_bench`, recreated each run).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use app::server::AppState;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+
+/// A small, fast, deterministic random generator (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn exec(state: &AppState, sql: &str) -> Result<()> {
+    let mut c = state.db.get().await?;
+    diesel::sql_query(sql).execute(&mut c).await?;
+    Ok(())
+}
+
+async fn make_user(state: &AppState, email: &str) -> Result<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let mut c = state.db.get().await?;
+    let row: Id = diesel::sql_query(
+        "INSERT INTO users (email, display_name, password_hash) VALUES ($1, 'Bench', 'x') RETURNING id",
+    )
+    .bind::<Text, _>(email)
+    .get_result(&mut c)
+    .await?;
+    Ok(row.id)
+}
+
+pub async fn documents(state: AppState, passages: usize) -> Result<()> {
+    println!("Bartleby documents benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    match &state.embedder {
+        Some(e) => println!("embedder: {} ({} dimensions)", e.model_id(), e.dimensions()),
+        None => anyhow::bail!("no embedding model: run scripts/setup.sh (or set EMBEDDING_MODEL_DIR)"),
+    }
+    ingest(&state).await?;
+    pdf_pages().await;
+    search(&state, passages).await?;
+    println!("peak RSS of this process (server code, model, benchmark): {:.0} MB", peak_rss_mb());
+    Ok(())
+}
+
+async fn ingest(state: &AppState) -> Result<()> {
+    use app::documents::service::{add, Added, SpooledFile};
+    let user = make_user(state, "ingest@bench.invalid").await?;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/share/common-licenses")
+        .context("/usr/share/common-licenses")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let tmp = state.config.dirs.uploads.join("tmp");
+    tokio::fs::create_dir_all(&tmp).await?;
+    let mut bytes = 0u64;
+    let mut added = 0;
+    for (i, f) in files.iter().enumerate() {
+        let data = tokio::fs::read(f).await?;
+        bytes += data.len() as u64;
+        let spool = tmp.join(format!("bench-{i}.upload"));
+        tokio::fs::write(&spool, &data).await?;
+        use sha2::Digest;
+        let sha256 = format!("{:x}", sha2::Sha256::digest(&data));
+        let name = format!("{}.txt", f.file_name().unwrap_or_default().to_string_lossy());
+        if let Added::New(_) = add(state, user, SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+        {
+            added += 1;
+        }
+    }
+    let started = Instant::now();
+    app::documents::jobs::drain(state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = started.elapsed().as_secs_f64();
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut c = state.db.get().await?;
+    let n: N = diesel::sql_query("SELECT count(*) AS n FROM document_chunks WHERE user_id = $1")
+        .bind::<BigInt, _>(user)
+        .get_result(&mut c)
+        .await?;
+    println!(
+        "ingest: {added} text documents, {:.0} KB, {} passages in {took:.1} s: {:.1} documents/s, {:.1} passages embedded/s",
+        bytes as f64 / 1024.0,
+        n.n,
+        added as f64 / took,
+        n.n as f64 / took
+    );
+    Ok(())
+}
+
+async fn pdf_pages() {
+    let Ok(dir) = std::fs::read_dir("/usr/share/doc") else { return };
+    let mut pdfs = Vec::new();
+    for pkg in dir.flatten() {
+        if let Ok(files) = std::fs::read_dir(pkg.path()) {
+            pdfs.extend(files.flatten().map(|f| f.path()).filter(|p| p.extension().is_some_and(|e| e == "pdf")));
+        }
+    }
+    if pdfs.is_empty() {
+        println!("pdf extraction: no PDF under /usr/share/doc to measure");
+        return;
+    }
+    let started = Instant::now();
+    let mut pages = 0;
+    for p in &pdfs {
+        if let Ok(x) = app::documents::extract::extract(p, app::documents::types::DocType::Pdf).await {
+            pages += x.pages.len();
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!("pdf extraction (pdftotext): {} files, {pages} pages in {took:.2} s: {:.0} pages/s", pdfs.len(), pages as f64 / took);
+}
+
+async fn search(state: &AppState, passages: usize) -> Result<()> {
+    use app::documents::vectors;
+    let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
+    let Some(vpool) = state.vector.pool().cloned() else { anyhow::bail!("no vector database") };
+    let user = make_user(state, "search@bench.invalid").await?;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // vocabulary: the model's own word pieces that are plain words
+    let vocab_file = match &state.config.embedding {
+        app::server::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
+        _ => std::path::PathBuf::from("/nonexistent"),
+    };
+    let vocab: Vec<String> = std::fs::read_to_string(&vocab_file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_lowercase()))
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(vocab.len() > 1000, "vocabulary not found at {}", vocab_file.display());
+    const TOPICS: usize = 200;
+    const PER_DOC: usize = 100;
+    let centres: Vec<Vec<f32>> = (0..TOPICS).map(|_| app::documents::embed::normalise((0..dims).map(|_| rng.unit()).collect())).collect();
+    let topic_words: Vec<Vec<usize>> = (0..TOPICS).map(|_| (0..60).map(|_| rng.below(vocab.len())).collect()).collect();
+    let docs = passages.div_ceil(PER_DOC);
+    println!("search: loading {passages} passages in {docs} documents (synthetic, {TOPICS} topics)…");
+    let load_started = Instant::now();
+    {
+        let mut vc = vpool.get().await?;
+        diesel::sql_query("DROP INDEX IF EXISTS document_vectors_hnsw_idx").execute(&mut vc).await?;
+    }
+    let mut next_doc_id = 1_000_000i64;
+    let mut chunk_rows = 0usize;
+    for d in 0..docs {
+        let topic = rng.below(TOPICS);
+        let doc_id = next_doc_id + d as i64;
+        let mut c = state.db.get().await?;
+        diesel::sql_query(
+            "INSERT INTO user_documents (id, user_id, title, file_name, doc_type, content_type, bytes, sha256, backend, key, \
+             status, chunks_total, chunks_embedded) VALUES ($1, $2, $3, $3, 'txt', 'text/plain', 1, $4, 'local', $5, 'ready', $6, $6)",
+        )
+        .bind::<BigInt, _>(doc_id)
+        .bind::<BigInt, _>(user)
+        .bind::<Text, _>(format!("Bench document {d}"))
+        .bind::<Text, _>(format!("bench-{doc_id}"))
+        .bind::<Text, _>(format!("users/{user}/documents/{doc_id}.txt"))
+        .bind::<diesel::sql_types::Integer, _>(PER_DOC as i32)
+        .execute(&mut c)
+        .await?;
+        let n = PER_DOC.min(passages - chunk_rows);
+        let mut texts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let words: Vec<&str> = (0..40)
+                .map(|_| if rng.below(4) == 0 { vocab[rng.below(vocab.len())].as_str() } else { vocab[topic_words[topic][rng.below(60)]].as_str() })
+                .collect();
+            texts.push(words.join(" "));
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+        }
+        let ids: Vec<Id> = diesel::sql_query(
+            "INSERT INTO document_chunks (document_id, user_id, ordinal, page, text) \
+             SELECT $1, $2, o - 1, 1, t FROM unnest($3::text[]) WITH ORDINALITY AS x(t, o) RETURNING id",
+        )
+        .bind::<BigInt, _>(doc_id)
+        .bind::<BigInt, _>(user)
+        .bind::<diesel::sql_types::Array<Text>, _>(&texts)
+        .load(&mut c)
+        .await?;
+        drop(c);
+        let rows: Vec<(i64, i64, i64, Vec<f32>)> = ids
+            .iter()
+            .map(|id| {
+                let v: Vec<f32> = centres[topic].iter().map(|x| x + rng.unit() * 0.08).collect();
+                (id.id, doc_id, user, app::documents::embed::normalise(v))
+            })
+            .collect();
+        let mut vc = vpool.get().await?;
+        vectors::insert(&mut vc, "bench-synthetic", rows).await?;
+        chunk_rows += n;
+        if d % 100 == 99 {
+            eprint!("\r  {chunk_rows} passages");
+        }
+    }
+    eprintln!();
+    println!("  loaded in {:.1} s", load_started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    {
+        let mut vc = vpool.get().await?;
+        diesel::sql_query("SET maintenance_work_mem = '1GB'").execute(&mut vc).await?;
+        diesel::sql_query("CREATE INDEX document_vectors_hnsw_idx ON document_vectors USING hnsw (embedding vector_cosine_ops)")
+            .execute(&mut vc)
+            .await?;
+        diesel::sql_query("ANALYZE document_vectors").execute(&mut vc).await?;
+    }
+    exec(state, "ANALYZE document_chunks").await?;
+    println!("HNSW index build: {:.1} s for {passages} vectors", started.elapsed().as_secs_f64());
+
+    // recall@10 of the approximate search against the exact one, 100 queries near random topics
+    let doc_ids: Vec<i64> = (0..docs as i64).map(|d| next_doc_id + d).collect();
+    let mut vc = vpool.get().await?;
+    let mut found = 0usize;
+    let mut approx_times = Vec::new();
+    for _ in 0..100 {
+        let topic = rng.below(TOPICS);
+        let q = app::documents::embed::normalise(centres[topic].iter().map(|x| x + rng.unit() * 0.1).collect());
+        let qv = pgvector::Vector::from(q);
+        let exact = vectors::exact(&mut vc, &doc_ids, &qv, 10).await?;
+        let t = Instant::now();
+        let approx = vectors::approximate(&mut vc, &doc_ids, &qv, 10).await?;
+        approx_times.push(t.elapsed());
+        found += approx.iter().filter(|a| exact.iter().any(|e| e.chunk_id == a.chunk_id)).count();
+    }
+    approx_times.sort();
+    println!(
+        "recall@10, HNSW vs exact (synthetic vectors, 100 queries): {:.3}; HNSW query p50 {:.1} ms, p95 {:.1} ms",
+        found as f64 / 1000.0,
+        percentile(&approx_times, 0.5),
+        percentile(&approx_times, 0.95)
+    );
+    drop(vc);
+    next_doc_id += docs as i64;
+    let _ = next_doc_id;
+
+    // end to end over HTTP: the real router, a signed-in user, /api/search
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = crate::router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let base = format!("http://{addr}");
+    let email = "http@bench.invalid";
+    let r = client
+        .post(format!("{base}/api/auth/sign_up"))
+        .header("Origin", &base)
+        .form(&[("email", email), ("display_name", "Bench"), ("password", "benchmark password")])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign up: {}", r.status());
+    // hand the loaded documents to the HTTP user
+    exec(state, &format!("UPDATE user_documents SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}")).await?;
+    exec(state, &format!("UPDATE document_chunks SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}")).await?;
+    let queries: Vec<String> = (0..64)
+        .map(|_| {
+            let t = rng.below(TOPICS);
+            (0..3).map(|_| vocab[topic_words[t][rng.below(60)]].clone()).collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    for clients in [1usize, 16] {
+        let per_client = if clients == 1 { 100 } else { 20 };
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let (client, base, queries) = (client.clone(), base.clone(), queries.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut times = Vec::new();
+                for i in 0..per_client {
+                    let q = &queries[(c * 7 + i) % queries.len()];
+                    let form = [("query[q]", q.as_str()), ("query[doc_type]", ""), ("query[from]", ""), ("query[to]", ""), ("query[page]", "1")];
+                    let t = Instant::now();
+                    let r = client.post(format!("{base}/api/search")).header("Origin", &base).form(&form).send().await;
+                    let ok = match r {
+                        Ok(r) => r.status().is_success() && r.text().await.map(|b| b.contains("Hybrid")).unwrap_or(false),
+                        Err(_) => false,
+                    };
+                    if ok {
+                        times.push(t.elapsed());
+                    }
+                }
+                times
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await?);
+        }
+        all.sort();
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "search over HTTP, {passages} passages, {clients} client(s): {} hybrid answers, p50 {:.1} ms, p95 {:.1} ms, {:.1} searches/s",
+            all.len(),
+            percentile(&all, 0.5),
+            percentile(&all, 0.95),
+            all.len() as f64 / wall
+        );
+    }
+    Ok(())
+}
