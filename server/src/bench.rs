@@ -350,3 +350,103 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// `bartleby bench retrieval`: the quality of document search on the test set in
+/// `bench/retrieval/` (real text, real embeddings from the configured model).
+pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()> {
+    use app::documents::search::{fuse, text_candidates, MAX_DISTANCE};
+    use app::documents::service::{add, SpooledFile};
+    use app::documents::vectors;
+    let embedder = state.embedder.clone().context("no embedding model: run scripts/setup.sh")?;
+    let vpool = state.vector.pool().cloned().context("no vector database")?;
+    println!("Retrieval quality on {} with {}", set_dir.display(), embedder.model_id());
+    let user = make_user(&state, "retrieval@bench.invalid").await?;
+    let tmp = state.config.dirs.uploads.join("tmp");
+    tokio::fs::create_dir_all(&tmp).await?;
+    let mut names: Vec<String> = std::fs::read_dir(set_dir.join("docs"))
+        .with_context(|| format!("{}/docs", set_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".txt"))
+        .collect();
+    names.sort();
+    let mut doc_of: std::collections::HashMap<String, i64> = Default::default();
+    for (i, name) in names.iter().enumerate() {
+        let data = tokio::fs::read(set_dir.join("docs").join(name)).await?;
+        let spool = tmp.join(format!("retrieval-{i}.upload"));
+        tokio::fs::write(&spool, &data).await?;
+        use sha2::Digest;
+        let sha256 = format!("{:x}", sha2::Sha256::digest(&data));
+        let file = SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name.clone() };
+        let id = match add(&state, user, file).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            app::documents::service::Added::New(id) | app::documents::service::Added::Duplicate(id) => id,
+        };
+        doc_of.insert(name.clone(), id);
+    }
+    let started = Instant::now();
+    app::documents::jobs::drain(&state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ingest_secs = started.elapsed().as_secs_f64();
+
+    #[derive(diesel::QueryableByName)]
+    struct Chunk {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        document_id: i64,
+        #[diesel(sql_type = Text)]
+        text: String,
+    }
+    let mut c = state.db.get().await?;
+    let chunks: Vec<Chunk> = diesel::sql_query("SELECT id, document_id, text FROM document_chunks WHERE user_id = $1")
+        .bind::<BigInt, _>(user)
+        .load(&mut c)
+        .await?;
+    println!("  ingested {} documents, {} passages in {ingest_secs:.1} s ({:.1} passages/s)", names.len(), chunks.len(), chunks.len() as f64 / ingest_secs);
+    let docs: Vec<i64> = doc_of.values().copied().collect();
+    let queries = std::fs::read_to_string(set_dir.join("queries.tsv"))?;
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (mut ndcg_h, mut ndcg_v, mut ndcg_t, mut recall, mut n, mut hit1_h) = (0.0, 0.0, 0.0, 0.0, 0usize, 0usize);
+    let ndcg = |ranked: &[i64], relevant: &std::collections::HashSet<i64>| {
+        let dcg: f64 = ranked.iter().take(10).enumerate().filter(|(_, c)| relevant.contains(c)).map(|(i, _)| 1.0 / ((i + 2) as f64).log2()).sum();
+        let ideal: f64 = (0..relevant.len().min(10)).map(|i| 1.0 / ((i + 2) as f64).log2()).sum();
+        if ideal > 0.0 { dcg / ideal } else { 0.0 }
+    };
+    let mut vc = vpool.get().await?;
+    for line in queries.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut parts = line.split('\t');
+        let (Some(q), Some(file), Some(anchor)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let doc = *doc_of.get(file).with_context(|| format!("{file} is not in docs/"))?;
+        let words: Vec<&str> = anchor.split_whitespace().collect();
+        let (head, tail) = (words[..5.min(words.len())].join(" "), words[words.len().saturating_sub(5)..].join(" "));
+        let relevant: std::collections::HashSet<i64> = chunks
+            .iter()
+            .filter(|ch| ch.document_id == doc && { let t = norm(&ch.text); t.contains(&head) || t.contains(&tail) })
+            .map(|ch| ch.id)
+            .collect();
+        anyhow::ensure!(!relevant.is_empty(), "no passage holds the anchor of “{q}”");
+        let qv = embedder.embed(&[q.to_owned()]).await?.remove(0);
+        let qv = pgvector::Vector::from(qv);
+        let exact = vectors::exact(&mut vc, &docs, &qv, 100).await?;
+        let approx = vectors::approximate(&mut vc, &docs, &qv, 10).await?;
+        let exact10: Vec<i64> = exact.iter().take(10).map(|h| h.chunk_id).collect();
+        recall += approx.iter().filter(|a| exact10.contains(&a.chunk_id)).count() as f64 / exact10.len().max(1) as f64;
+        let text = text_candidates(&mut c, &docs, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text_ids: Vec<(i64, i64)> = text.iter().map(|h| (h.chunk_id, h.document_id)).collect();
+        let vec_ids: Vec<(i64, i64)> = exact.iter().filter(|h| h.distance <= MAX_DISTANCE).map(|h| (h.chunk_id, h.document_id)).collect();
+        let mut fused: Vec<(i64, f64)> = fuse(&text_ids, &vec_ids).into_iter().map(|(c, (_, s))| (c, s)).collect();
+        fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let hybrid: Vec<i64> = fused.iter().map(|(c, _)| *c).collect();
+        let vector_only: Vec<i64> = exact.iter().map(|h| h.chunk_id).collect();
+        let text_only: Vec<i64> = text.iter().map(|h| h.chunk_id).collect();
+        ndcg_h += ndcg(&hybrid, &relevant);
+        ndcg_v += ndcg(&vector_only, &relevant);
+        ndcg_t += ndcg(&text_only, &relevant);
+        hit1_h += usize::from(hybrid.iter().next().is_some_and(|c| relevant.contains(c)));
+        n += 1;
+    }
+    let n_f = n as f64;
+    println!("  {n} queries");
+    println!("  recall@10, HNSW vs exact: {:.3}", recall / n_f);
+    println!("  nDCG@10: hybrid {:.3}, vector only {:.3}, text only {:.3}", ndcg_h / n_f, ndcg_v / n_f, ndcg_t / n_f);
+    println!("  hybrid: relevant passage first for {hit1_h} of {n} queries");
+    Ok(())
+}

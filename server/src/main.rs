@@ -31,6 +31,8 @@ Usage:
                           serve a local stand-in for an OpenAI-compatible embeddings API (default 3400)
   bartleby bench documents [--passages N]
                           ingest and search figures (a database of its own; default 100000 passages)
+  bartleby bench retrieval
+                          search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking)
   bartleby help           this text
 
 Configuration comes from the environment; see .env.example.";
@@ -64,6 +66,7 @@ fn real_main() -> Result<()> {
                 storage_migrate(config, to, true).await
             }
             ["reindex"] => reindex(config).await,
+            ["bench", "retrieval"] => bench_retrieval(config).await,
             ["bench", "documents"] => bench_documents(config, 100_000).await,
             ["bench", "documents", "--passages", n] => {
                 bench_documents(config, n.parse().context("--passages takes a number")?).await
@@ -201,13 +204,40 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
     Ok(())
 }
 
+async fn bench_retrieval(config: Config) -> Result<()> {
+    bench_in_own_database(config, |state| async move {
+        let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());
+        server::bench::retrieval(state, std::path::Path::new(&dir)).await
+    })
+    .await
+}
+
 async fn bench_documents(config: Config, passages: usize) -> Result<()> {
-    let (url, owned_pg) = match &config.database_url {
-        Some(url) => (url.expose().to_owned(), None),
-        None => {
+    bench_in_own_database(config, move |state| server::bench::documents(state, passages)).await
+}
+
+/// Runs a benchmark against a database of its own (`bartleby_bench`, recreated each run).
+async fn bench_in_own_database<F, Fut>(config: Config, run: F) -> Result<()>
+where
+    F: FnOnce(app::server::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    // never in the configured databases: the benchmark writes and drops freely
+    let mut config = config;
+    config.vector_database_url = None;
+    config.storage_backend = app::server::config::StorageBackend::Local;
+    config.s3.bucket = None;
+    config.blob_read_write_token = None;
+    let scratch = std::env::temp_dir().join(format!("bartleby-bench-{}", std::process::id()));
+    config.dirs.uploads = scratch.join("uploads");
+    config.dirs.documents = scratch.join("documents");
+    config.dirs.exports = scratch.join("exports");
+    config.dirs.inventory_images = scratch.join("images");
+    let (url, owned_pg) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
             let pg = embedded(&config)?;
             let started = pg.start().await?;
-            // a database of its own, recreated each run
             pg.drop_database("bartleby_bench").await?;
             pg.ensure_database("bartleby_bench").await?;
             (pg.url("bartleby_bench"), started.then_some(pg))
@@ -215,12 +245,13 @@ async fn bench_documents(config: Config, passages: usize) -> Result<()> {
     };
     let result = async {
         let state = server::build_state(config, &url).await?;
-        server::bench::documents(state, passages).await
+        run(state).await
     }
     .await;
     if let Some(pg) = owned_pg {
         pg.stop().await?;
     }
+    let _ = std::fs::remove_dir_all(&scratch);
     result
 }
 

@@ -26,7 +26,7 @@ const PASSAGES_PER_DOC: usize = 3;
 const RRF_K: f64 = 60.0;
 /// Cosine distance beyond which a passage is not considered related (similarity below 0.2 for
 /// all-MiniLM-L6-v2: unrelated text scores 0.0-0.1, a paraphrase 0.5 and more).
-const MAX_DISTANCE: f64 = 0.8;
+pub const MAX_DISTANCE: f64 = 0.8;
 /// The vector side gets this long (embedding the query and the nearest-neighbour search).
 const VECTOR_BUDGET: Duration = Duration::from_secs(3);
 
@@ -39,11 +39,11 @@ struct InScope {
 }
 
 #[derive(QueryableByName, Clone)]
-struct TextHit {
+pub struct TextHit {
     #[diesel(sql_type = BigInt)]
-    chunk_id: i64,
+    pub chunk_id: i64,
     #[diesel(sql_type = BigInt)]
-    document_id: i64,
+    pub document_id: i64,
 }
 
 #[derive(QueryableByName)]
@@ -82,6 +82,42 @@ pub fn parse_date(s: &str) -> Option<time::Date> {
     let m: u8 = it.next()?.parse().ok()?;
     let d = it.next()?.parse().ok()?;
     time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+}
+
+/// Full-text candidates among `docs`, best first. Any of the query's words may match (the
+/// words of `websearch_to_tsquery` joined by OR, phrases and exclusions kept): passages with more
+/// of them, closer together, rank higher (`ts_rank_cd`).
+pub async fn text_candidates(
+    c: &mut diesel_async::AsyncPgConnection,
+    docs: &[i64],
+    q: &str,
+    limit: i64,
+) -> Result<Vec<TextHit>, AppError> {
+    diesel::sql_query(
+        "SELECT c.id AS chunk_id, c.document_id \
+         FROM document_chunks c, \
+              (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
+         WHERE c.document_id = ANY($1) AND c.tsv @@ s.q \
+         ORDER BY ts_rank_cd(c.tsv, s.q) DESC, c.id LIMIT $3",
+    )
+    .bind::<Array<BigInt>, _>(docs)
+    .bind::<Text, _>(q)
+    .bind::<BigInt, _>(limit)
+    .load::<TextHit>(c)
+    .await
+    .map_err(query_failed)
+}
+
+/// Reciprocal rank fusion of two rankings of (passage, document): each passage scores
+/// Σ 1 / (60 + rank) over the rankings it appears in.
+pub fn fuse(text: &[(i64, i64)], vector: &[(i64, i64)]) -> HashMap<i64, (i64, f64)> {
+    let mut score: HashMap<i64, (i64, f64)> = HashMap::new();
+    for ranking in [text, vector] {
+        for (rank, (chunk, doc)) in ranking.iter().enumerate() {
+            score.entry(*chunk).or_insert((*doc, 0.0)).1 += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+    }
+    score
 }
 
 /// Which ranking, and why.
@@ -127,19 +163,7 @@ pub async fn search_with(
     let docs: Vec<i64> = scope.iter().map(|s| s.id).collect();
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
 
-    let text_side = async {
-        diesel::sql_query(
-            "SELECT c.id AS chunk_id, c.document_id FROM document_chunks c, websearch_to_tsquery('english', $2) q \
-             WHERE c.document_id = ANY($1) AND c.tsv @@ q \
-             ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id LIMIT $3",
-        )
-        .bind::<Array<BigInt>, _>(&docs)
-        .bind::<Text, _>(&q)
-        .bind::<BigInt, _>(CANDIDATES)
-        .load::<TextHit>(&mut c)
-        .await
-        .map_err(query_failed)
-    };
+    let text_side = async { text_candidates(&mut c, &docs, &q, CANDIDATES).await };
     let vector_side = async {
         if !use_vectors {
             return Err(Ranking::TextOnly("Ranked by words only.".into()));
@@ -154,14 +178,9 @@ pub async fn search_with(
         Err(Ranking::Hybrid) => (Vec::new(), SearchMode::Hybrid),
     };
 
-    // reciprocal rank fusion, per passage
-    let mut score: HashMap<i64, (i64, f64)> = HashMap::new(); // chunk → (document, score)
-    for (rank, hit) in text_hits.iter().enumerate() {
-        score.entry(hit.chunk_id).or_insert((hit.document_id, 0.0)).1 += 1.0 / (RRF_K + rank as f64 + 1.0);
-    }
-    for (rank, hit) in vector_hits.iter().enumerate() {
-        score.entry(hit.chunk_id).or_insert((hit.document_id, 0.0)).1 += 1.0 / (RRF_K + rank as f64 + 1.0);
-    }
+    let vector_ids: Vec<(i64, i64)> = vector_hits.iter().map(|h| (h.chunk_id, h.document_id)).collect();
+    let text_ids: Vec<(i64, i64)> = text_hits.iter().map(|h| (h.chunk_id, h.document_id)).collect();
+    let score = fuse(&text_ids, &vector_ids);
     // group by document: a document ranks by its best passage (a long document's many middling
     // passages must not outrank a short one's exact answer)
     let mut by_doc: HashMap<i64, Vec<(i64, f64)>> = HashMap::new();
