@@ -46,7 +46,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -74,7 +76,10 @@ async fn make_user(state: &AppState, email: &str) -> Result<i64> {
 }
 
 pub async fn documents(state: AppState, passages: usize) -> Result<()> {
-    println!("Bartleby documents benchmark ({} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "Bartleby documents benchmark ({} cores)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     match &state.embedder {
         Some(e) => println!("embedder: {} ({} dimensions)", e.model_id(), e.dimensions()),
         None => anyhow::bail!("no embedding model: run scripts/setup.sh (or set EMBEDDING_MODEL_DIR)"),
@@ -107,9 +112,10 @@ async fn ingest(state: &AppState) -> Result<()> {
         use sha2::Digest;
         let sha256 = format!("{:x}", sha2::Sha256::digest(&data));
         let name = format!("{}.txt", f.file_name().unwrap_or_default().to_string_lossy());
-        if let Added::New(_) = add(state, user, SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name })
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+        if let Added::New(_) =
+            add(state, user, SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
         {
             added += 1;
         }
@@ -157,7 +163,11 @@ async fn pdf_pages() {
         }
     }
     let took = started.elapsed().as_secs_f64();
-    println!("pdf extraction (pdftotext): {} files, {pages} pages in {took:.2} s: {:.0} pages/s", pdfs.len(), pages as f64 / took);
+    println!(
+        "pdf extraction (pdftotext): {} files, {pages} pages in {took:.2} s: {:.0} pages/s",
+        pdfs.len(),
+        pages as f64 / took
+    );
 }
 
 async fn search(state: &AppState, passages: usize) -> Result<()> {
@@ -180,7 +190,8 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     anyhow::ensure!(vocab.len() > 1000, "vocabulary not found at {}", vocab_file.display());
     const TOPICS: usize = 200;
     const PER_DOC: usize = 100;
-    let centres: Vec<Vec<f32>> = (0..TOPICS).map(|_| app::documents::embed::normalise((0..dims).map(|_| rng.unit()).collect())).collect();
+    let centres: Vec<Vec<f32>> =
+        (0..TOPICS).map(|_| app::documents::embed::normalise((0..dims).map(|_| rng.unit()).collect())).collect();
     let topic_words: Vec<Vec<usize>> = (0..TOPICS).map(|_| (0..60).map(|_| rng.below(vocab.len())).collect()).collect();
     let docs = passages.div_ceil(PER_DOC);
     println!("search: loading {passages} passages in {docs} documents (synthetic, {TOPICS} topics)…");
@@ -211,7 +222,13 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         let mut texts = Vec::with_capacity(n);
         for _ in 0..n {
             let words: Vec<&str> = (0..40)
-                .map(|_| if rng.below(4) == 0 { vocab[rng.below(vocab.len())].as_str() } else { vocab[topic_words[topic][rng.below(60)]].as_str() })
+                .map(|_| {
+                    if rng.below(4) == 0 {
+                        vocab[rng.below(vocab.len())].as_str()
+                    } else {
+                        vocab[topic_words[topic][rng.below(60)]].as_str()
+                    }
+                })
                 .collect();
             texts.push(words.join(" "));
         }
@@ -250,9 +267,11 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     {
         let mut vc = vpool.get().await?;
         diesel::sql_query("SET maintenance_work_mem = '1GB'").execute(&mut vc).await?;
-        diesel::sql_query("CREATE INDEX document_vectors_hnsw_idx ON document_vectors USING hnsw (embedding vector_cosine_ops)")
-            .execute(&mut vc)
-            .await?;
+        diesel::sql_query(
+            "CREATE INDEX document_vectors_hnsw_idx ON document_vectors USING hnsw (embedding vector_cosine_ops)",
+        )
+        .execute(&mut vc)
+        .await?;
         diesel::sql_query("ANALYZE document_vectors").execute(&mut vc).await?;
     }
     exec(state, "ANALYZE document_chunks").await?;
@@ -302,7 +321,13 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         .await?;
     anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign up: {}", r.status());
     // hand the loaded documents to the HTTP user
-    exec(state, &format!("UPDATE user_documents SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}")).await?;
+    exec(
+        state,
+        &format!(
+            "UPDATE user_documents SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}"
+        ),
+    )
+    .await?;
     exec(state, &format!("UPDATE document_chunks SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}")).await?;
     let queries: Vec<String> = (0..64)
         .map(|_| {
@@ -320,11 +345,19 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
                 let mut times = Vec::new();
                 for i in 0..per_client {
                     let q = &queries[(c * 7 + i) % queries.len()];
-                    let form = [("query[q]", q.as_str()), ("query[doc_type]", ""), ("query[from]", ""), ("query[to]", ""), ("query[page]", "1")];
+                    let form = [
+                        ("query[q]", q.as_str()),
+                        ("query[doc_type]", ""),
+                        ("query[from]", ""),
+                        ("query[to]", ""),
+                        ("query[page]", "1"),
+                    ];
                     let t = Instant::now();
                     let r = client.post(format!("{base}/api/search")).header("Origin", &base).form(&form).send().await;
                     let ok = match r {
-                        Ok(r) => r.status().is_success() && r.text().await.map(|b| b.contains("Hybrid")).unwrap_or(false),
+                        Ok(r) => {
+                            r.status().is_success() && r.text().await.map(|b| b.contains("Hybrid")).unwrap_or(false)
+                        }
                         Err(_) => false,
                     };
                     if ok {
@@ -400,15 +433,30 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         .bind::<BigInt, _>(user)
         .load(&mut c)
         .await?;
-    println!("  ingested {} documents, {} passages in {ingest_secs:.1} s ({:.1} passages/s)", names.len(), chunks.len(), chunks.len() as f64 / ingest_secs);
+    println!(
+        "  ingested {} documents, {} passages in {ingest_secs:.1} s ({:.1} passages/s)",
+        names.len(),
+        chunks.len(),
+        chunks.len() as f64 / ingest_secs
+    );
     let docs: Vec<i64> = doc_of.values().copied().collect();
     let queries = std::fs::read_to_string(set_dir.join("queries.tsv"))?;
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let (mut ndcg_h, mut ndcg_v, mut ndcg_t, mut recall, mut n, mut hit1_h) = (0.0, 0.0, 0.0, 0.0, 0usize, 0usize);
     let ndcg = |ranked: &[i64], relevant: &std::collections::HashSet<i64>| {
-        let dcg: f64 = ranked.iter().take(10).enumerate().filter(|(_, c)| relevant.contains(c)).map(|(i, _)| 1.0 / ((i + 2) as f64).log2()).sum();
+        let dcg: f64 = ranked
+            .iter()
+            .take(10)
+            .enumerate()
+            .filter(|(_, c)| relevant.contains(c))
+            .map(|(i, _)| 1.0 / ((i + 2) as f64).log2())
+            .sum();
         let ideal: f64 = (0..relevant.len().min(10)).map(|i| 1.0 / ((i + 2) as f64).log2()).sum();
-        if ideal > 0.0 { dcg / ideal } else { 0.0 }
+        if ideal > 0.0 {
+            dcg / ideal
+        } else {
+            0.0
+        }
     };
     let mut vc = vpool.get().await?;
     for line in queries.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
@@ -419,7 +467,12 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         let (head, tail) = (words[..5.min(words.len())].join(" "), words[words.len().saturating_sub(5)..].join(" "));
         let relevant: std::collections::HashSet<i64> = chunks
             .iter()
-            .filter(|ch| ch.document_id == doc && { let t = norm(&ch.text); t.contains(&head) || t.contains(&tail) })
+            .filter(|ch| {
+                ch.document_id == doc && {
+                    let t = norm(&ch.text);
+                    t.contains(&head) || t.contains(&tail)
+                }
+            })
             .map(|ch| ch.id)
             .collect();
         anyhow::ensure!(!relevant.is_empty(), "no passage holds the anchor of “{q}”");
@@ -431,7 +484,8 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         recall += approx.iter().filter(|a| exact10.contains(&a.chunk_id)).count() as f64 / exact10.len().max(1) as f64;
         let text = text_candidates(&mut c, &docs, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let text_ids: Vec<(i64, i64)> = text.iter().map(|h| (h.chunk_id, h.document_id)).collect();
-        let vec_ids: Vec<(i64, i64)> = exact.iter().filter(|h| h.distance <= MAX_DISTANCE).map(|h| (h.chunk_id, h.document_id)).collect();
+        let vec_ids: Vec<(i64, i64)> =
+            exact.iter().filter(|h| h.distance <= MAX_DISTANCE).map(|h| (h.chunk_id, h.document_id)).collect();
         let mut fused: Vec<(i64, f64)> = fuse(&text_ids, &vec_ids).into_iter().map(|(c, (_, s))| (c, s)).collect();
         fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let hybrid: Vec<i64> = fused.iter().map(|(c, _)| *c).collect();
