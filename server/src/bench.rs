@@ -7,7 +7,9 @@
 //!    cluster like real ones (200 topic centres, each passage its centre plus noise) and text drawn
 //!    from per-topic vocabularies; HNSW build time; recall@10 of the HNSW search against the exact
 //!    one; then `/api/search` end to end over HTTP (query embedding included) at 1 and 16
-//!    concurrent clients, p50/p95. 3. The process's peak RSS.
+//!    concurrent clients, p50/p95.
+//! 3. The process's peak RSS.
+//!
 //! It runs in a database of its own (`bartleby_bench`, recreated each run).
 
 use std::net::SocketAddr;
@@ -494,7 +496,7 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         ndcg_h += ndcg(&hybrid, &relevant);
         ndcg_v += ndcg(&vector_only, &relevant);
         ndcg_t += ndcg(&text_only, &relevant);
-        hit1_h += usize::from(hybrid.iter().next().is_some_and(|c| relevant.contains(c)));
+        hit1_h += usize::from(hybrid.get(..1).is_some_and(|first| relevant.contains(&first[0])));
         n += 1;
     }
     let n_f = n as f64;
