@@ -238,7 +238,10 @@ where
         Err(_) => {
             let pg = embedded(&config)?;
             let started = pg.start().await?;
-            pg.drop_database("bartleby_bench").await?;
+            // BENCH_REUSE=1 keeps what an earlier run loaded (a million vectors take ~20 minutes)
+            if std::env::var("BENCH_REUSE").is_err() {
+                pg.drop_database("bartleby_bench").await?;
+            }
             pg.ensure_database("bartleby_bench").await?;
             (pg.url("bartleby_bench"), started.then_some(pg))
         }

@@ -141,7 +141,15 @@ pub async fn search_with(
     let q = query.q.trim();
     let page = query.page.max(1);
     if q.is_empty() {
-        return Ok(SearchResults { mode: SearchMode::Hybrid, groups: Vec::new(), page, has_more: false, took_ms: 0 });
+        return Ok(SearchResults {
+            mode: SearchMode::Hybrid,
+            items: Vec::new(),
+            items_total: 0,
+            groups: Vec::new(),
+            page,
+            has_more: false,
+            took_ms: 0,
+        });
     }
     let q: String = q.chars().take(500).collect();
     let mut c = conn(&state.db).await?;
@@ -247,7 +255,47 @@ pub async fn search_with(
             })
         })
         .collect();
-    Ok(SearchResults { mode, groups, page, has_more, took_ms: started.elapsed().as_millis() as u64 })
+    let (items, items_total) =
+        if page == 1 { matching_items(state, user_id, &q, &terms).await } else { (Vec::new(), 0) };
+    Ok(SearchResults {
+        mode,
+        items,
+        items_total,
+        groups,
+        page,
+        has_more,
+        took_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The inventory items whose words match (the inventory's own search: names, descriptions,
+/// categories and tags, typo-tolerant). A failure here only leaves the section out.
+async fn matching_items(
+    state: &AppState,
+    user_id: i64,
+    q: &str,
+    terms: &[String],
+) -> (Vec<super::types::ItemHit>, i64) {
+    let query = crate::inventory::types::ItemQuery { q: q.to_owned(), ..Default::default() };
+    match crate::inventory::service::list(state, user_id, &query).await {
+        Ok(page) => (
+            page.items
+                .into_iter()
+                .take(5)
+                .map(|i| super::types::ItemHit {
+                    snippet: snippet(&i.description, terms),
+                    id: i.id,
+                    name: i.name,
+                    category: i.category,
+                })
+                .collect(),
+            page.total,
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "inventory part of the search failed");
+            (Vec::new(), 0)
+        }
+    }
 }
 
 /// The nearest passages by meaning, or why there are none.

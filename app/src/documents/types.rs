@@ -219,9 +219,23 @@ pub struct ResultGroup {
     pub passages: Vec<Passage>,
 }
 
+/// An inventory item whose words match the query (shown above the documents, first page only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemHit {
+    pub id: i64,
+    pub name: String,
+    pub category: String,
+    pub snippet: Vec<Segment>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
     pub mode: SearchMode,
+    /// up to 5 matching inventory items, and how many match in all
+    #[serde(default)]
+    pub items: Vec<ItemHit>,
+    #[serde(default)]
+    pub items_total: i64,
     pub groups: Vec<ResultGroup>,
     pub page: u32,
     pub has_more: bool,

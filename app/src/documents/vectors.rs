@@ -196,17 +196,21 @@ pub async fn nearest(
 }
 
 pub async fn exact(conn: &mut AsyncPgConnection, documents: &[i64], q: &Vector, k: i64) -> QueryResult<Vec<Neighbour>> {
-    // MATERIALIZED keeps the planner from trading the document filter for the HNSW index
-    diesel::sql_query(
-        "WITH scope AS MATERIALIZED ( \
-             SELECT chunk_id, document_id, embedding FROM document_vectors WHERE document_id = ANY($1)) \
-         SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance \
-         FROM scope ORDER BY distance LIMIT $3",
-    )
-    .bind::<Array<BigInt>, _>(documents)
-    .bind::<pgvector::sql_types::Vector, _>(q)
-    .bind::<BigInt, _>(k)
-    .load(conn)
+    let (docs, q) = (documents.to_vec(), q.clone());
+    conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
+        // no index *scan* (so never the approximate HNSW one): the rows of the scope come from a
+        // bitmap scan of the document index or a sequential scan, and a top-k sort ranks them
+        diesel::sql_query("SET LOCAL enable_indexscan = off").execute(c).await?;
+        diesel::sql_query(
+            "SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
+             WHERE document_id = ANY($1) ORDER BY distance LIMIT $3",
+        )
+        .bind::<Array<BigInt>, _>(docs)
+        .bind::<pgvector::sql_types::Vector, _>(q)
+        .bind::<BigInt, _>(k)
+        .load(c)
+        .await
+    })
     .await
 }
 

@@ -470,6 +470,9 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
         SearchMode::Hybrid => None,
     };
     let count = results.groups.len();
+    let items = results.items.clone();
+    let items_total = results.items_total;
+    let all_items = format!("/inventory?q={}", crate::url_encode(&query.q));
     let prev = (results.page > 1).then(|| search_url(&query, results.page - 1));
     let next = results.has_more.then(|| search_url(&query, results.page + 1));
     view! {
@@ -481,6 +484,31 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
                 format!("Page {} · {} · {} ms", results.page, count_text(count as u32, "document", "documents"), results.took_ms)
             }}
         </p>
+        {(!items.is_empty()).then(|| view! {
+            <section class="item-hits" aria-labelledby="item-hits-title" data-testid="item-hits">
+                <h2 id="item-hits-title">"Inventory"</h2>
+                <ul>
+                    {items.into_iter().map(|i| view! {
+                        <li>
+                            <A href=format!("/inventory/{}", i.id)>{i.name}</A>
+                            {(!i.category.is_empty()).then(|| view! { <span class="hint">" " {i.category}</span> })}
+                            {(!i.snippet.is_empty()).then(|| view! {
+                                <span class="item-snippet">
+                                    " — "
+                                    {i.snippet.into_iter().map(|s| if s.hit {
+                                        view! { <mark>{s.text}</mark> }.into_any()
+                                    } else {
+                                        view! { <span>{s.text}</span> }.into_any()
+                                    }).collect_view()}
+                                </span>
+                            })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+                {(items_total > 5).then(|| view! { <A href=all_items>"All " {items_total} " matching items"</A> })}
+            </section>
+            <h2 class="visually-hidden">"Documents"</h2>
+        })}
         <ol class="results" data-testid="results">
             {results.groups.into_iter().map(|g| view! { <ResultItem group=g/> }).collect_view()}
         </ol>

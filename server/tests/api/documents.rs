@@ -670,3 +670,108 @@ async fn switching_to_an_openai_compatible_api_needs_a_reindex_then_searches_wit
     let e = bad.embed(&["x".to_owned()]).await.unwrap_err().to_string();
     assert!(e.contains("401") && e.contains("Incorrect API key"), "{e}");
 }
+
+/// A minimal XLSX workbook: one sheet per entry, rows of inline strings.
+fn xlsx(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
+    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let book_sheets: String = sheets
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| format!(r#"<sheet name="{name}" sheetId="{}" r:id="rId{}"/>"#, i + 1, i + 1))
+        .collect();
+    let rels: String = (1..=sheets.len())
+        .map(|i| format!(r#"<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>"#))
+        .collect();
+    let overrides: String = (1..=sheets.len())
+        .map(|i| format!(r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#))
+        .collect();
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "[Content_Types].xml".into(),
+            format!(
+                r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#
+            ),
+        ),
+        (
+            "_rels/.rels".into(),
+            format!(
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#
+            ),
+        ),
+        (
+            "xl/workbook.xml".into(),
+            format!(
+                r#"<?xml version="1.0"?><workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>{book_sheets}</sheets></workbook>"#
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels".into(),
+            format!(
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#
+            ),
+        ),
+    ];
+    for (i, (_, rows)) in sheets.iter().enumerate() {
+        let cols = ["A", "B", "C", "D"];
+        let body: String = rows
+            .iter()
+            .enumerate()
+            .map(|(r, cells)| {
+                let cs: String = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(c, v)| format!(r#"<c r="{}{}" t="inlineStr"><is><t>{v}</t></is></c>"#, cols[c], r + 1))
+                    .collect();
+                format!(r#"<row r="{}">{cs}</row>"#, r + 1)
+            })
+            .collect();
+        files.push((
+            format!("xl/worksheets/sheet{}.xml", i + 1),
+            format!(r#"<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>"#),
+        ));
+    }
+    let entries: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_bytes())).collect();
+    zip_of(&entries)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spreadsheets_are_read_sheet_by_sheet() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("xlsx"), "Xlsx").await;
+    let book = xlsx(&[
+        (
+            "Appliances",
+            &[&["Item", "Installed", "Note"], &["Boiler", "2024", "Warranty five years, yearly service required"]],
+        ),
+        ("Garden", &[&["Plant", "Care"], &["Tomatoes", "Full sun, water daily"]]),
+    ]);
+    let (_, up) = upload_docs(&app, vec![("house.xlsx", book)]).await;
+    let id = ids(&up, "added")[0];
+    ingest(&app).await;
+    let d: Value = document(&app, id).await.json().await.unwrap();
+    assert_eq!(d["row"]["status"], "Ready", "{d}");
+    assert_eq!(d["row"]["doc_type"], "Xlsx");
+    assert_eq!(d["row"]["pages"], 2, "one page per sheet: {d}");
+    assert!(d["pages"][0]["text"].as_str().unwrap().contains("Boiler\t2024"), "{d}");
+    let r = search(&app, "tomatoes", &[]).await;
+    assert_eq!(r["groups"][0]["passages"][0]["page"], 2, "the Garden sheet: {r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_also_lists_matching_inventory_items() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("items"), "Items").await;
+    add_item(&app, "Brass lamp", &[("description", "A brass desk lamp with a green shade")]).await;
+    add_item(&app, "Oak chair", &[]).await;
+    upload_docs(&app, vec![("lamps.txt", b"Notes on restoring old lamps and their wiring.".to_vec())]).await;
+    ingest(&app).await;
+    let r = search(&app, "lamp", &[]).await;
+    let items: Vec<&str> = r["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(items, vec!["Brass lamp"], "{r}");
+    assert_eq!(titles(&r), vec!["lamps"]);
+    // another user's items never show
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("other"), "Other").await;
+    assert!(search(&other, "lamp", &[]).await["items"].as_array().unwrap().is_empty());
+}
