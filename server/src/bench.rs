@@ -173,6 +173,8 @@ async fn pdf_pages() {
     );
 }
 
+const BENCH_PASSWORD: &str = "benchmark password";
+
 /// The synthetic documents' ids start here (far above real ones).
 const FIRST_DOC_ID: i64 = 1_000_000;
 
@@ -180,7 +182,17 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     use app::documents::vectors;
     let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
     let Some(vpool) = state.vector.pool().cloned() else { anyhow::bail!("no vector database") };
+    // the owner of the loaded passages is the account the HTTP clients sign in as
     let user = make_user(state, "search@bench.invalid").await?;
+    let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    {
+        let mut c = state.db.get().await?;
+        diesel::sql_query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind::<Text, _>(hash)
+            .bind::<BigInt, _>(user)
+            .execute(&mut c)
+            .await?;
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // vocabulary: the model's own word pieces that are plain words
     let vocab_file = match &state.config.embedding {
@@ -310,9 +322,9 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         let topic = rng.below(TOPICS);
         let q = app::documents::embed::normalise(centres[topic].iter().map(|x| x + rng.unit() * 0.1).collect());
         let qv = pgvector::Vector::from(q);
-        let exact = vectors::exact(&mut vc, &doc_ids, &qv, 10).await?;
+        let exact = vectors::exact(&mut vc, &vectors::Scope::documents(&doc_ids), &qv, 10).await?;
         let t = Instant::now();
-        let approx = vectors::approximate(&mut vc, &doc_ids, &qv, 10).await?;
+        let approx = vectors::approximate(&mut vc, &vectors::Scope::documents(&doc_ids), &qv, 10).await?;
         approx_times.push(t.elapsed());
         found += approx.iter().filter(|a| exact.iter().any(|e| e.chunk_id == a.chunk_id)).count();
     }
@@ -334,24 +346,13 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     });
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let base = format!("http://{addr}");
-    let email = format!("http-{}@bench.invalid", std::process::id());
-    let email = email.as_str();
     let r = client
-        .post(format!("{base}/api/auth/sign_up"))
+        .post(format!("{base}/api/auth/sign_in"))
         .header("Origin", &base)
-        .form(&[("email", email), ("display_name", "Bench"), ("password", "benchmark password")])
+        .form(&[("email", "search@bench.invalid"), ("password", BENCH_PASSWORD)])
         .send()
         .await?;
-    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign up: {}", r.status());
-    // hand the loaded documents to the HTTP user
-    exec(
-        state,
-        &format!(
-            "UPDATE user_documents SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}"
-        ),
-    )
-    .await?;
-    exec(state, &format!("UPDATE document_chunks SET user_id = (SELECT id FROM users WHERE email = '{email}') WHERE user_id = {user}")).await?;
+    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign in: {}", r.status());
     let queries: Vec<String> = (0..64)
         .map(|_| {
             let t = rng.below(TOPICS);
@@ -501,11 +502,12 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         anyhow::ensure!(!relevant.is_empty(), "no passage holds the anchor of “{q}”");
         let qv = embedder.embed(&[q.to_owned()]).await?.remove(0);
         let qv = pgvector::Vector::from(qv);
-        let exact = vectors::exact(&mut vc, &docs, &qv, 100).await?;
-        let approx = vectors::approximate(&mut vc, &docs, &qv, 10).await?;
+        let scope = vectors::Scope::documents(&docs);
+        let exact = vectors::exact(&mut vc, &scope, &qv, 100).await?;
+        let approx = vectors::approximate(&mut vc, &scope, &qv, 10).await?;
         let exact10: Vec<i64> = exact.iter().take(10).map(|h| h.chunk_id).collect();
         recall += approx.iter().filter(|a| exact10.contains(&a.chunk_id)).count() as f64 / exact10.len().max(1) as f64;
-        let text = text_candidates(&mut c, &docs, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text = text_candidates(&mut c, &scope, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let text_ids: Vec<(i64, i64)> = text.iter().map(|h| (h.chunk_id, h.document_id)).collect();
         let vec_ids: Vec<(i64, i64)> =
             exact.iter().filter(|h| h.distance <= MAX_DISTANCE).map(|h| (h.chunk_id, h.document_id)).collect();

@@ -36,6 +36,8 @@ struct InScope {
     id: i64,
     #[diesel(sql_type = Integer)]
     chunks: i32,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    own: bool,
 }
 
 #[derive(QueryableByName, Clone)]
@@ -89,7 +91,7 @@ pub fn parse_date(s: &str) -> Option<time::Date> {
 /// of them, closer together, rank higher (`ts_rank_cd`).
 pub async fn text_candidates(
     c: &mut diesel_async::AsyncPgConnection,
-    docs: &[i64],
+    scope: &vectors::Scope,
     q: &str,
     limit: i64,
 ) -> Result<Vec<TextHit>, AppError> {
@@ -97,12 +99,13 @@ pub async fn text_candidates(
         "SELECT c.id AS chunk_id, c.document_id \
          FROM document_chunks c, \
               (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
-         WHERE c.document_id = ANY($1) AND c.tsv @@ s.q \
+         WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
          ORDER BY ts_rank_cd(c.tsv, s.q) DESC, c.id LIMIT $3",
     )
-    .bind::<Array<BigInt>, _>(docs)
+    .bind::<Array<BigInt>, _>(scope.document_ids())
     .bind::<Text, _>(q)
     .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(scope.owner_id())
     .load::<TextHit>(c)
     .await
     .map_err(query_failed)
@@ -155,7 +158,7 @@ pub async fn search_with(
     let mut c = conn(&state.db).await?;
     // the documents this user may read that pass the filters
     let scope: Vec<InScope> = diesel::sql_query(
-        "SELECT d.id, d.chunks_total AS chunks FROM user_documents d \
+        "SELECT d.id, d.chunks_total AS chunks, d.user_id = $1 AS own FROM user_documents d \
          WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM document_access a WHERE a.document_id = d.id AND a.grantee_id = $1)) \
            AND ($2 = '' OR d.doc_type = $2) \
            AND ($3::date IS NULL OR d.created_at >= $3::date) \
@@ -168,15 +171,21 @@ pub async fn search_with(
     .load(&mut c)
     .await
     .map_err(query_failed)?;
-    let docs: Vec<i64> = scope.iter().map(|s| s.id).collect();
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
+    let unfiltered = query.doc_type.is_empty() && parse_date(&query.from).is_none() && parse_date(&query.to).is_none();
+    let scope = if unfiltered {
+        // own documents by owner; shared ones by id (the only ones not owned)
+        vectors::Scope::owner(user_id, &scope.iter().filter(|s| !s.own).map(|s| s.id).collect::<Vec<_>>())
+    } else {
+        vectors::Scope::documents(&scope.iter().map(|s| s.id).collect::<Vec<_>>())
+    };
 
-    let text_side = async { text_candidates(&mut c, &docs, &q, CANDIDATES).await };
+    let text_side = async { text_candidates(&mut c, &scope, &q, CANDIDATES).await };
     let vector_side = async {
         if !use_vectors {
             return Err(Ranking::TextOnly("Ranked by words only.".into()));
         }
-        vector_hits(state, &docs, in_scope, &q).await
+        vector_hits(state, &scope, in_scope, &q).await
     };
     let (text_hits, vector_hits) = tokio::join!(text_side, vector_side);
     let text_hits = text_hits?;
@@ -301,7 +310,7 @@ async fn matching_items(
 /// The nearest passages by meaning, or why there are none.
 async fn vector_hits(
     state: &AppState,
-    docs: &[i64],
+    scope: &vectors::Scope,
     in_scope: i64,
     q: &str,
 ) -> Result<Vec<vectors::Neighbour>, Ranking> {
@@ -315,7 +324,7 @@ async fn vector_hits(
             "Semantic search is off (no vector database is configured), so results match your words only.".into(),
         ));
     };
-    if docs.is_empty() {
+    if scope.is_empty() {
         return Ok(Vec::new());
     }
     let work = async {
@@ -331,7 +340,7 @@ async fn vector_hits(
             )
         };
         let mut vc = pool.get().await.map_err(|e| down(&e))?;
-        let hits = vectors::nearest(&mut vc, docs, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
+        let hits = vectors::nearest(&mut vc, scope, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
         tracing::debug!(distances = ?hits.iter().take(8).map(|h| h.distance).collect::<Vec<_>>(), "nearest passages");
         // passages this far from the query are unrelated to it: they would only pad the results
         Ok(hits.into_iter().filter(|h| h.distance <= MAX_DISTANCE).collect())

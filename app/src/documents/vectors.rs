@@ -9,6 +9,36 @@ use pgvector::Vector;
 use crate::server::vector_schema::document_vectors::dsl as v;
 use crate::server::vector_schema::embedding_models::dsl as m;
 
+/// Which passages a search may see: those of `owner`'s documents (when `owner` is set) and those
+/// of the listed documents. A search without type or date filters uses the owner (one indexed
+/// comparison per row) plus the few documents shared with them, rather than a list of every
+/// document the owner has.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    owner: i64,
+    documents: Vec<i64>,
+}
+
+impl Scope {
+    /// Exactly these documents.
+    pub fn documents(ids: &[i64]) -> Self {
+        Self { owner: -1, documents: ids.to_vec() }
+    }
+    /// Everything `user_id` owns, plus these (shared) documents.
+    pub fn owner(user_id: i64, shared: &[i64]) -> Self {
+        Self { owner: user_id, documents: shared.to_vec() }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.owner < 0 && self.documents.is_empty()
+    }
+    pub fn owner_id(&self) -> i64 {
+        self.owner
+    }
+    pub fn document_ids(&self) -> &[i64] {
+        &self.documents
+    }
+}
+
 /// Below this many passages in scope, search compares every one of them (exact, and fast enough);
 /// above it, the HNSW index is used with pgvector's iterative scan so a filter never starves the result.
 pub const EXACT_SCAN_LIMIT: i64 = 20_000;
@@ -175,39 +205,40 @@ pub struct Neighbour {
 /// still comes up short (its scan limits), the exact scan answers.
 pub async fn nearest(
     conn: &mut AsyncPgConnection,
-    documents: &[i64],
+    scope: &Scope,
     in_scope: i64,
     query: &[f32],
     k: i64,
 ) -> Result<Vec<Neighbour>, diesel::result::Error> {
-    if documents.is_empty() {
+    if scope.is_empty() {
         return Ok(Vec::new());
     }
     let q = Vector::from(query.to_vec());
     if in_scope > EXACT_SCAN_LIMIT {
-        let hits = approximate(conn, documents, &q, k).await?;
+        let hits = approximate(conn, scope, &q, k).await?;
         // the iterative scan gives up at its memory or tuple limit: never answer short
         if hits.len() as i64 >= k.min(in_scope) {
             return Ok(hits);
         }
         tracing::debug!(found = hits.len(), in_scope, "approximate search came up short; scanning exactly");
     }
-    exact(conn, documents, &q, k).await
+    exact(conn, scope, &q, k).await
 }
 
-pub async fn exact(conn: &mut AsyncPgConnection, documents: &[i64], q: &Vector, k: i64) -> QueryResult<Vec<Neighbour>> {
-    let (docs, q) = (documents.to_vec(), q.clone());
+pub async fn exact(conn: &mut AsyncPgConnection, scope: &Scope, q: &Vector, k: i64) -> QueryResult<Vec<Neighbour>> {
+    let (owner, docs, q) = (scope.owner, scope.documents.clone(), q.clone());
     conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
         // no index *scan* (so never the approximate HNSW one): the rows of the scope come from a
         // bitmap scan of the document index or a sequential scan, and a top-k sort ranks them
         diesel::sql_query("SET LOCAL enable_indexscan = off").execute(c).await?;
         diesel::sql_query(
             "SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
-             WHERE document_id = ANY($1) ORDER BY distance LIMIT $3",
+             WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY distance LIMIT $3",
         )
         .bind::<Array<BigInt>, _>(docs)
         .bind::<pgvector::sql_types::Vector, _>(q)
         .bind::<BigInt, _>(k)
+        .bind::<BigInt, _>(owner)
         .load(c)
         .await
     })
@@ -216,11 +247,11 @@ pub async fn exact(conn: &mut AsyncPgConnection, documents: &[i64], q: &Vector, 
 
 pub async fn approximate(
     conn: &mut AsyncPgConnection,
-    documents: &[i64],
+    scope: &Scope,
     q: &Vector,
     k: i64,
 ) -> QueryResult<Vec<Neighbour>> {
-    let (docs, q) = (documents.to_vec(), q.clone());
+    let (owner, docs, q) = (scope.owner, scope.documents.clone(), q.clone());
     conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
         diesel::sql_query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(c).await?;
         diesel::sql_query("SET LOCAL hnsw.ef_search = 200").execute(c).await?;
@@ -230,12 +261,13 @@ pub async fn approximate(
         diesel::sql_query(
             "WITH hits AS MATERIALIZED ( \
                  SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
-                 WHERE document_id = ANY($1) ORDER BY embedding <=> $2 LIMIT $3) \
+                 WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY embedding <=> $2 LIMIT $3) \
              SELECT chunk_id, document_id, distance FROM hits ORDER BY distance",
         )
         .bind::<Array<BigInt>, _>(docs)
         .bind::<pgvector::sql_types::Vector, _>(q)
         .bind::<BigInt, _>(k)
+        .bind::<BigInt, _>(owner)
         .load(c)
         .await
     })

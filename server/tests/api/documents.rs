@@ -581,11 +581,17 @@ async fn approximate_search_never_drops_a_users_passages_among_many_others() {
     q[0] = 1.0;
     // the HNSW path on its own, where the scope is dense
     let theirs: Vec<i64> = (500_000..500_050).collect();
-    let hits = vectors::approximate(&mut vc, &theirs, &pgvector::Vector::from(q.clone()), 10).await.unwrap();
+    let hits =
+        vectors::approximate(&mut vc, &vectors::Scope::documents(&theirs), &pgvector::Vector::from(q.clone()), 10)
+            .await
+            .unwrap();
     assert_eq!(hits.len(), 10, "{hits:?}");
     // both paths: exact for a small scope, HNSW with iterative scan for a large one
     for in_scope in [10, vectors::EXACT_SCAN_LIMIT + 1] {
-        let hits = vectors::nearest(&mut vc, &[7], in_scope, &q, 10).await.unwrap();
+        let hits = vectors::nearest(&mut vc, &vectors::Scope::documents(&[7]), in_scope, &q, 10).await.unwrap();
+        assert_eq!(hits.len(), 10, "in_scope {in_scope}: {hits:?}");
+        // the same by owner: user 1 owns document 7's passages
+        let hits = vectors::nearest(&mut vc, &vectors::Scope::owner(1, &[]), in_scope, &q, 10).await.unwrap();
         assert_eq!(hits.len(), 10, "in_scope {in_scope}: {hits:?}");
         assert!(hits.iter().all(|h| h.document_id == 7));
         assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance), "ordered by distance");
