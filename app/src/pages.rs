@@ -44,6 +44,25 @@ where
     }
 }
 
+/// The numeric `:id` of the current route, if it is one.
+pub fn id_param() -> Memo<Option<i64>> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
+}
+
+/// While rendering on the server, answers with the HTTP status that matches `e` (404 for a
+/// missing item or document, …).
+pub fn set_error_status(e: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
+            resp.set_status(s);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = e;
+}
+
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
     view! {

@@ -226,22 +226,17 @@ pub async fn nearest(
 }
 
 pub async fn exact(conn: &mut AsyncPgConnection, scope: &Scope, q: &Vector, k: i64) -> QueryResult<Vec<Neighbour>> {
-    let (owner, docs, q) = (scope.owner, scope.documents.clone(), q.clone());
-    conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
-        // no index *scan* (so never the approximate HNSW one): the rows of the scope come from a
-        // bitmap scan of the document index or a sequential scan, and a top-k sort ranks them
-        diesel::sql_query("SET LOCAL enable_indexscan = off").execute(c).await?;
-        diesel::sql_query(
-            "SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
-             WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY distance LIMIT $3",
-        )
-        .bind::<Array<BigInt>, _>(docs)
-        .bind::<pgvector::sql_types::Vector, _>(q)
-        .bind::<BigInt, _>(k)
-        .bind::<BigInt, _>(owner)
-        .load(c)
-        .await
-    })
+    // no index *scan* (so never the approximate HNSW one): the rows of the scope come from a
+    // bitmap scan of the document index or a sequential scan, and a top-k sort ranks them
+    scoped_neighbours(
+        conn,
+        &["SET LOCAL enable_indexscan = off"],
+        "SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
+         WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY distance LIMIT $3",
+        scope,
+        q,
+        k,
+    )
     .await
 }
 
@@ -251,25 +246,48 @@ pub async fn approximate(
     q: &Vector,
     k: i64,
 ) -> QueryResult<Vec<Neighbour>> {
+    // relaxed order: the index returns roughly sorted rows; the outer query sorts them exactly
+    scoped_neighbours(
+        conn,
+        &[
+            "SET LOCAL hnsw.iterative_scan = relaxed_order",
+            "SET LOCAL hnsw.ef_search = 200",
+            "SET LOCAL hnsw.max_scan_tuples = 200000",
+            "SET LOCAL hnsw.scan_mem_multiplier = 4",
+        ],
+        "WITH hits AS MATERIALIZED ( \
+             SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
+             WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY embedding <=> $2 LIMIT $3) \
+         SELECT chunk_id, document_id, distance FROM hits ORDER BY distance",
+        scope,
+        q,
+        k,
+    )
+    .await
+}
+
+/// Runs a nearest-neighbour query in a transaction after its `SET LOCAL` planner settings. The
+/// query takes `$1` the scope's document ids, `$2` the query vector, `$3` k, `$4` the scope's owner.
+async fn scoped_neighbours(
+    conn: &mut AsyncPgConnection,
+    settings: &'static [&'static str],
+    sql: &'static str,
+    scope: &Scope,
+    q: &Vector,
+    k: i64,
+) -> QueryResult<Vec<Neighbour>> {
     let (owner, docs, q) = (scope.owner, scope.documents.clone(), q.clone());
     conn.transaction::<Vec<Neighbour>, diesel::result::Error, _>(async move |c| {
-        diesel::sql_query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(c).await?;
-        diesel::sql_query("SET LOCAL hnsw.ef_search = 200").execute(c).await?;
-        diesel::sql_query("SET LOCAL hnsw.max_scan_tuples = 200000").execute(c).await?;
-        diesel::sql_query("SET LOCAL hnsw.scan_mem_multiplier = 4").execute(c).await?;
-        // relaxed order: the index returns roughly sorted rows; the outer query sorts them exactly
-        diesel::sql_query(
-            "WITH hits AS MATERIALIZED ( \
-                 SELECT chunk_id, document_id, (embedding <=> $2)::float8 AS distance FROM document_vectors \
-                 WHERE (user_id = $4 OR document_id = ANY($1)) ORDER BY embedding <=> $2 LIMIT $3) \
-             SELECT chunk_id, document_id, distance FROM hits ORDER BY distance",
-        )
-        .bind::<Array<BigInt>, _>(docs)
-        .bind::<pgvector::sql_types::Vector, _>(q)
-        .bind::<BigInt, _>(k)
-        .bind::<BigInt, _>(owner)
-        .load(c)
-        .await
+        for setting in settings {
+            diesel::sql_query(*setting).execute(c).await?;
+        }
+        diesel::sql_query(sql)
+            .bind::<Array<BigInt>, _>(docs)
+            .bind::<pgvector::sql_types::Vector, _>(q)
+            .bind::<BigInt, _>(k)
+            .bind::<BigInt, _>(owner)
+            .load(c)
+            .await
     })
     .await
 }

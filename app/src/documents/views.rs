@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::api::{
     get_document, list_documents, search_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument,
@@ -15,7 +15,7 @@ use super::types::{
 };
 use crate::auth::views::FormError;
 use crate::error::AppError;
-use crate::pages::ErrorNotice;
+use crate::pages::{id_param, set_error_status, ErrorNotice};
 
 /// Re-runs `refresh` two seconds after the data says work is still going on (browser only).
 fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSignal<u32>) {
@@ -199,11 +199,6 @@ fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
     .into_any()
 }
 
-fn id_param() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
-}
-
 async fn load_document(id: Option<i64>) -> Result<DocumentDetail, AppError> {
     match id {
         Some(id) => get_document(id).await,
@@ -237,20 +232,9 @@ pub fn DocumentPage() -> impl IntoView {
     }
 }
 
-fn set_status_code(e: &AppError) {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
-            resp.set_status(s);
-        }
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = e;
-}
-
 #[component]
 fn DocumentMissing(error: AppError) -> impl IntoView {
-    set_status_code(&error);
+    set_error_status(&error);
     if error == AppError::NotFound {
         view! {
             <Title text="Document not found · Bartleby"/>

@@ -4,13 +4,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey};
 use crate::auth::views::FormError;
 use crate::error::AppError;
-use crate::pages::ErrorNotice;
+use crate::pages::{id_param, set_error_status, ErrorNotice};
 
 fn current_query() -> Memo<ItemQuery> {
     let query = use_query_map();
@@ -186,11 +186,6 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
     }
 }
 
-fn id_param() -> Memo<Option<i64>> {
-    let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
-}
-
 async fn load_item(id: Option<i64>) -> Result<ItemView, AppError> {
     match id {
         Some(id) => get_item(id).await,
@@ -198,21 +193,9 @@ async fn load_item(id: Option<i64>) -> Result<ItemView, AppError> {
     }
 }
 
-/// Sets a 404 status for a missing item while rendering on the server.
-fn not_found_status(e: &AppError) {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
-            resp.set_status(s);
-        }
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = e;
-}
-
 #[component]
 fn ItemMissing(error: AppError) -> impl IntoView {
-    not_found_status(&error);
+    set_error_status(&error);
     if error == AppError::NotFound {
         view! {
             <section class="notice">
