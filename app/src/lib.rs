@@ -91,6 +91,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signup") view=auth::views::SignupPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory") view=inventory::views::InventoryPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/new") view=inventory::views::NewItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/locations") view=inventory::location_views::LocationsPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/locations/:id") view=inventory::location_views::LocationPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::InOrder/>
@@ -135,7 +137,8 @@ fn Header() -> impl IntoView {
                                     on:click=move |_| menu_open.set(false)
                                 >
                                     <A href="/" exact=true>"Dashboard"</A>
-                                    <A href="/inventory">"Inventory"</A>
+                                    <A href="/inventory" exact=true>"Inventory"</A>
+                                    <A href="/inventory/locations">"Locations"</A>
                                     <A href="/documents">"Documents"</A>
                                     <A href="/search">"Search"</A>
                                 </nav>

@@ -136,13 +136,29 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
     };
     let pieces = format!("{} pieces in all", summary.total_quantity);
     let values: Vec<String> = summary.value_by_currency.iter().map(|(c, v)| format!("{v} {c}")).collect();
-    let max = summary.by_category.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-    const BAR_H: i64 = 22;
-    let height = BAR_H * i64::try_from(summary.by_category.len()).unwrap_or(0);
-    let description: Vec<String> = summary
+    let categories: Vec<(String, i64)> = summary
         .by_category
         .iter()
-        .map(|(c, n)| format!("{}: {n}", if c.is_empty() { "No category" } else { c }))
+        .map(|(c, n)| (if c.is_empty() { "No category".to_owned() } else { c.clone() }, *n))
+        .collect();
+    let places: Vec<(String, i64)> = summary
+        .by_location
+        .iter()
+        .map(|(l, n)| (if l.is_empty() { "No location".to_owned() } else { l.clone() }, *n))
+        .collect();
+    let storage: Vec<String> = summary
+        .storage
+        .iter()
+        .map(|s| {
+            let backend = match s.backend.as_str() {
+                "local" => "This server's disk",
+                "s3" => "Amazon S3",
+                "vercel" => "Vercel Blob",
+                other => other,
+            };
+            let files = if s.objects == 1 { "1 file".to_owned() } else { format!("{} files", s.objects) };
+            format!("{backend}: {} in {files}", crate::inventory::types::human_bytes(s.bytes))
+        })
         .collect();
     view! {
         <div class="figures">
@@ -155,33 +171,17 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
                 <span class="muted">"retail value (price × quantity)"</span>
             </p>
         </div>
-        <figure class="chart">
-            <figcaption>"Items by category"</figcaption>
-            <svg
-                viewBox=format!("0 0 400 {height}")
-                width="100%"
-                role="img"
-                aria-label=format!("Items by category. {}", description.join(", "))
-            >
-                {summary
-                    .by_category
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (category, n))| {
-                        let y = i64::try_from(i).unwrap_or(0) * BAR_H;
-                        let w = 8 + 232 * n / max;
-                        let label = if category.is_empty() { "No category".to_owned() } else { category.clone() };
-                        view! {
-                            <g>
-                                <text x="0" y=y + 15 class="chart-label">{label}</text>
-                                <rect x="140" y=y + 4 width=w height="14" rx="3" class="chart-bar"></rect>
-                                <text x=148 + w y=y + 15 class="chart-value">{*n}</text>
-                            </g>
-                        }
-                    })
-                    .collect_view()}
-            </svg>
-        </figure>
+        <BarChart title="Items by category" rows=categories/>
+        {(!summary.by_location.is_empty()).then(|| view! { <BarChart title="Items by location" rows=places/> })}
+        {(!storage.is_empty())
+            .then(|| {
+                view! {
+                    <h3>"Storage used"</h3>
+                    <ul class="storage" data-testid="storage-used">
+                        {storage.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
+                    </ul>
+                }
+            })}
         <h3>"Recently changed"</h3>
         <ul class="recent">
             {summary
@@ -191,6 +191,43 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
                 .collect_view()}
         </ul>
         <A href="/inventory">"Open inventory"</A>
+    }
+}
+
+/// A horizontal bar chart drawn on the server as SVG (readable without JavaScript, and by screen
+/// readers through its label).
+#[component]
+fn BarChart(title: &'static str, rows: Vec<(String, i64)>) -> impl IntoView {
+    const BAR_H: i64 = 22;
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let height = BAR_H * i64::try_from(rows.len()).unwrap_or(0);
+    let description: Vec<String> = rows.iter().map(|(label, n)| format!("{label}: {n}")).collect();
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <svg
+                viewBox=format!("0 0 400 {height}")
+                width="100%"
+                role="img"
+                aria-label=format!("{title}. {}", description.join(", "))
+            >
+                {rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (label, n))| {
+                        let y = i64::try_from(i).unwrap_or(0) * BAR_H;
+                        let w = 8 + 232 * n / max;
+                        view! {
+                            <g>
+                                <text x="0" y=y + 15 class="chart-label">{label}</text>
+                                <rect x="140" y=y + 4 width=w height="14" rx="3" class="chart-bar"></rect>
+                                <text x=148 + w y=y + 15 class="chart-value">{n}</text>
+                            </g>
+                        }
+                    })
+                    .collect_view()}
+            </svg>
+        </figure>
     }
 }
 

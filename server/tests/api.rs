@@ -16,6 +16,8 @@ use tokio::sync::OnceCell;
 
 #[path = "api/documents.rs"]
 mod documents;
+#[path = "api/locations.rs"]
+mod locations;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -595,6 +597,8 @@ async fn list(app: &TestApp, query: &[(&str, &str)]) -> Value {
     for (k, v) in form {
         if let Some(slot) = full.iter_mut().find(|(fk, _)| *fk == k) {
             slot.1 = v;
+        } else {
+            full.push((k, v));
         }
     }
     let r = app.client.post(app.url("/api/inventory/list")).form(&full).send().await.unwrap();

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::types::{InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView};
+use super::types::{InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView, LocationTree, Suggestions};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "inventory/list")]
@@ -31,14 +31,16 @@ pub async fn get_item(id: i64) -> Result<ItemView, AppError> {
 
 /// The user's categories and tags, suggested while typing in the form.
 #[server(prefix = "/api", endpoint = "inventory/suggestions")]
-pub async fn item_suggestions() -> Result<(Vec<String>, Vec<String>), AppError> {
+pub async fn item_suggestions() -> Result<Suggestions, AppError> {
     use crate::server::{app_state, db, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
             let state = app_state()?;
             let mut c = db::conn(&state.db).await?;
-            super::repo::categories_and_tags(&mut c, user.id).await.map_err(db::query_failed)
+            let (categories, tags) = super::repo::categories_and_tags(&mut c, user.id).await?;
+            let locations = super::locations::all(&mut c, user.id).await?.into_iter().map(|l| l.path).collect();
+            Ok(Suggestions { categories, tags, locations })
         }
         .await,
     )
@@ -133,6 +135,95 @@ pub async fn export_items() -> Result<(), AppError> {
         }
         .await,
         "/inventory",
+        None,
+    )
+}
+
+/// The user's places, depth first, with what is inside each.
+#[server(prefix = "/api", endpoint = "locations/tree")]
+pub async fn get_location_tree() -> Result<LocationTree, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::locations::tree(&app_state()?, user.id).await
+        }
+        .await,
+    )
+}
+
+/// Adds a place; `parent` is a place id, or "" for the top level.
+#[server(prefix = "/api", endpoint = "locations/create")]
+pub async fn create_location(name: String, parent: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    let back = if parent.trim().is_empty() {
+        "/inventory/locations".to_owned()
+    } else {
+        format!("/inventory/locations/{}", parent.trim())
+    };
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let parent = super::locations::parse_parent(&parent)?;
+            let id = super::locations::create(&app_state()?, user.id, &name, parent).await?;
+            leptos_axum::redirect(&format!("/inventory/locations/{id}"));
+            Ok(())
+        }
+        .await,
+        &back,
+        None,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "locations/rename")]
+pub async fn rename_location(id: i64, name: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::locations::rename(&app_state()?, user.id, id, &name).await?;
+            leptos_axum::redirect(&format!("/inventory/locations/{id}"));
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/locations/{id}"),
+        None,
+    )
+}
+
+/// Moves a place, with everything in it, under `parent` ("" for the top level).
+#[server(prefix = "/api", endpoint = "locations/move")]
+pub async fn move_location(id: i64, parent: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let parent = super::locations::parse_parent(&parent)?;
+            super::locations::move_to(&app_state()?, user.id, id, parent).await?;
+            leptos_axum::redirect(&format!("/inventory/locations/{id}"));
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/locations/{id}"),
+        None,
+    )
+}
+
+/// Deletes a place; its items and places move up one level.
+#[server(prefix = "/api", endpoint = "locations/delete")]
+pub async fn delete_location(id: i64) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let parent = super::locations::delete(&app_state()?, user.id, id).await?;
+            leptos_axum::redirect(
+                &parent.map(|p| format!("/inventory/locations/{p}")).unwrap_or_else(|| "/inventory/locations".into()),
+            );
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/locations/{id}"),
         None,
     )
 }

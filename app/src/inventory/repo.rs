@@ -5,7 +5,7 @@ use bigdecimal::BigDecimal;
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
@@ -31,6 +31,7 @@ pub struct Item {
     pub import_cost: Option<BigDecimal>,
     pub retail_price: Option<BigDecimal>,
     pub currency: String,
+    pub location_id: Option<i64>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -51,6 +52,7 @@ pub struct ItemChanges {
     pub import_cost: Option<BigDecimal>,
     pub retail_price: Option<BigDecimal>,
     pub currency: String,
+    pub location_id: Option<i64>,
 }
 
 pub async fn insert_item(conn: &mut AsyncPgConnection, user_id: i64, item: &ItemChanges) -> QueryResult<Item> {
@@ -102,6 +104,20 @@ fn filtered<'a>(user_id: i64, q: &'a ItemQuery) -> Filtered<'a> {
     if !q.tag.is_empty() {
         query = query.filter(t::tags.contains(vec![Some(q.tag.clone())]));
     }
+    if let Some(place) = q.location {
+        // the place and every place below it
+        query = query.filter(
+            sql::<Bool>(
+                "location_id IN (WITH RECURSIVE below(id) AS (SELECT id FROM user_locations WHERE user_id = ",
+            )
+            .bind::<BigInt, _>(user_id)
+            .sql(" AND id = ")
+            .bind::<BigInt, _>(place)
+            .sql(" UNION ALL SELECT c.id FROM user_locations c JOIN below ON c.parent_id = below.id WHERE c.user_id = ")
+            .bind::<BigInt, _>(user_id)
+            .sql(") SELECT id FROM below)"),
+        );
+    }
     if !q.q.is_empty() {
         // words anywhere (name, category, tags, description), a substring of the name, or a word
         // of the name close to the typed one (pg_trgm word similarity: "lamb" still finds "lamp")
@@ -135,6 +151,17 @@ pub async fn list_items(
         (SortKey::Category, true) => query.order((t::category.desc(), sql::<Text>("lower(name)").asc(), t::id.asc())),
         (SortKey::Quantity, false) => query.order((t::quantity.asc(), t::id.asc())),
         (SortKey::Quantity, true) => query.order((t::quantity.desc(), t::id.desc())),
+        (SortKey::Location, desc) => {
+            // by the place's path; unplaced items last either way
+            let path = sql::<diesel::sql_types::Nullable<Text>>(
+                "(SELECT lower(l.path) FROM user_locations l WHERE l.id = user_inventory.location_id)",
+            );
+            if desc {
+                query.order((path.desc().nulls_last(), sql::<Text>("lower(name)").asc(), t::id.asc()))
+            } else {
+                query.order((path.asc().nulls_last(), sql::<Text>("lower(name)").asc(), t::id.asc()))
+            }
+        }
         (SortKey::RetailPrice, false) => query.order((t::retail_price.asc().nulls_last(), t::id.asc())),
         (SortKey::RetailPrice, true) => query.order((t::retail_price.desc().nulls_last(), t::id.desc())),
         (SortKey::Updated, false) => query.order((t::updated_at.asc(), t::id.asc())),
@@ -209,7 +236,6 @@ pub async fn summary(
     conn: &mut AsyncPgConnection,
     user_id: i64,
 ) -> QueryResult<(Totals, Vec<CurrencyValue>, Vec<CategoryCount>)> {
-    use diesel::sql_types::BigInt;
     let totals = diesel::sql_query(
         "SELECT count(*) AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity FROM user_inventory WHERE user_id = $1",
     )
@@ -231,4 +257,17 @@ pub async fn summary(
     .load(conn)
     .await?;
     Ok((totals, values, categories))
+}
+
+/// What the user keeps on each storage backend (kept by triggers on the object tables).
+pub async fn storage_use(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<super::types::StorageUse>> {
+    use crate::server::schema::user_storage::dsl as s;
+    let rows: Vec<(String, i64, i64)> = s::user_storage
+        .filter(s::user_id.eq(user_id))
+        .filter(s::objects.gt(0))
+        .order(s::backend.asc())
+        .select((s::backend, s::bytes, s::objects))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(backend, bytes, objects)| super::types::StorageUse { backend, bytes, objects }).collect())
 }

@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
 
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::locations;
 use super::repo::{self, Item, ItemChanges};
 use super::types::{
     parse_currency, parse_price, parse_quantity, parse_tags, InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView,
@@ -48,6 +51,8 @@ pub fn check_form(form: &ItemForm) -> Result<ItemChanges, AppError> {
         import_cost: decimal(parse_price("import_cost", &form.import_cost)?),
         retail_price: decimal(parse_price("retail_price", &form.retail_price)?),
         currency: parse_currency(&form.currency)?,
+        // resolved (and created if new) by the caller, inside its transaction
+        location_id: None,
     })
 }
 
@@ -69,6 +74,8 @@ impl Item {
             dimensions: self.dimensions.clone(),
             origin: self.origin.clone(),
             quantity: self.quantity,
+            location_id: self.location_id,
+            location: String::new(),
             tags: self.tags.iter().flatten().cloned().collect(),
             import_cost: self.import_cost.as_ref().map(money),
             retail_price: self.retail_price.as_ref().map(money),
@@ -80,33 +87,59 @@ impl Item {
     }
 }
 
+/// Views of the items with their places' paths filled in.
+pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> Result<Vec<ItemView>, AppError> {
+    let mut ids: Vec<i64> = items.iter().filter_map(|i| i.location_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let paths = locations::paths(c, user_id, &ids).await?;
+    Ok(items
+        .iter()
+        .map(|i| {
+            let mut v = i.view();
+            v.location = i.location_id.and_then(|l| paths.get(&l).cloned()).unwrap_or_default();
+            v
+        })
+        .collect())
+}
+
+async fn one_view(c: &mut AsyncPgConnection, user_id: i64, item: Item) -> Result<ItemView, AppError> {
+    Ok(views(c, user_id, std::slice::from_ref(&item)).await?.remove(0))
+}
+
 pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
-    let changes = check_form(form)?;
+    let mut changes = check_form(form)?;
     let mut c = conn(&state.db).await?;
-    let item = repo::insert_item(&mut c, user_id, &changes).await.map_err(query_failed)?;
+    let item = c
+        .transaction::<Item, AppError, _>(async |c| {
+            changes.location_id = locations::place_for(c, user_id, &form.location).await?;
+            Ok(repo::insert_item(c, user_id, &changes).await?)
+        })
+        .await?;
     tracing::info!(user_id, item_id = item.id, "item created");
-    Ok(item.view())
+    one_view(&mut c, user_id, item).await
 }
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, AppError> {
     let mut c = conn(&state.db).await?;
-    let mut view = repo::find_item(&mut c, user_id, id)
-        .await
-        .map_err(query_failed)?
-        .map(|i| i.view())
-        .ok_or(AppError::NotFound)?;
+    let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
+    let mut view = one_view(&mut c, user_id, item).await?;
     view.photos = super::photos::item_photos(&mut c, state.images.preferred_backend(), user_id, id).await?;
     Ok(view)
 }
 
 pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
-    let changes = check_form(form)?;
+    let mut changes = check_form(form)?;
     let mut c = conn(&state.db).await?;
-    repo::update_item(&mut c, user_id, id, &changes)
-        .await
-        .map_err(query_failed)?
-        .map(|i| i.view())
-        .ok_or(AppError::NotFound)
+    let item = c
+        .transaction::<Item, AppError, _>(async |c| {
+            // another user's item is "not found" before any place is created
+            repo::find_item(c, user_id, id).await?.ok_or(AppError::NotFound)?;
+            changes.location_id = locations::place_for(c, user_id, &form.location).await?;
+            repo::update_item(c, user_id, id, &changes).await?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    one_view(&mut c, user_id, item).await
 }
 
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
@@ -126,13 +159,15 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
     let mut c = conn(&state.db).await?;
     let (items, total) = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
+    let places = locations::all(&mut c, user_id).await?;
     Ok(ItemPage {
-        items: items.iter().map(Item::view).collect(),
+        items: views(&mut c, user_id, &items).await?,
         total,
         page: query.page,
         per_page: PER_PAGE,
         categories,
         tags,
+        locations: places.into_iter().map(|p| (p.id, p.path)).collect(),
     })
 }
 
@@ -140,12 +175,25 @@ pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, A
     let mut c = conn(&state.db).await?;
     let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
     let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
+    let recent = views(&mut c, user_id, &recent).await?;
+    let storage = repo::storage_use(&mut c, user_id).await?;
+    drop(c);
+    let tree = locations::tree(state, user_id).await?;
+    let mut by_location: Vec<(String, i64)> =
+        tree.children(None).iter().filter(|l| l.items > 0).map(|l| (l.name.clone(), l.items)).collect();
+    if tree.unplaced > 0 {
+        by_location.push((String::new(), tree.unplaced));
+    }
+    by_location.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    by_location.truncate(8);
     Ok(InventoryStats {
         item_count: totals.items,
         total_quantity: totals.quantity,
         value_by_currency: values.iter().map(|v| (v.currency.clone(), money(&v.value))).collect(),
         by_category: categories.into_iter().map(|c| (c.category, c.items)).collect(),
-        recent: recent.iter().map(Item::view).collect(),
+        by_location,
+        storage,
+        recent,
     })
 }
 

@@ -24,6 +24,9 @@ pub struct ItemView {
     pub dimensions: String,
     pub origin: String,
     pub quantity: i32,
+    /// the place the item sits in, and its path ("Kitchen / Shelf 2"); "" when unplaced
+    pub location_id: Option<i64>,
+    pub location: String,
     pub tags: Vec<String>,
     pub import_cost: Option<String>,
     pub retail_price: Option<String>,
@@ -69,6 +72,9 @@ pub struct ItemForm {
     pub origin: String,
     #[serde(default)]
     pub quantity: String,
+    /// a path like "Kitchen / Shelf 2"; missing places are created
+    #[serde(default)]
+    pub location: String,
     /// comma-separated
     #[serde(default)]
     pub tags: String,
@@ -91,6 +97,7 @@ impl ItemForm {
             dimensions: item.dimensions.clone(),
             origin: item.origin.clone(),
             quantity: item.quantity.to_string(),
+            location: item.location.clone(),
             tags: item.tags.join(", "),
             import_cost: item.import_cost.clone().unwrap_or_default(),
             retail_price: item.retail_price.clone().unwrap_or_default(),
@@ -171,6 +178,7 @@ pub enum SortKey {
     Name,
     Category,
     Quantity,
+    Location,
     RetailPrice,
     #[default]
     Updated,
@@ -182,6 +190,7 @@ impl SortKey {
             Self::Name => "name",
             Self::Category => "category",
             Self::Quantity => "quantity",
+            Self::Location => "location",
             Self::RetailPrice => "retail_price",
             Self::Updated => "updated",
         }
@@ -191,6 +200,7 @@ impl SortKey {
             "name" => Self::Name,
             "category" => Self::Category,
             "quantity" => Self::Quantity,
+            "location" => Self::Location,
             "retail_price" => Self::RetailPrice,
             "updated" => Self::Updated,
             _ => return None,
@@ -208,6 +218,8 @@ pub struct ItemQuery {
     pub q: String,
     pub category: String,
     pub tag: String,
+    /// a place: its items and everything below it
+    pub location: Option<i64>,
     pub sort: SortKey,
     pub desc: bool,
     /// 1-based
@@ -233,6 +245,7 @@ impl ItemQuery {
             q: get("q").unwrap_or_default().trim().chars().take(200).collect(),
             category: get("category").unwrap_or_default(),
             tag: get("tag").unwrap_or_default(),
+            location: get("location").and_then(|l| l.parse().ok()),
             sort,
             desc,
             page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
@@ -250,6 +263,9 @@ impl ItemQuery {
         }
         if !self.tag.is_empty() {
             params.insert("tag", self.tag.clone());
+        }
+        if let Some(l) = self.location {
+            params.insert("location", l.to_string());
         }
         if self.sort != SortKey::default() || self.desc != self.sort.default_desc() {
             params.insert("sort", self.sort.as_str().to_owned());
@@ -275,6 +291,11 @@ impl ItemQuery {
     pub fn at_page(&self, page: u32) -> Self {
         Self { page, ..self.clone() }
     }
+
+    /// True when any filter narrows the table.
+    pub fn is_filtered(&self) -> bool {
+        !self.q.is_empty() || !self.category.is_empty() || !self.tag.is_empty() || self.location.is_some()
+    }
 }
 
 fn query_encode(s: &str) -> String {
@@ -298,11 +319,140 @@ pub struct ItemPage {
     /// the user's categories and tags, for the filter menus
     pub categories: Vec<String>,
     pub tags: Vec<String>,
+    /// the user's places (id, path), A→Z by path, for the location filter
+    pub locations: Vec<(i64, String)>,
 }
 
 impl ItemPage {
     pub fn pages(&self) -> u32 {
         u32::try_from((self.total.max(0) as u64).div_ceil(u64::from(self.per_page))).unwrap_or(u32::MAX).max(1)
+    }
+}
+
+pub const LOCATION_NAME_MAX: usize = 100;
+/// How deep places may nest (a house › room › cupboard › shelf › box … is far less).
+pub const LOCATION_DEPTH_MAX: usize = 12;
+
+/// The user's suggestions while typing in the item form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestions {
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    /// location paths
+    pub locations: Vec<String>,
+}
+
+/// Checks one place's name ("Shelf 2"): trimmed, not empty, no "/" (it separates levels in a path).
+pub fn check_location_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::validation("name", "Give the place a name."));
+    }
+    if name.contains('/') {
+        return Err(AppError::validation("name", "A place's name cannot contain \"/\" (it separates levels)."));
+    }
+    if name.chars().count() > LOCATION_NAME_MAX {
+        return Err(AppError::validation("name", format!("Keep the name to {LOCATION_NAME_MAX} characters or fewer.")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::validation("name", "The name contains characters that cannot be stored."));
+    }
+    Ok(name.to_owned())
+}
+
+/// Splits a typed location ("Kitchen / Shelf 2 /") into its levels (["Kitchen", "Shelf 2"]).
+/// Empty means no place. Errors name the item form's `location` field.
+pub fn parse_location_path(raw: &str) -> Result<Vec<String>, AppError> {
+    let levels: Vec<&str> = raw.split('/').map(str::trim).filter(|l| !l.is_empty()).collect();
+    if levels.len() > LOCATION_DEPTH_MAX {
+        return Err(AppError::validation("location", format!("Places nest at most {LOCATION_DEPTH_MAX} levels deep.")));
+    }
+    levels
+        .into_iter()
+        .map(|l| {
+            check_location_name(l).map_err(|e| match e {
+                AppError::Validation { message, .. } => AppError::validation("location", message),
+                other => other,
+            })
+        })
+        .collect()
+}
+
+/// One place with what is inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationView {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    /// "Kitchen / Shelf 2"
+    pub path: String,
+    /// 0 for a top-level place
+    pub depth: u32,
+    /// items placed directly here
+    pub own_items: i64,
+    /// items here and in every place below
+    pub items: i64,
+    /// their quantities summed
+    pub quantity: i64,
+    /// retail price × quantity per currency, here and below: (currency, amount)
+    pub value_by_currency: Vec<(String, String)>,
+}
+
+/// All the user's places, depth first (siblings A→Z), with counts rolled up the tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationTree {
+    pub locations: Vec<LocationView>,
+    /// items with no place
+    pub unplaced: i64,
+}
+
+impl LocationTree {
+    pub fn get(&self, id: i64) -> Option<&LocationView> {
+        self.locations.iter().find(|l| l.id == id)
+    }
+
+    /// The places above `id`, outermost first.
+    pub fn ancestors(&self, id: i64) -> Vec<&LocationView> {
+        let mut chain = Vec::new();
+        let mut next = self.get(id).and_then(|l| l.parent_id);
+        while let Some(p) = next.and_then(|p| self.get(p)) {
+            if chain.len() > LOCATION_DEPTH_MAX * 2 {
+                break; // never loop on a malformed tree
+            }
+            chain.push(p);
+            next = p.parent_id;
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// The places directly inside `parent` (`None`: the top level).
+    pub fn children(&self, parent: Option<i64>) -> Vec<&LocationView> {
+        self.locations.iter().filter(|l| l.parent_id == parent).collect()
+    }
+
+    /// True when `id` is `root` or lies somewhere below it.
+    pub fn within(&self, root: i64, id: i64) -> bool {
+        id == root || self.ancestors(id).iter().any(|a| a.id == root)
+    }
+}
+
+/// What one user keeps on one storage backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageUse {
+    pub backend: String,
+    pub bytes: i64,
+    pub objects: i64,
+}
+
+/// "1.4 MB": bytes for people (powers of 1000, as file managers show them).
+pub fn human_bytes(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    match b {
+        b if b < 1000.0 => format!("{bytes} B"),
+        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
+        b if b < 1e9 => format!("{:.1} MB", b / 1e6),
+        b => format!("{:.2} GB", b / 1e9),
     }
 }
 
@@ -315,6 +465,10 @@ pub struct InventoryStats {
     pub value_by_currency: Vec<(String, String)>,
     /// the largest categories first ("" = uncategorised): (category, items)
     pub by_category: Vec<(String, i64)>,
+    /// the largest top-level places, counting everything inside them ("" = no place): (name, items)
+    pub by_location: Vec<(String, i64)>,
+    /// storage used per backend (`local`, `s3`, `vercel`): photos, thumbnails, documents and exports
+    pub storage: Vec<StorageUse>,
     pub recent: Vec<ItemView>,
 }
 
@@ -358,12 +512,13 @@ mod tests {
             q: "oak chair".into(),
             category: "Furniture & home".into(),
             tag: String::new(),
+            location: Some(7),
             sort: SortKey::Name,
             desc: false,
             page: 3,
         };
         let href = q.href();
-        assert_eq!(href, "/inventory?category=Furniture+%26+home&dir=asc&page=3&q=oak+chair&sort=name");
+        assert_eq!(href, "/inventory?category=Furniture+%26+home&dir=asc&location=7&page=3&q=oak+chair&sort=name");
         let query = href.split_once('?').unwrap().1;
         let map: BTreeMap<String, String> = query
             .split('&')

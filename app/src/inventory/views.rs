@@ -7,7 +7,7 @@ use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
 use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
-use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey};
+use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
 use crate::auth::views::FormError;
 use crate::error::AppError;
 use crate::pages::{id_param, set_error_status, ErrorNotice};
@@ -37,6 +37,7 @@ pub fn InventoryPage() -> impl IntoView {
                 <form method="post" action="/api/inventory/export" class="inline">
                     <button type="submit">"Export CSV"</button>
                 </form>
+                <A href="/inventory/locations" attr:class="button">"Locations"</A>
                 <A href="/inventory/new" attr:class="button primary">"Add item"</A>
             </div>
         </div>
@@ -53,7 +54,7 @@ pub fn InventoryPage() -> impl IntoView {
 
 #[component]
 fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
-    let filtered = !query.q.is_empty() || !query.category.is_empty() || !query.tag.is_empty();
+    let filtered = query.is_filtered();
     let header = {
         let query = query.clone();
         move |key: SortKey, label: &'static str| {
@@ -116,6 +117,19 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
+            <div class="field">
+                <label for="inv-location">"Location"</label>
+                <select id="inv-location" name="location">
+                    <option value="" selected=query.location.is_none()>"Everywhere"</option>
+                    {page
+                        .locations
+                        .iter()
+                        .map(|(id, path)| {
+                            view! { <option value=id.to_string() selected=query.location == Some(*id)>{path.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
             <input type="hidden" name="sort" value=query.sort.as_str()/>
             <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
             <button type="submit">"Apply"</button>
@@ -143,6 +157,7 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
                                 {header(SortKey::Name, "Name")}
                                 {header(SortKey::Category, "Category")}
                                 <th scope="col">"Tags"</th>
+                                {header(SortKey::Location, "Location")}
                                 {header(SortKey::Quantity, "Qty")}
                                 {header(SortKey::RetailPrice, "Retail price")}
                                 {header(SortKey::Updated, "Updated")}
@@ -160,6 +175,9 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
                                             <td><A href=href>{item.name}</A></td>
                                             <td>{item.category}</td>
                                             <td class="tags">{item.tags.join(", ")}</td>
+                                            <td>
+                                                {item.location_id.map(|l| view! { <A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A> })}
+                                            </td>
                                             <td class="num">{item.quantity}</td>
                                             <td class="num">{price}</td>
                                             <td class="muted">{item.updated_at}</td>
@@ -245,6 +263,10 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
         <Photos item_id=item.id name=item.name.clone() photos=item.photos.clone()/>
         <dl class="details">
             {row("Category", item.category.clone())}
+            {item.location_id.map(|l| view! {
+                <dt>"Location"</dt>
+                <dd data-testid="item-location"><A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A></dd>
+            })}
             {row("Quantity", item.quantity.to_string())}
             {row("Material", item.material.clone())}
             {row("Colour", item.colour.clone())}
@@ -345,16 +367,16 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
 }
 
 /// The create/edit form. Field names are `form[...]`: the server functions take an `ItemForm`.
-type Suggestions = Resource<Result<(Vec<String>, Vec<String>), AppError>>;
+type SuggestionsResource = Resource<Result<Suggestions, AppError>>;
 
 /// The user's categories and tags. Create it at the top of a page, never inside a Suspense (a
 /// resource made while a Suspense resolves may be numbered differently in the browser).
-fn suggestions() -> Suggestions {
+fn suggestions() -> SuggestionsResource {
     Resource::new(|| (), |_| item_suggestions())
 }
 
 #[component]
-fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: Suggestions) -> impl IntoView {
+fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: SuggestionsResource) -> impl IntoView {
     let invalid = move |name: &'static str| {
         move || (error.get().and_then(|e| e.field().map(|f| f == name)) == Some(true)).to_string()
     };
@@ -395,13 +417,26 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: S
             {text("origin", "Origin", initial.origin.clone(), None)}
         </div>
         <div class="field">
+            <label for="item-location">"Location"</label>
+            <input
+                id="item-location"
+                name="form[location]"
+                value=initial.location.clone()
+                list="location-suggestions"
+                placeholder="Kitchen / Shelf 2 / Blue box"
+                aria-describedby="location-hint"
+                aria-invalid=invalid("location")
+            />
+            <p class="hint" id="location-hint">"Where it is, outermost place first, levels separated by “/”. New places are created as you type them."</p>
+        </div>
+        <div class="field">
             <label for="item-tags">"Tags"</label>
             <input id="item-tags" name="form[tags]" value=initial.tags.clone() aria-describedby="tags-hint" aria-invalid=invalid("tags")/>
             <p class="hint" id="tags-hint">
                 "Separate tags with commas."
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        let tags = suggestions.await.map(|(_, t)| t).unwrap_or_default();
+                        let tags = suggestions.await.map(|s| s.tags).unwrap_or_default();
                         (!tags.is_empty()).then(|| format!(" Yours so far: {}.", tags.join(", ")))
                     })}
                 </Transition>
@@ -417,10 +452,23 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: S
                 {move || Suspend::new(async move {
                     suggestions
                         .await
-                        .map(|(c, _)| c)
+                        .map(|s| s.categories)
                         .unwrap_or_default()
                         .into_iter()
                         .map(|c| view! { <option value=c/> })
+                        .collect_view()
+                })}
+            </Transition>
+        </datalist>
+        <datalist id="location-suggestions">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    suggestions
+                        .await
+                        .map(|s| s.locations)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| view! { <option value=l/> })
                         .collect_view()
                 })}
             </Transition>
@@ -456,7 +504,7 @@ pub fn NewItemPage() -> impl IntoView {
 fn no_js_error(code: &str) -> AppError {
     let field = match code {
         "name" | "description" | "category" | "material" | "colour" | "dimensions" | "origin" | "quantity" | "tags"
-        | "import_cost" | "retail_price" | "currency" => code,
+        | "location" | "import_cost" | "retail_price" | "currency" => code,
         "unavailable" => return AppError::Unavailable,
         "not_found" => return AppError::NotFound,
         _ => return AppError::Internal,

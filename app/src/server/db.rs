@@ -179,6 +179,13 @@ pub async fn ping(pool: &DbPool, timeout: Duration) -> Result<Duration, String> 
     }
 }
 
+/// Lets `?` turn a query error into the user's error inside services and transactions.
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        query_failed(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,6 +150,28 @@ diesel::table! {
         search -> Nullable<Tsvector>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        location_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    user_locations (id) {
+        id -> Int8,
+        user_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        name -> Text,
+        path -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_storage (user_id, backend) {
+        user_id -> Int8,
+        backend -> Text,
+        bytes -> Int8,
+        objects -> Int8,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -175,6 +197,8 @@ diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(user_documents -> users (user_id));
 diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
+diesel::joinable!(user_locations -> users (user_id));
+diesel::joinable!(user_storage -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     document_access,
@@ -187,5 +211,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_documents,
     user_exports,
     user_inventory,
+    user_locations,
+    user_storage,
     users,
 );

@@ -1,0 +1,185 @@
+//! Locations: a tree of places per user; a place counts everything inside it; moving a box moves
+//! its contents; nothing of another user's is reachable. Also the storage figures.
+
+use super::*;
+
+async fn tree(app: &TestApp) -> Value {
+    let r = app.call("locations/tree", &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// The id of the place at `path` in the tree.
+fn place(tree: &Value, path: &str) -> i64 {
+    tree["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["path"] == path)
+        .unwrap_or_else(|| panic!("no {path} in {tree}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn figures(tree: &Value, path: &str) -> (i64, i64, i64) {
+    let l = tree["locations"].as_array().unwrap().iter().find(|l| l["path"] == path).unwrap();
+    (l["own_items"].as_i64().unwrap(), l["items"].as_i64().unwrap(), l["quantity"].as_i64().unwrap())
+}
+
+async fn in_place(app: &TestApp, id: i64) -> Vec<String> {
+    let mut n = names(&list(app, &[("location", &id.to_string()), ("sort", "name"), ("desc", "false")]).await);
+    n.sort();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn places_nest_count_what_is_inside_and_move_with_their_contents() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("places"), "Places").await;
+    let kettle =
+        add_item(&app, "Kettle", &[("location", "House / Kitchen"), ("retail_price", "30"), ("quantity", "1")]).await;
+    add_item(&app, "Mugs", &[("location", " house/ KITCHEN /Shelf "), ("retail_price", "5"), ("quantity", "6")]).await;
+    add_item(&app, "Skis", &[("location", "House / Attic / Box")]).await;
+    add_item(&app, "Loose", &[]).await;
+
+    // typed paths reuse places whatever the case and spacing, and create the missing levels
+    let t = tree(&app).await;
+    let paths: Vec<&str> = t["locations"].as_array().unwrap().iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["House", "House / Attic", "House / Attic / Box", "House / Kitchen", "House / Kitchen / Shelf"]);
+    assert_eq!(figures(&t, "House"), (0, 3, 8));
+    assert_eq!(figures(&t, "House / Kitchen"), (1, 2, 7));
+    assert_eq!(t["unplaced"], 1);
+    let kitchen_value = t["locations"].as_array().unwrap().iter().find(|l| l["path"] == "House / Kitchen").unwrap()
+        ["value_by_currency"]
+        .clone();
+    assert_eq!(kitchen_value, serde_json::json!([["USD", "60.00"]]));
+    let (house, kitchen, shelf, attic, bx) = (
+        place(&t, "House"),
+        place(&t, "House / Kitchen"),
+        place(&t, "House / Kitchen / Shelf"),
+        place(&t, "House / Attic"),
+        place(&t, "House / Attic / Box"),
+    );
+    assert_eq!(item_json(&app, kettle).await["location"], "House / Kitchen");
+
+    // the table filters by a place and everything below it
+    assert_eq!(in_place(&app, house).await, ["Kettle", "Mugs", "Skis"]);
+    assert_eq!(in_place(&app, kitchen).await, ["Kettle", "Mugs"]);
+
+    // moving the box into the shelf moves the skis with it
+    let r = app.call("locations/move", &[("id", &bx.to_string()), ("parent", &shelf.to_string())]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(in_place(&app, kitchen).await, ["Kettle", "Mugs", "Skis"]);
+    assert!(in_place(&app, attic).await.is_empty());
+    let t = tree(&app).await;
+    assert_eq!(figures(&t, "House / Kitchen / Shelf / Box"), (1, 1, 1));
+
+    // a place cannot go inside itself, nor next to a namesake
+    let (status, body) =
+        error_json(app.call("locations/move", &[("id", &house.to_string()), ("parent", &bx.to_string())]).await).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("parent")), "{body}");
+    let (status, body) =
+        error_json(app.call("locations/create", &[("name", "kitchen"), ("parent", &house.to_string())]).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("already a place called kitchen in House"), "{body}");
+    let (status, _) = error_json(app.call("locations/create", &[("name", "a/b"), ("parent", "")]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // renaming rewrites the paths below
+    assert!(app
+        .call("locations/rename", &[("id", &kitchen.to_string()), ("name", "Galley")])
+        .await
+        .status()
+        .is_success());
+    let skis = list(&app, &[("q", "Skis")]).await["items"][0].clone();
+    assert_eq!(skis["location"], "House / Galley / Shelf / Box");
+
+    // sorting by location: by path, unplaced last
+    let by_place = names(&list(&app, &[("sort", "location"), ("desc", "false")]).await);
+    assert_eq!(by_place, ["Kettle", "Mugs", "Skis", "Loose"]);
+
+    // deleting a place loses nothing: its items and places move up a level
+    assert!(app.call("locations/delete", &[("id", &kitchen.to_string())]).await.status().is_success());
+    let t = tree(&app).await;
+    assert_eq!(figures(&t, "House"), (1, 3, 8));
+    assert_eq!(figures(&t, "House / Shelf / Box"), (1, 1, 1));
+    assert_eq!(item_json(&app, kettle).await["location"], "House");
+
+    // an item can be taken out of every place
+    let r = app
+        .client
+        .post(app.url("/api/inventory/update"))
+        .form(&[("id", kettle.to_string().as_str()), ("form[name]", "Kettle"), ("form[location]", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    assert_eq!(item_json(&app, kettle).await["location_id"], Value::Null);
+
+    // the pages render, with the figures
+    let html = app.get(&format!("/inventory/locations/{house}")).await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"place-figures\"") && html.contains("Skis"), "{html}");
+    assert_eq!(app.get("/inventory/locations").await.status(), StatusCode::OK);
+
+    // the dashboard counts items by top-level place
+    let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
+    assert_eq!(stats["by_location"], serde_json::json!([["", 2], ["House", 2]]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_places_are_out_of_reach() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("alice"), "Alice").await;
+    add_item(&app, "Diary", &[("location", "Bedroom / Drawer")]).await;
+    let t = tree(&app).await;
+    let drawer = place(&t, "Bedroom / Drawer").to_string();
+
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    add_item(&bob, "Hat", &[("location", "Bedroom")]).await;
+    let bob_bedroom = place(&tree(&bob).await, "Bedroom").to_string();
+    assert_eq!(tree(&bob).await["locations"].as_array().unwrap().len(), 1, "Bob sees only his own places");
+    assert!(names(&list(&bob, &[("location", &drawer)]).await).is_empty());
+    for (endpoint, form) in [
+        ("locations/rename", vec![("id", drawer.as_str()), ("name", "Mine")]),
+        ("locations/move", vec![("id", drawer.as_str()), ("parent", "")]),
+        ("locations/delete", vec![("id", drawer.as_str())]),
+    ] {
+        assert_eq!(bob.call(endpoint, &form).await.status(), StatusCode::NOT_FOUND, "{endpoint}");
+    }
+    // nor can he hang his places or items under hers
+    let (status, _) = error_json(bob.call("locations/move", &[("id", &bob_bedroom), ("parent", &drawer)]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = error_json(bob.call("locations/create", &[("name", "Sock"), ("parent", &drawer)]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bob.get(&format!("/inventory/locations/{drawer}")).await.status(), StatusCode::NOT_FOUND);
+    // Alice's tree is as she left it
+    assert_eq!(place(&tree(&app).await, "Bedroom / Drawer").to_string(), drawer);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_used_is_counted_per_backend_and_released_on_delete() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("storage"), "Storage").await;
+    let item = add_item(&app, "Camera", &[]).await;
+    let photo = jpeg(640, 480);
+    let size = photo.len() as i64;
+    assert_eq!(upload(&app, item, "a.jpg", photo, "application/json").await.status(), StatusCode::OK);
+    wait_for_thumbnails(&app, item).await;
+    let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
+    let local = &stats["storage"][0];
+    assert_eq!((local["backend"].as_str(), local["objects"].as_i64()), (Some("local"), Some(3)), "{stats}");
+    assert!(local["bytes"].as_i64().unwrap() > size, "the photo and its two thumbnails: {stats}");
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains("This server&#x27;s disk") || html.contains("This server's disk"), "{html}");
+
+    // another user's figures are their own
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    let theirs: Value = bob.call("inventory/summary", &[]).await.json().await.unwrap();
+    assert_eq!(theirs["storage"], serde_json::json!([]));
+
+    assert!(app.call("inventory/delete", &[("id", &item.to_string())]).await.status().is_success());
+    let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
+    assert_eq!(stats["storage"], serde_json::json!([]), "nothing stored any more");
+}
