@@ -16,8 +16,8 @@ use tokio::sync::OnceCell;
 
 #[path = "api/documents.rs"]
 mod documents;
-#[path = "api/locations.rs"]
-mod locations;
+#[path = "api/organising.rs"]
+mod organising;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -227,3 +227,34 @@ pub async fn delete_location(id: i64) -> Result<(), AppError> {
         None,
     )
 }
+
+/// Applies one change to the checked rows of the table: `op` is `set_category`, `set_location`,
+/// `add_tags`, `remove_tags` or `delete` (which needs `confirm`). Answers how many items changed.
+#[server(prefix = "/api", endpoint = "inventory/bulk")]
+pub async fn bulk_edit(
+    #[server(default)] ids: Vec<i64>,
+    op: String,
+    #[server(default)] value: String,
+    #[server(default)] confirm: String,
+    #[server(default)] back: String,
+) -> Result<u64, AppError> {
+    use crate::server::{app_state, plain_form_post, respond_form};
+    // only ever back to the table
+    let back = if back.starts_with("/inventory") && !back.starts_with("//") { back } else { "/inventory".to_owned() };
+    let page = back.split('?').next().unwrap_or("/inventory").to_owned();
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let op = super::types::BulkOp::parse(&op, &value, !confirm.is_empty())?;
+            let n = super::service::bulk(&app_state()?, user.id, &ids, &op).await?;
+            if plain_form_post() {
+                let sep = if back.contains('?') { '&' } else { '?' };
+                leptos_axum::redirect(&format!("{back}{sep}changed={n}"));
+            }
+            Ok(n)
+        }
+        .await,
+        &page,
+        None,
+    )
+}

@@ -73,6 +73,17 @@ pub async fn find_item(conn: &mut AsyncPgConnection, user_id: i64, id: i64) -> Q
         .optional()
 }
 
+/// The user's items among `ids` (ids of other users' items find nothing).
+pub async fn find_items(conn: &mut AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<Vec<Item>> {
+    t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .filter(t::id.eq_any(ids))
+        .order(t::id.asc())
+        .select(Item::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn update_item(
     conn: &mut AsyncPgConnection,
     user_id: i64,

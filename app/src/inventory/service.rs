@@ -10,8 +10,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::locations;
 use super::repo::{self, Item, ItemChanges};
 use super::types::{
-    parse_currency, parse_price, parse_quantity, parse_tags, InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView,
-    NAME_MAX, PER_PAGE,
+    parse_currency, parse_price, parse_quantity, parse_tags, BulkOp, InventoryStats, ItemForm, ItemPage, ItemQuery,
+    ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
 };
 use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
@@ -63,6 +63,25 @@ fn money(d: &BigDecimal) -> String {
 }
 
 impl Item {
+    /// The item's settable columns, as they are now.
+    pub fn changes(&self) -> ItemChanges {
+        ItemChanges {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            category: self.category.clone(),
+            material: self.material.clone(),
+            colour: self.colour.clone(),
+            dimensions: self.dimensions.clone(),
+            origin: self.origin.clone(),
+            quantity: self.quantity,
+            tags: self.tags.clone(),
+            import_cost: self.import_cost.clone(),
+            retail_price: self.retail_price.clone(),
+            currency: self.currency.clone(),
+            location_id: self.location_id,
+        }
+    }
+
     pub fn view(&self) -> ItemView {
         ItemView {
             id: self.id,
@@ -169,6 +188,67 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
         tags,
         locations: places.into_iter().map(|p| (p.id, p.path)).collect(),
     })
+}
+
+/// Applies one change to the user's items among `ids` (others' ids are ignored); the number changed.
+pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> Result<u64, AppError> {
+    if ids.is_empty() {
+        return Err(AppError::validation("ids", "Select one or more items first."));
+    }
+    if ids.len() > BULK_MAX {
+        return Err(AppError::validation("ids", format!("Select at most {BULK_MAX} items at a time.")));
+    }
+    let mut c = conn(&state.db).await?;
+    if *op == BulkOp::Delete {
+        let mut n = 0;
+        for id in ids {
+            let keys = super::photos::item_keys(&mut c, user_id, *id).await?;
+            if repo::delete_item(&mut c, user_id, *id).await? {
+                super::photos::delete_objects(&state.images, keys).await;
+                n += 1;
+            }
+        }
+        tracing::info!(user_id, items = n, "items deleted in bulk");
+        return Ok(n);
+    }
+    let n = c
+        .transaction::<u64, AppError, _>(async |c| {
+            let items = repo::find_items(c, user_id, ids).await?;
+            let place = match op {
+                BulkOp::SetLocation(path) => locations::place_for(c, user_id, path).await?,
+                _ => None,
+            };
+            for item in &items {
+                let mut changes = item.changes();
+                match op {
+                    BulkOp::SetCategory(cat) => changes.category = cat.clone(),
+                    BulkOp::SetLocation(_) => changes.location_id = place,
+                    BulkOp::AddTags(add) => {
+                        let mut all: Vec<String> = changes.tags.iter().flatten().cloned().collect();
+                        all.extend(add.iter().cloned());
+                        changes.tags = parse_tags(&all.join(","))
+                            .map_err(|e| match e {
+                                AppError::Validation { message, .. } => {
+                                    AppError::validation("value", format!("{}: {message}", item.name))
+                                }
+                                other => other,
+                            })?
+                            .into_iter()
+                            .map(Some)
+                            .collect();
+                    }
+                    BulkOp::RemoveTags(remove) => changes
+                        .tags
+                        .retain(|t| !t.as_ref().is_some_and(|t| remove.iter().any(|r| r.eq_ignore_ascii_case(t)))),
+                    BulkOp::Delete => unreachable!("handled above"),
+                }
+                repo::update_item(c, user_id, item.id, &changes).await?;
+            }
+            Ok(items.len() as u64)
+        })
+        .await?;
+    tracing::info!(user_id, items = n, "items changed in bulk");
+    Ok(n)
 }
 
 pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, AppError> {

@@ -437,6 +437,62 @@ impl LocationTree {
     }
 }
 
+/// Most rows one bulk change may touch (a page is 50).
+pub const BULK_MAX: usize = 500;
+
+/// One change applied to many items at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkOp {
+    SetCategory(String),
+    /// a typed path, as in the item form ("" takes the items out of every place)
+    SetLocation(String),
+    AddTags(Vec<String>),
+    RemoveTags(Vec<String>),
+    Delete,
+}
+
+impl BulkOp {
+    /// Reads the bulk form: the chosen operation, its value, and the delete confirmation.
+    pub fn parse(op: &str, value: &str, confirmed: bool) -> Result<Self, AppError> {
+        let field = |e: AppError| match e {
+            AppError::Validation { message, .. } => AppError::validation("value", message),
+            other => other,
+        };
+        Ok(match op {
+            "set_category" => {
+                let c = value.trim();
+                if c.chars().count() > 100 {
+                    return Err(AppError::validation("value", "Keep the category to 100 characters or fewer."));
+                }
+                Self::SetCategory(c.to_owned())
+            }
+            "set_location" => {
+                parse_location_path(value).map_err(field)?;
+                Self::SetLocation(value.to_owned())
+            }
+            "add_tags" | "remove_tags" => {
+                let tags = parse_tags(value).map_err(field)?;
+                if tags.is_empty() {
+                    return Err(AppError::validation("value", "Type the tags, separated by commas."));
+                }
+                if op == "add_tags" {
+                    Self::AddTags(tags)
+                } else {
+                    Self::RemoveTags(tags)
+                }
+            }
+            "delete" if confirmed => Self::Delete,
+            "delete" => {
+                return Err(AppError::validation(
+                    "confirm",
+                    "Tick “Yes, delete them” to delete the selected items. This cannot be undone.",
+                ))
+            }
+            _ => return Err(AppError::validation("op", "Choose what to do with the selected items.")),
+        })
+    }
+}
+
 /// What one user keeps on one storage backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageUse {

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
-use super::api::{get_item, item_suggestions, list_items, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
+use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
 use crate::auth::views::FormError;
 use crate::error::AppError;
@@ -27,7 +27,9 @@ fn price(item: &ItemView) -> String {
 #[component]
 pub fn InventoryPage() -> impl IntoView {
     let query = current_query();
-    let page = Resource::new_blocking(move || query.get(), list_items);
+    let bulk = ServerAction::<BulkEdit>::new();
+    // reloaded after each bulk change
+    let page = Resource::new_blocking(move || (query.get(), bulk.version().get()), |(q, _)| list_items(q));
     view! {
         <Title text="Inventory · Bartleby"/>
         <div class="page-head">
@@ -44,7 +46,7 @@ pub fn InventoryPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(p) => view! { <InventoryTable page=p query=query.get_untracked()/> }.into_any(),
+                    Ok(p) => view! { <InventoryTable page=p query=query.get_untracked() bulk=bulk/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -53,7 +55,26 @@ pub fn InventoryPage() -> impl IntoView {
 }
 
 #[component]
-fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
+fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>) -> impl IntoView {
+    let params = use_query_map();
+    let error = Signal::derive(move || match bulk.value().get() {
+        Some(r) => r.err(),
+        None => params.read().get("error").map(|code| bulk_error(&code)),
+    });
+    let done = move || {
+        let n = match bulk.value().get() {
+            Some(Ok(n)) => Some(n),
+            Some(Err(_)) => None,
+            None => params.read().get("changed").and_then(|n| n.parse::<u64>().ok()),
+        };
+        n.map(|n| match n {
+            0 => "No items changed.".to_owned(),
+            1 => "1 item changed.".to_owned(),
+            n => format!("{n} items changed."),
+        })
+    };
+    let all = RwSignal::new(false);
+    let back = query.href();
     let filtered = query.is_filtered();
     let header = {
         let query = query.clone();
@@ -150,10 +171,44 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
             }
         } else {
             view! {
+                <ActionForm action=bulk attr:class="bulk" attr:aria-label="Change the selected items">
+                <div class="bulk-bar">
+                    <div class="field">
+                        <label for="bulk-op">"With the selected items"</label>
+                        <select id="bulk-op" name="op">
+                            <option value="">"Choose…"</option>
+                            <option value="set_category">"Set category to"</option>
+                            <option value="set_location">"Move to location"</option>
+                            <option value="add_tags">"Add tags"</option>
+                            <option value="remove_tags">"Remove tags"</option>
+                            <option value="delete">"Delete"</option>
+                        </select>
+                    </div>
+                    <div class="field grow">
+                        <label for="bulk-value">"Category, location or tags"</label>
+                        <input id="bulk-value" name="value" placeholder="Furniture · Garage / Shelf 1 · vintage, oak"/>
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" name="confirm" value="yes"/>
+                        " Yes, delete them"
+                    </label>
+                    <input type="hidden" name="back" value=back/>
+                    <button type="submit" disabled=move || bulk.pending().get()>"Apply to selected"</button>
+                </div>
+                <FormError error=error/>
+                <p class="muted" role="status" data-testid="bulk-status">{done}</p>
                 <div class="table-wrap">
                     <table class="items">
                         <thead>
                             <tr>
+                                <th scope="col" class="select">
+                                    <input
+                                        type="checkbox"
+                                        aria-label="Select all on this page"
+                                        prop:checked=move || all.get()
+                                        on:change=move |ev| all.set(event_target_checked(&ev))
+                                    />
+                                </th>
                                 {header(SortKey::Name, "Name")}
                                 {header(SortKey::Category, "Category")}
                                 <th scope="col">"Tags"</th>
@@ -167,11 +222,22 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
                             {page
                                 .items
                                 .into_iter()
-                                .map(|item| {
+                                .enumerate()
+                                .map(|(i, item)| {
                                     let price = price(&item);
                                     let href = format!("/inventory/{}", item.id);
+                                    let select = format!("Select {}", item.name);
                                     view! {
                                         <tr>
+                                            <td class="select">
+                                                <input
+                                                    type="checkbox"
+                                                    name=format!("ids[{i}]")
+                                                    value=item.id
+                                                    aria-label=select
+                                                    prop:checked=move || all.get()
+                                                />
+                                            </td>
                                             <td><A href=href>{item.name}</A></td>
                                             <td>{item.category}</td>
                                             <td class="tags">{item.tags.join(", ")}</td>
@@ -188,6 +254,7 @@ fn InventoryTable(page: ItemPage, query: ItemQuery) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
+                </ActionForm>
             }
                 .into_any()
         }}
@@ -497,6 +564,18 @@ pub fn NewItemPage() -> impl IntoView {
                 <A href="/inventory" attr:class="button">"Cancel"</A>
             </div>
         </ActionForm>
+    }
+}
+
+/// The message for a bulk change posted without JavaScript that came back with `?error=<code>`.
+fn bulk_error(code: &str) -> AppError {
+    match code {
+        "ids" => AppError::validation("ids", "Select one or more items first."),
+        "op" => AppError::validation("op", "Choose what to do with the selected items."),
+        "confirm" => AppError::validation("confirm", "Tick “Yes, delete them” to delete the selected items."),
+        "value" => AppError::validation("value", "Check the category, location or tags you typed."),
+        "unavailable" => AppError::Unavailable,
+        _ => AppError::Internal,
     }
 }
 

@@ -1,5 +1,6 @@
-//! Locations: a tree of places per user; a place counts everything inside it; moving a box moves
-//! its contents; nothing of another user's is reachable. Also the storage figures.
+//! Organising the inventory: a tree of places per user (a place counts everything inside it, moving
+//! a box moves its contents), bulk changes to checked rows, and the storage figures. Nothing of
+//! another user's is reachable.
 
 use super::*;
 
@@ -182,4 +183,85 @@ async fn storage_used_is_counted_per_backend_and_released_on_delete() {
     assert!(app.call("inventory/delete", &[("id", &item.to_string())]).await.status().is_success());
     let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
     assert_eq!(stats["storage"], serde_json::json!([]), "nothing stored any more");
+}
+
+/// Posts the table's bulk form as the browser does: checked rows only, as `ids[row]`.
+async fn bulk(app: &TestApp, rows: &[(usize, i64)], op: &str, value: &str, confirm: bool) -> reqwest::Response {
+    let mut form: Vec<(String, String)> = rows.iter().map(|(i, id)| (format!("ids[{i}]"), id.to_string())).collect();
+    form.push(("op".into(), op.into()));
+    form.push(("value".into(), value.into()));
+    if confirm {
+        form.push(("confirm".into(), "yes".into()));
+    }
+    form.push(("back".into(), "/inventory?sort=name".into()));
+    app.client.post(app.url("/api/inventory/bulk")).form(&form).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checked_rows_change_together_and_only_your_own() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("bulk"), "Bulk").await;
+    let a = add_item(&app, "Alpha", &[("tags", "old, keep")]).await;
+    let b = add_item(&app, "Beta", &[("tags", "OLD")]).await;
+    let c = add_item(&app, "Gamma", &[]).await;
+
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    let theirs = add_item(&bob, "Bob's", &[("category", "Mine")]).await;
+
+    // rows 0 and 2 checked (row 1 not): sparse indexes, as a browser sends them
+    let r = bulk(&app, &[(0, a), (2, c), (3, theirs)], "set_category", "Tools", false).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap(), 2, "Bob's item is not counted");
+    assert_eq!(item_json(&app, a).await["category"], "Tools");
+    assert_eq!(item_json(&app, b).await["category"], "");
+    assert_eq!(item_json(&bob, theirs).await["category"], "Mine");
+
+    assert_eq!(bulk(&app, &[(0, a), (1, b)], "add_tags", "new, Keep", false).await.status(), StatusCode::OK);
+    assert_eq!(item_json(&app, a).await["tags"], serde_json::json!(["old", "keep", "new"]));
+    assert_eq!(item_json(&app, b).await["tags"], serde_json::json!(["OLD", "new", "Keep"]));
+    assert_eq!(bulk(&app, &[(0, a), (1, b)], "remove_tags", "old", false).await.status(), StatusCode::OK);
+    assert_eq!(item_json(&app, b).await["tags"], serde_json::json!(["new", "Keep"]));
+
+    assert_eq!(bulk(&app, &[(1, b), (2, c)], "set_location", "Shed / Bench", false).await.status(), StatusCode::OK);
+    assert_eq!(item_json(&app, c).await["location"], "Shed / Bench");
+
+    // delete needs the confirmation, and nothing is lost without it
+    let (status, body) = error_json(bulk(&app, &[(0, a), (1, b)], "delete", "", false).await).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("confirm")));
+    let (status, body) = error_json(bulk(&app, &[], "set_category", "x", false).await).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ids")));
+    let (status, body) = error_json(bulk(&app, &[(0, a)], "launch", "", false).await).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("op")));
+    assert_eq!(names(&list(&app, &[]).await).len(), 3);
+
+    let r = bulk(&app, &[(0, a), (1, b), (5, theirs)], "delete", "", true).await;
+    assert_eq!(r.json::<Value>().await.unwrap(), 2);
+    assert_eq!(names(&list(&app, &[]).await), ["Gamma"]);
+    assert_eq!(names(&list(&bob, &[]).await), ["Bob's"]);
+
+    // without JavaScript the form posts and comes back to the same view of the table
+    let r = app
+        .client
+        .post(app.url("/api/inventory/bulk"))
+        .header(ACCEPT, "text/html")
+        .form(&[
+            ("ids[0]", c.to_string().as_str()),
+            ("op", "set_category"),
+            ("value", "Garden"),
+            ("back", "/inventory?sort=name"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/inventory?sort=name&changed=1");
+    let r = app
+        .client
+        .post(app.url("/api/inventory/bulk"))
+        .header(ACCEPT, "text/html")
+        .form(&[("op", "set_category"), ("value", "Garden"), ("back", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/inventory?error=ids");
 }
