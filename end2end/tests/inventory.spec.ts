@@ -30,7 +30,7 @@ test("add items, then sort, filter and search the table; edit and delete one", a
   await page.goto("/inventory");
   await hydrated(page);
   await expect(page.getByTestId("item-count")).toHaveText("3 items");
-  const names = page.locator("table.items tbody tr td:first-child");
+  const names = page.locator("table.items tbody tr td:nth-child(2)");
   // newest first by default
   await expect(names).toHaveText(["Walnut table", "Brass lamp", "Oak chair"]);
 
@@ -45,7 +45,7 @@ test("add items, then sort, filter and search the table; edit and delete one", a
   await expect(names).toHaveText(["Walnut table", "Oak chair", "Brass lamp"]);
 
   await hydrated(page);
-  await page.getByLabel("Category").selectOption("Furniture");
+  await page.getByLabel("Category", { exact: true }).selectOption("Furniture");
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(/category=Furniture/);
   await expect(names).toHaveText(["Walnut table", "Oak chair"]);
@@ -131,5 +131,58 @@ test("export the inventory as CSV", async ({ page }) => {
   expect(text.split("\n")[0]).toContain("name,description,category");
   expect(text).toContain("Walnut table,,Furniture");
   expect(text).toContain("400.00");
+  expect(errors).toEqual([]);
+});
+
+test("put things in places, move a box with its contents, and change checked rows together", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("places"), "Organiser");
+  await addItem(page, { Name: "Hammer", Location: "Garage / Shelf" });
+  await expect(page.getByTestId("item-location")).toHaveText("Garage / Shelf");
+  await addItem(page, { Name: "Nails", Location: "garage / shelf / Tin", Quantity: "200" });
+  await expect(page.getByTestId("item-location")).toHaveText("Garage / Shelf / Tin");
+  await addItem(page, { Name: "Bicycle", Location: "Shed" });
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Locations" }).click();
+  await hydrated(page);
+  const places = page.getByTestId("places");
+  await expect(places.getByRole("row", { name: /Garage 2 201/ })).toBeVisible();
+  await places.getByRole("link", { name: "Tin" }).click();
+  await expect(page.getByTestId("place-name")).toHaveText("Tin");
+  await hydrated(page);
+  // move the tin to the shed: the nails go with it
+  await page.getByLabel("Move into").selectOption({ label: "Shed" });
+  await page.getByRole("button", { name: "Move" }).click();
+  await expect(page.locator(".crumbs")).toContainText("Shed");
+  await page.getByRole("link", { name: "Shed" }).click();
+  await expect(page.getByTestId("place-figures")).toContainText("2 items (1 directly here) · 201 pieces");
+
+  // the table filters by a place and everything inside it
+  await page.goto("/inventory");
+  await hydrated(page);
+  await page.getByLabel("Location", { exact: true }).selectOption({ label: "Shed" });
+  await page.getByRole("button", { name: "Apply" }).click();
+  const names = page.locator("table.items tbody tr td:nth-child(2)");
+  await expect(names).toHaveText(["Bicycle", "Nails"]);
+
+  // check two rows and set their category; then delete one, confirming
+  await page.getByRole("link", { name: "Clear" }).click();
+  await expect(names).toHaveCount(3);
+  await page.getByLabel("Select Hammer").check();
+  await page.getByLabel("Select Nails").check();
+  await page.getByLabel("With the selected items").selectOption("set_category");
+  await page.getByLabel("Category, location or tags").fill("Tools");
+  await page.getByRole("button", { name: "Change selected" }).click();
+  await expect(page.getByTestId("bulk-status")).toHaveText("2 items changed.");
+  await expect(page.locator("table.items tbody tr", { hasText: "Hammer" })).toContainText("Tools");
+  await page.getByLabel("Select Bicycle").check();
+  await page.getByLabel("With the selected items").selectOption("delete");
+  await page.getByRole("button", { name: "Change selected" }).click();
+  await expect(page.getByTestId("form-error")).toContainText("Yes, delete them");
+  await page.getByLabel("Select Bicycle").check();
+  await page.getByLabel("Yes, delete them").check();
+  await page.getByRole("button", { name: "Change selected" }).click();
+  await expect(page.getByTestId("item-count")).toHaveText("2 items");
+  await expect(names).toHaveText(["Nails", "Hammer"]);
   expect(errors).toEqual([]);
 });

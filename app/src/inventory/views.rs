@@ -28,8 +28,14 @@ fn price(item: &ItemView) -> String {
 pub fn InventoryPage() -> impl IntoView {
     let query = current_query();
     let bulk = ServerAction::<BulkEdit>::new();
-    // reloaded after each bulk change
-    let page = Resource::new_blocking(move || (query.get(), bulk.version().get()), |(q, _)| list_items(q));
+    // reloaded after each bulk change that worked (after a refused one the form keeps its state)
+    let changed = RwSignal::new(0u32);
+    Effect::new(move || {
+        if matches!(bulk.value().get(), Some(Ok(_))) {
+            changed.update(|n| *n += 1);
+        }
+    });
+    let page = Resource::new_blocking(move || (query.get(), changed.get()), |(q, _)| list_items(q));
     view! {
         <Title text="Inventory · Bartleby"/>
         <div class="page-head">
@@ -193,7 +199,7 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
                         " Yes, delete them"
                     </label>
                     <input type="hidden" name="back" value=back/>
-                    <button type="submit" disabled=move || bulk.pending().get()>"Apply to selected"</button>
+                    <button type="submit" disabled=move || bulk.pending().get()>"Change selected"</button>
                 </div>
                 <FormError error=error/>
                 <p class="muted" role="status" data-testid="bulk-status">{done}</p>
