@@ -1,5 +1,6 @@
 //! Photo uploads (multipart, streamed to disk) and serving stored objects to their owner only.
 
+use app::inventory::export::ExportFormat;
 use std::path::PathBuf;
 
 use app::auth::service::session_user;
@@ -335,8 +336,10 @@ pub async fn download_export(State(state): State<AppState>, session: Session, Pa
         let export = app::inventory::export::find_export(&state, user_id, id).await.map_err(lookup_failed)?;
         let mut res = stream_object(&state.exports, &export.backend, &export.key, "export", id).await?;
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-        let name = format!("attachment; filename=\"bartleby-inventory-{}.csv\"", export.created_at.date());
+        let format = ExportFormat::parse(&export.format).unwrap_or(ExportFormat::Csv);
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        let name =
+            format!("attachment; filename=\"bartleby-inventory-{}.{}\"", export.created_at.date(), format.as_str());
         if let Ok(v) = HeaderValue::from_str(&name) {
             h.insert(header::CONTENT_DISPOSITION, v);
         }

@@ -122,14 +122,16 @@ pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
     )
 }
 
-/// Writes the user's items to a CSV file and sends the browser to download it.
+/// Writes the user's items as `format` (csv, xlsx, json, or zip with the photos) and sends the
+/// browser to download the file.
 #[server(prefix = "/api", endpoint = "inventory/export")]
-pub async fn export_items() -> Result<(), AppError> {
+pub async fn export_items(#[server(default)] format: String) -> Result<(), AppError> {
     use crate::server::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
-            let id = super::export::export_csv(&app_state()?, user.id).await?;
+            let format = super::export::ExportFormat::parse(&format)?;
+            let id = super::export::export(&app_state()?, user.id, format).await?;
             leptos_axum::redirect(&format!("/exports/{id}"));
             Ok(())
         }

@@ -131,7 +131,7 @@ fn PlaceList(tree: LocationTree, parent: Option<i64>) -> impl IntoView {
                     {rows
                         .into_iter()
                         .map(|l| {
-                            let indent = format!("padding-left: {}rem", f64::from(l.depth - base) * 1.25 + 0.5);
+                            let indent = format!("padding-left: {}rem", f64::from(l.depth - base) * 1.25 + 0.75);
                             let v = value(&l);
                             view! {
                                 <tr>

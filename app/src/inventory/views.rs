@@ -42,9 +42,16 @@ pub fn InventoryPage() -> impl IntoView {
             <h1>"Inventory"</h1>
             <div class="actions">
                 // a plain form: the answer is a file download, not a page the app router could show
-                <form method="post" action="/api/inventory/export" class="inline">
-                    <button type="submit">"Export CSV"</button>
+                <form method="post" action="/api/inventory/export" class="inline export">
+                    <select name="format" aria-label="Export as">
+                        <option value="csv">"CSV"</option>
+                        <option value="xlsx">"Excel (XLSX)"</option>
+                        <option value="json">"JSON"</option>
+                        <option value="zip">"ZIP with photos"</option>
+                    </select>
+                    <button type="submit">"Export"</button>
                 </form>
+                <A href="/inventory/import" attr:class="button">"Import CSV"</A>
                 <A href="/inventory/locations" attr:class="button">"Locations"</A>
                 <A href="/inventory/new" attr:class="button primary">"Add item"</A>
             </div>
