@@ -91,6 +91,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/signup") view=auth::views::SignupPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory") view=inventory::views::InventoryPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/new") view=inventory::views::NewItemPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/import") view=inventory::import_views::ImportPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/inventory/import/:token") view=inventory::import_views::ImportPreviewPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/locations") view=inventory::location_views::LocationsPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/locations/:id") view=inventory::location_views::LocationPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::InOrder/>

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod documents;
 pub mod embedded_pg;
 pub mod health;
+pub mod imports;
 pub mod media;
 pub mod middleware;
 pub mod openai_double;
@@ -245,6 +246,10 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{id}", get(media::serve_asset))
         .route("/exports/{id}", get(media::download_export))
         .route("/documents/{id}/file", get(documents::download_document))
+        .route(
+            "/inventory/import",
+            axum::routing::post(imports::upload_import).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/documents/upload",
             axum::routing::post(documents::upload_documents).layer(axum::extract::DefaultBodyLimit::disable()),

@@ -1246,7 +1246,7 @@ async fn csv_export_is_complete_safe_and_only_for_its_owner() {
 }
 
 /// Exports as `format` (a hydrated-app call) and downloads the file.
-async fn export_file(app: &TestApp, format: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn export_file(app: &TestApp, format: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let r = app
         .client
         .post(app.url("/api/inventory/export"))

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::types::{InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView, LocationTree, Suggestions};
+use super::types::{ImportPreview, InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView, LocationTree, Suggestions};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "inventory/list")]
@@ -257,6 +257,53 @@ pub async fn bulk_edit(
         }
         .await,
         &page,
+        None,
+    )
+}
+
+/// A pending CSV import, checked row by row.
+#[server(prefix = "/api", endpoint = "inventory/import/preview")]
+pub async fn get_import_preview(token: String) -> Result<ImportPreview, AppError> {
+    use crate::server::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::import::preview(&app_state()?, user.id, &token).await
+        }
+        .await,
+    )
+}
+
+/// Imports a pending CSV file, all of it or (if any row has a problem) nothing.
+#[server(prefix = "/api", endpoint = "inventory/import/commit")]
+pub async fn import_commit(token: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let n = super::import::commit(&app_state()?, user.id, &token).await?;
+            leptos_axum::redirect(&format!("/inventory?imported={n}"));
+            Ok(())
+        }
+        .await,
+        &format!("/inventory/import/{}", super::types::url_segment(&token)),
+        None,
+    )
+}
+
+/// Throws a pending CSV import away.
+#[server(prefix = "/api", endpoint = "inventory/import/discard")]
+pub async fn import_discard(token: String) -> Result<(), AppError> {
+    use crate::server::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::import::discard(&app_state()?, user.id, &token).await?;
+            leptos_axum::redirect("/inventory/import");
+            Ok(())
+        }
+        .await,
+        "/inventory/import",
         None,
     )
 }

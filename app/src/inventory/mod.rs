@@ -1,12 +1,15 @@
 //! Inventory: the user's things, in a table to sort, filter, search and page through.
 
 pub mod api;
+pub mod import_views;
 pub mod location_views;
 pub mod types;
 pub mod views;
 
 #[cfg(feature = "ssr")]
 pub mod export;
+#[cfg(feature = "ssr")]
+pub mod import;
 #[cfg(feature = "ssr")]
 pub mod locations;
 #[cfg(feature = "ssr")]

@@ -298,6 +298,11 @@ impl ItemQuery {
     }
 }
 
+/// A value safe to put in a URL path segment (anything else is dropped).
+pub fn url_segment(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').take(64).collect()
+}
+
 fn query_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -491,6 +496,32 @@ impl BulkOp {
             _ => return Err(AppError::validation("op", "Choose what to do with the selected items.")),
         })
     }
+}
+
+/// Most items one CSV import may hold.
+pub const IMPORT_MAX_ROWS: usize = 50_000;
+
+/// One problem in an import file, by line (1 is the header) and the form field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowProblem {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// A checked, not yet imported CSV file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub token: String,
+    /// rows that would become items
+    pub items: usize,
+    /// problems in all (the list below may stop short)
+    pub problem_count: usize,
+    pub problems: Vec<RowProblem>,
+    /// columns that match no item field and will be left out
+    pub ignored_columns: Vec<String>,
+    /// the first rows, as they would be imported
+    pub sample: Vec<ItemForm>,
 }
 
 /// What one user keeps on one storage backend.

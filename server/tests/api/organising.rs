@@ -265,3 +265,95 @@ async fn checked_rows_change_together_and_only_your_own() {
         .unwrap();
     assert_eq!(r.headers()[LOCATION], "/inventory?error=ids");
 }
+
+async fn upload_csv(app: &TestApp, body: &str, accept: &str) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(body.as_bytes().to_vec()).file_name("items.csv");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    app.client.post(app.url("/inventory/import")).header(ACCEPT, accept).multipart(form).send().await.unwrap()
+}
+
+async fn pending(app: &TestApp, body: &str) -> String {
+    let r = upload_csv(app, body, "application/json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_csv_import_is_previewed_with_row_problems_and_is_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("import"), "Import").await;
+
+    // a file with problems: the preview names them by line and column; importing is refused
+    let bad = "name,quantity,retail_price,location,notes\nChair,2,40,Hall,x\nLamp,-1,5,,\n,1,,,\nVase,1,1.234,Hall / Shelf,\n";
+    let token = pending(&app, bad).await;
+    let preview: Value = app.call("inventory/import/preview", &[("token", &token)]).await.json().await.unwrap();
+    assert_eq!(preview["items"], 4);
+    assert_eq!(preview["problem_count"], 3);
+    let found: Vec<(i64, &str)> = preview["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["line"].as_i64().unwrap(), p["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(found, [(3, "quantity"), (4, "name"), (5, "retail_price")]);
+    assert_eq!(preview["ignored_columns"], serde_json::json!(["notes"]));
+    let (status, body) = error_json(app.call("inventory/import/commit", &[("token", &token)]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(names(&list(&app, &[]).await).is_empty(), "nothing half-imported");
+    assert!(tree(&app).await["locations"].as_array().unwrap().is_empty(), "not even a place");
+
+    // a good file: previewed, then imported whole, places and all
+    let good = "Name,Category,Location,Quantity,Tags,Retail price,Currency\n\
+                Oak chair,Furniture,House / Hall,4,\"oak, old\",120,eur\n\
+                Brass lamp,Lighting,house / hall,,,85.50,\n\
+                '=1+1,,,,,,\n";
+    let token = pending(&app, good).await;
+    let preview: Value = app.call("inventory/import/preview", &[("token", &token)]).await.json().await.unwrap();
+    assert_eq!((preview["items"].as_i64(), preview["problem_count"].as_i64()), (Some(3), Some(0)), "{preview}");
+    assert_eq!(preview["sample"][0]["name"], "Oak chair");
+
+    // another user cannot see or import it
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("bob"), "Bob").await;
+    assert_eq!(bob.call("inventory/import/preview", &[("token", &token)]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.call("inventory/import/commit", &[("token", &token)]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(bob.get(&format!("/inventory/import/{token}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.call("inventory/import/preview", &[("token", "../../x")]).await.status(), StatusCode::NOT_FOUND);
+
+    let r = app.call("inventory/import/commit", &[("token", &token)]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut imported = names(&list(&app, &[]).await);
+    imported.sort();
+    assert_eq!(imported, ["=1+1", "Brass lamp", "Oak chair"]);
+    let chair = list(&app, &[("q", "Oak chair")]).await["items"][0].clone();
+    assert_eq!((chair["quantity"].as_i64(), chair["currency"].as_str()), (Some(4), Some("EUR")));
+    assert_eq!(chair["tags"], serde_json::json!(["oak", "old"]));
+    assert_eq!(chair["location"], "House / Hall");
+    assert_eq!(tree(&app).await["locations"].as_array().unwrap().len(), 2, "one House, one Hall");
+    // the pending file is gone once imported
+    assert_eq!(app.call("inventory/import/preview", &[("token", &token)]).await.status(), StatusCode::NOT_FOUND);
+
+    // Bartleby's own CSV export imports as it is, into another account
+    let (_, csv) = super::export_file(&app, "csv").await;
+    let token = pending(&bob, std::str::from_utf8(&csv).unwrap()).await;
+    assert!(bob.call("inventory/import/commit", &[("token", &token)]).await.status().is_success());
+    let theirs = list(&bob, &[("q", "Oak chair")]).await["items"][0].clone();
+    assert_eq!((theirs["retail_price"].as_str(), theirs["location"].as_str()), (Some("120.00"), Some("House / Hall")));
+    assert_eq!(names(&list(&bob, &[("q", "1")]).await).len(), 1);
+
+    // without JavaScript: upload answers with the preview page; refusals come back as codes
+    let r = upload_csv(&app, good, "text/html").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let preview_page = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    let html = app.get(&preview_page).await.text().await.unwrap();
+    assert!(html.contains("3 items ready to import."), "{html}");
+    let r = upload_csv(&app, "", "text/html").await;
+    assert_eq!(r.headers()[LOCATION], "/inventory/import?error=empty");
+    let html = app.get("/inventory/import?error=empty").await.text().await.unwrap();
+    assert!(html.contains("That file is empty."));
+    let r = upload_csv(&app, "foo,bar\n1,2\n", "application/json").await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let (status, body) = error_json(app.call("inventory/import/preview", &[("token", &token)]).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("no “name” column"), "{body}");
+}

@@ -1,0 +1,186 @@
+//! Import pages: choose a CSV file, then a preview with every problem by line and column; only a
+//! file without problems can be imported (all of it at once).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::api::{get_import_preview, ImportCommit, ImportDiscard};
+use super::types::IMPORT_MAX_ROWS;
+use crate::auth::views::FormError;
+use crate::error::AppError;
+use crate::pages::{set_error_status, ErrorNotice};
+
+fn upload_error(code: &str) -> &'static str {
+    match code {
+        "too_large" => "That file is larger than 20 MB. Split it into smaller files.",
+        "empty" => "That file is empty.",
+        "none_chosen" => "Choose a CSV file first.",
+        "malformed" => "The upload was interrupted. Please try again.",
+        "not_found" => "That import is no longer waiting (it was imported or discarded). Upload the file again.",
+        _ => "The file could not be read. Please try again.",
+    }
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.read().get("error").map(|c| upload_error(&c));
+    view! {
+        <Title text="Import items · Bartleby"/>
+        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <h1>"Import items from a CSV file"</h1>
+        <p class="lede">
+            "You will see every row checked before anything is added. If any row has a problem, nothing is imported until the file is fixed."
+        </p>
+        <p class="form-error" role="alert" data-testid="import-error" hidden=move || error().is_none()>{error}</p>
+        <form method="post" action="/inventory/import" enctype="multipart/form-data" class="upload stack">
+            <label for="import-file" class="dropzone">
+                <span>"Drop a CSV file here, or choose one (at most 20 MB)"</span>
+                <input id="import-file" type="file" name="file" accept=".csv,text/csv" required=true/>
+            </label>
+            <div class="actions">
+                <button type="submit" class="primary">"Check the file"</button>
+                <A href="/inventory" attr:class="button">"Cancel"</A>
+            </div>
+        </form>
+        <section class="notice">
+            <h2>"The columns"</h2>
+            <p>
+                "The first line names the columns. Only " <code>"name"</code> " is required; the others are "
+                <code>"description, category, location, material, colour, dimensions, origin, quantity, tags, import_cost, retail_price, currency"</code>
+                ". A file exported from Bartleby imports as it is."
+            </p>
+            <ul>
+                <li>"Location is a path, outermost first: " <code>"Garage / Shelf 2"</code> ". Missing places are created."</li>
+                <li>"Tags are separated by commas; prices are amounts like " <code>"12.50"</code> "; currency is a code like " <code>"EUR"</code> " (USD if empty)."</li>
+                <li>{format!("At most {IMPORT_MAX_ROWS} items per file. Save from your spreadsheet as “CSV UTF-8”.")}</li>
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+pub fn ImportPreviewPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
+    let preview = Resource::new_blocking(move || token.get(), get_import_preview);
+    let commit = ServerAction::<ImportCommit>::new();
+    let discard = ServerAction::<ImportDiscard>::new();
+    let query = use_query_map();
+    let error = Signal::derive(move || {
+        commit.value().get().and_then(Result::err).or_else(|| discard.value().get().and_then(Result::err)).or_else(
+            || {
+                query.read().get("error").map(|c| match c.as_str() {
+                    "unavailable" => AppError::Unavailable,
+                    "not_found" => AppError::NotFound,
+                    _ => AppError::validation(
+                        "file",
+                        "Fix the problems shown, then upload the file again. Nothing was imported.",
+                    ),
+                })
+            },
+        )
+    });
+    view! {
+        <Title text="Check the import · Bartleby"/>
+        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / " <A href="/inventory/import">"Import"</A> " / "</p>
+        <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
+            {move || Suspend::new(async move {
+                let p = match preview.await {
+                    Ok(p) => p,
+                    Err(AppError::NotFound) => {
+                        set_error_status(&AppError::NotFound);
+                        return view! {
+                            <section class="notice">
+                                <h1>"Nothing waiting to import"</h1>
+                                <p>{upload_error("not_found")}</p>
+                                <p><A href="/inventory/import">"Import a file"</A></p>
+                            </section>
+                        }
+                        .into_any();
+                    }
+                    Err(e @ AppError::Validation { .. }) => {
+                        return view! {
+                            <section class="notice error">
+                                <h1>"This file cannot be imported"</h1>
+                                <p data-testid="import-error">{e.to_string()}</p>
+                                <p><A href="/inventory/import">"Choose another file"</A></p>
+                            </section>
+                        }
+                        .into_any();
+                    }
+                    Err(e) => return view! { <ErrorNotice error=e/> }.into_any(),
+                };
+                let ok = p.problem_count == 0;
+                let summary = match (p.items, p.problem_count) {
+                    (n, 0) => format!("{n} {} ready to import.", if n == 1 { "item" } else { "items" }),
+                    (n, k) => format!(
+                        "{n} rows read; {k} {} to fix before anything can be imported.",
+                        if k == 1 { "problem" } else { "problems" }
+                    ),
+                };
+                let shown = p.problems.len();
+                let more = p.problem_count.saturating_sub(shown);
+                let token = p.token.clone();
+                let token2 = p.token.clone();
+                let button = format!("Import {} {}", p.items, if p.items == 1 { "item" } else { "items" });
+                view! {
+                    <h1>"Check the import"</h1>
+                    <p class=if ok { "lede" } else { "lede warn" } data-testid="import-summary">{summary}</p>
+                    <FormError error=error/>
+                    {(!p.ignored_columns.is_empty()).then(|| view! {
+                        <p class="muted">{format!("These columns are not item fields and will be left out: {}.", p.ignored_columns.join(", "))}</p>
+                    })}
+                    {(!ok).then(|| view! {
+                        <div class="table-wrap">
+                            <table class="items" data-testid="import-problems">
+                                <caption class="visually-hidden">"Problems by line"</caption>
+                                <thead><tr><th scope="col" class="num">"Line"</th><th scope="col">"Column"</th><th scope="col">"Problem"</th></tr></thead>
+                                <tbody>
+                                    {p.problems.into_iter().map(|r| view! {
+                                        <tr><td class="num">{r.line}</td><td>{r.column.replace('_', " ")}</td><td>{r.message}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        {(more > 0).then(|| view! { <p class="muted">{format!("…and {more} more.")}</p> })}
+                        <p>"Fix these in your spreadsheet and upload the file again. Nothing has been imported."</p>
+                    })}
+                    <h2>"The first rows"</h2>
+                    <div class="table-wrap">
+                        <table class="items" data-testid="import-sample">
+                            <thead><tr>
+                                <th scope="col">"Name"</th><th scope="col">"Category"</th><th scope="col">"Location"</th>
+                                <th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Retail price"</th><th scope="col">"Tags"</th>
+                            </tr></thead>
+                            <tbody>
+                                {p.sample.into_iter().map(|f| view! {
+                                    <tr>
+                                        <td>{f.name}</td><td>{f.category}</td><td>{f.location}</td>
+                                        <td class="num">{if f.quantity.is_empty() { "1".to_owned() } else { f.quantity }}</td>
+                                        <td class="num">{f.retail_price}</td><td>{f.tags}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                    <div class="actions">
+                        {ok.then(|| view! {
+                            <ActionForm action=commit attr:class="inline">
+                                <input type="hidden" name="token" value=token.clone()/>
+                                <button type="submit" class="primary" disabled=move || commit.pending().get()>{button.clone()}</button>
+                            </ActionForm>
+                        })}
+                        <ActionForm action=discard attr:class="inline">
+                            <input type="hidden" name="token" value=token2.clone()/>
+                            <button type="submit">{if ok { "Cancel" } else { "Discard this file" }}</button>
+                        </ActionForm>
+                    </div>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
+}
