@@ -131,6 +131,15 @@ test("export the inventory as CSV", async ({ page }) => {
   expect(text.split("\n")[0]).toContain("name,description,category");
   expect(text).toContain("Walnut table,,Furniture");
   expect(text).toContain("400.00");
+
+  await page.getByLabel("Export as").selectOption("Excel (XLSX)");
+  const [excel] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Export", exact: true }).click(),
+  ]);
+  expect(excel.suggestedFilename()).toMatch(/\.xlsx$/);
+  const bytes = await fs.readFile(await excel.path());
+  expect(bytes.subarray(0, 2).toString()).toBe("PK"); // a zip container, as XLSX is
   expect(errors).toEqual([]);
 });
 
@@ -184,5 +193,35 @@ test("put things in places, move a box with its contents, and change checked row
   await page.getByRole("button", { name: "Change selected" }).click();
   await expect(page.getByTestId("item-count")).toHaveText("2 items");
   await expect(names).toHaveText(["Nails", "Hammer"]);
+  expect(errors).toEqual([]);
+});
+
+test("import items from a CSV file: problems are shown by line, a fixed file imports whole", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("import"), "Importer");
+  await page.goto("/inventory");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Import CSV" }).click();
+  await expect(page.getByRole("heading", { name: "Import items from a CSV file" })).toBeVisible();
+
+  const file = (body: string) => ({ name: "items.csv", mimeType: "text/csv", buffer: Buffer.from(body) });
+  await page.getByLabel(/Drop a CSV file here/).setInputFiles(file("name,quantity,location\nChair,2,Hall\nLamp,-1,\n"));
+  await page.getByRole("button", { name: "Check the file" }).click();
+  await expect(page.getByTestId("import-summary")).toHaveText("2 rows read; 1 problem to fix before anything can be imported.");
+  await expect(page.getByTestId("import-problems")).toContainText("The quantity cannot be negative.");
+  await expect(page.getByRole("button", { name: /^Import/ })).toHaveCount(0);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Discard this file" }).click();
+  await expect(page).toHaveURL(/\/inventory\/import$/);
+
+  await page.getByLabel(/Drop a CSV file here/).setInputFiles(file("name,quantity,location\nChair,2,Hall\nLamp,1,Hall / Desk\n"));
+  await page.getByRole("button", { name: "Check the file" }).click();
+  await expect(page.getByTestId("import-summary")).toHaveText("2 items ready to import.");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Import 2 items" }).click();
+  await expect(page).toHaveURL(/\/inventory\?imported=2/);
+  await expect(page.getByTestId("item-count")).toHaveText("2 items");
+  await expect(page.getByTestId("bulk-status")).toHaveText("2 items imported.");
+  await expect(page.locator("table.items tbody")).toContainText("Hall / Desk");
   expect(errors).toEqual([]);
 });

@@ -80,11 +80,17 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
             Some(Err(_)) => None,
             None => params.read().get("changed").and_then(|n| n.parse::<u64>().ok()),
         };
-        n.map(|n| match n {
-            0 => "No items changed.".to_owned(),
-            1 => "1 item changed.".to_owned(),
-            n => format!("{n} items changed."),
-        })
+        let imported = params.read().get("imported").and_then(|n| n.parse::<u64>().ok());
+        match (n, imported) {
+            (Some(n), _) => Some(match n {
+                0 => "No items changed.".to_owned(),
+                1 => "1 item changed.".to_owned(),
+                n => format!("{n} items changed."),
+            }),
+            (None, Some(1)) => Some("1 item imported.".to_owned()),
+            (None, Some(n)) => Some(format!("{n} items imported.")),
+            (None, None) => None,
+        }
     };
     let all = RwSignal::new(false);
     let back = query.href();
