@@ -194,24 +194,26 @@ pub async fn recent_items(conn: &mut AsyncPgConnection, user_id: i64, n: i64) ->
         .await
 }
 
-/// The user's categories and tags, for the filter menus and the form's suggestions.
+/// The user's categories and tags, for the filter menus and the form's suggestions (from the
+/// per-user tables the triggers keep, not a scan of the items).
 pub async fn categories_and_tags(
     conn: &mut AsyncPgConnection,
     user_id: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let categories: Vec<String> = t::user_inventory
-        .filter(t::user_id.eq(user_id))
-        .filter(t::category.ne(""))
-        .select(t::category)
-        .distinct()
-        .order(t::category.asc())
+    use crate::server::schema::{user_categories::dsl as uc, user_tags::dsl as ut};
+    let categories: Vec<String> = uc::user_categories
+        .filter(uc::user_id.eq(user_id))
+        .filter(uc::items.gt(0))
+        .select(uc::name)
+        .order(uc::name.asc())
         .limit(500)
         .load(conn)
         .await?;
-    let tags: Vec<String> = t::user_inventory
-        .filter(t::user_id.eq(user_id))
-        .select(sql::<Text>("DISTINCT unnest(tags) AS tag"))
-        .order(sql::<Text>("tag"))
+    let tags: Vec<String> = ut::user_tags
+        .filter(ut::user_id.eq(user_id))
+        .filter(ut::items.gt(0))
+        .select(ut::name)
+        .order(ut::name.asc())
         .limit(500)
         .load(conn)
         .await?;
@@ -247,7 +249,7 @@ pub async fn summary(
     conn: &mut AsyncPgConnection,
     user_id: i64,
 ) -> QueryResult<(Totals, Vec<CurrencyValue>, Vec<CategoryCount>)> {
-    let totals = diesel::sql_query(
+    let totals: Totals = diesel::sql_query(
         "SELECT count(*) AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity FROM user_inventory WHERE user_id = $1",
     )
     .bind::<BigInt, _>(user_id)
@@ -260,11 +262,16 @@ pub async fn summary(
     .bind::<BigInt, _>(user_id)
     .load(conn)
     .await?;
+    // the largest categories, and the uncategorised items (all items less the categorised ones)
     let categories = diesel::sql_query(
-        "SELECT category, count(*) AS items FROM user_inventory WHERE user_id = $1 \
-         GROUP BY category ORDER BY items DESC, category LIMIT 8",
+        "SELECT category, items FROM ( \
+           SELECT name AS category, items FROM user_categories WHERE user_id = $1 AND items > 0 \
+           UNION ALL \
+           SELECT '', $2 - COALESCE((SELECT sum(items) FROM user_categories WHERE user_id = $1), 0)::BIGINT \
+         ) c WHERE items > 0 ORDER BY items DESC, category LIMIT 8",
     )
     .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(totals.items)
     .load(conn)
     .await?;
     Ok((totals, values, categories))

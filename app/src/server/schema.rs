@@ -93,6 +93,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_categories (user_id, name) {
+        user_id -> Int8,
+        name -> Text,
+        items -> Int8,
+    }
+}
+
+diesel::table! {
     user_documents (id) {
         id -> Int8,
         user_id -> Int8,
@@ -176,6 +184,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_tags (user_id, name) {
+        user_id -> Int8,
+        name -> Text,
+        items -> Int8,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         email -> Text,
@@ -194,11 +210,13 @@ diesel::joinable!(document_pages -> users (user_id));
 diesel::joinable!(inventory_assets -> user_inventory (item_id));
 diesel::joinable!(inventory_assets -> users (user_id));
 diesel::joinable!(jobs -> users (user_id));
+diesel::joinable!(user_categories -> users (user_id));
 diesel::joinable!(user_documents -> users (user_id));
 diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
 diesel::joinable!(user_locations -> users (user_id));
 diesel::joinable!(user_storage -> users (user_id));
+diesel::joinable!(user_tags -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     document_access,
@@ -208,10 +226,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     sessions,
     sign_in_failures,
+    user_categories,
     user_documents,
     user_exports,
     user_inventory,
     user_locations,
     user_storage,
+    user_tags,
     users,
 );

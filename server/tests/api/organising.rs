@@ -222,6 +222,11 @@ async fn checked_rows_change_together_and_only_your_own() {
     assert_eq!(item_json(&app, b).await["tags"], serde_json::json!(["OLD", "new", "Keep"]));
     assert_eq!(bulk(&app, &[(0, a), (1, b)], "remove_tags", "old", false).await.status(), StatusCode::OK);
     assert_eq!(item_json(&app, b).await["tags"], serde_json::json!(["new", "Keep"]));
+    // the filter menus follow: a name goes when its last item does
+    let page = list(&app, &[]).await;
+    assert_eq!(page["categories"], serde_json::json!(["Tools"]));
+    assert_eq!(page["tags"], serde_json::json!(["Keep", "keep", "new"]));
+    assert_eq!(list(&bob, &[]).await["categories"], serde_json::json!(["Mine"]));
 
     assert_eq!(bulk(&app, &[(1, b), (2, c)], "set_location", "Shed / Bench", false).await.status(), StatusCode::OK);
     assert_eq!(item_json(&app, c).await["location"], "Shed / Bench");
