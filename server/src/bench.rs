@@ -37,7 +37,7 @@ impl Rng {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -45,7 +45,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -55,13 +55,13 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn exec(state: &AppState, sql: &str) -> Result<()> {
+pub(crate) async fn exec(state: &AppState, sql: &str) -> Result<()> {
     let mut c = state.db.get().await?;
     diesel::sql_query(sql).execute(&mut c).await?;
     Ok(())
 }
 
-async fn make_user(state: &AppState, email: &str) -> Result<i64> {
+pub(crate) async fn make_user(state: &AppState, email: &str) -> Result<i64> {
     #[derive(diesel::QueryableByName)]
     struct Id {
         #[diesel(sql_type = BigInt)]
@@ -76,6 +76,18 @@ async fn make_user(state: &AppState, email: &str) -> Result<i64> {
     .get_result(&mut c)
     .await?;
     Ok(row.id)
+}
+
+/// Gives the benchmark account the password its HTTP clients sign in with.
+pub(crate) async fn set_password(state: &AppState, user: i64) -> Result<()> {
+    let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut c = state.db.get().await?;
+    diesel::sql_query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind::<Text, _>(hash)
+        .bind::<BigInt, _>(user)
+        .execute(&mut c)
+        .await?;
+    Ok(())
 }
 
 pub async fn documents(state: AppState, passages: usize) -> Result<()> {
@@ -173,7 +185,7 @@ async fn pdf_pages() {
     );
 }
 
-const BENCH_PASSWORD: &str = "benchmark password";
+pub(crate) const BENCH_PASSWORD: &str = "benchmark password";
 
 /// The synthetic documents' ids start here (far above real ones).
 const FIRST_DOC_ID: i64 = 1_000_000;
@@ -184,15 +196,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     let Some(vpool) = state.vector.pool().cloned() else { anyhow::bail!("no vector database") };
     // the owner of the loaded passages is the account the HTTP clients sign in as
     let user = make_user(state, "search@bench.invalid").await?;
-    let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    {
-        let mut c = state.db.get().await?;
-        diesel::sql_query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind::<Text, _>(hash)
-            .bind::<BigInt, _>(user)
-            .execute(&mut c)
-            .await?;
-    }
+    set_password(state, user).await?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // vocabulary: the model's own word pieces that are plain words
     let vocab_file = match &state.config.embedding {

@@ -2,6 +2,7 @@
 //! `main.rs` is the command line; tests build the same router with [`router`].
 
 pub mod bench;
+pub mod bench_inventory;
 pub mod documents;
 pub mod embedded_pg;
 pub mod health;

@@ -31,6 +31,9 @@ Usage:
                           serve a local stand-in for an OpenAI-compatible embeddings API (default 3400)
   bartleby bench documents [--passages N]
                           ingest and search figures (a database of its own; default 100000 passages)
+  bartleby bench inventory [--items N] [--users U]
+                          inventory page, search and photo ingest figures (a database of its own;
+                          default 11 users of 100000 items each)
   bartleby bench retrieval
                           search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking)
   bartleby help           this text
@@ -68,6 +71,17 @@ fn real_main() -> Result<()> {
             ["reindex"] => reindex(config).await,
             ["bench", "retrieval"] => bench_retrieval(config).await,
             ["bench", "documents"] => bench_documents(config, 100_000).await,
+            ["bench", "inventory", rest @ ..] => {
+                let flag = |name: &str, default: usize| -> Result<usize> {
+                    match rest.iter().position(|a| *a == name) {
+                        Some(i) => rest.get(i + 1).context("a number after the flag")?.parse().context(name.to_owned()),
+                        None => Ok(default),
+                    }
+                };
+                let (items, users) = (flag("--items", 100_000)?, flag("--users", 11)?);
+                bench_in_own_database(config, move |state| server::bench_inventory::inventory(state, items, users))
+                    .await
+            }
             ["bench", "documents", "--passages", n] => {
                 bench_documents(config, n.parse().context("--passages takes a number")?).await
             }
