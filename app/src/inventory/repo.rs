@@ -146,41 +146,59 @@ fn filtered<'a>(user_id: i64, q: &'a ItemQuery) -> Filtered<'a> {
     query
 }
 
-/// One page of the user's items, sorted as asked, and the number of matches on all pages.
+/// Filtered tables count their matches exactly up to this many, then say "more than".
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of the user's items, sorted as asked.
+pub struct ItemsPage {
+    pub items: Vec<Item>,
+    /// matches on all pages (at most `COUNT_CAP` when `capped`)
+    pub total: i64,
+    pub capped: bool,
+    pub has_next: bool,
+}
+
+/// One page of the user's items, sorted as asked, and how many match on all pages. Every sort
+/// walks an index that starts with the user's id and stops after the page; the unfiltered count
+/// comes from `user_item_totals`; a filtered count stops at `COUNT_CAP`.
 pub async fn list_items(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     q: &ItemQuery,
     per_page: u32,
-) -> QueryResult<(Vec<Item>, i64)> {
-    let total: i64 = filtered(user_id, q).count().get_result(conn).await?;
+) -> QueryResult<ItemsPage> {
+    let (total, capped) = if q.is_filtered() {
+        let ids: Vec<i64> = filtered(user_id, q).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+        let n = ids.len() as i64;
+        (n.min(COUNT_CAP), n > COUNT_CAP)
+    } else {
+        use crate::server::schema::user_item_totals::dsl as tot;
+        let n: Option<i64> =
+            tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
+        (n.unwrap_or(0), false)
+    };
     let mut query = filtered(user_id, q).select(Item::as_select());
+    let name = || sql::<Text>("lower(name)");
     query = match (q.sort, q.desc) {
-        (SortKey::Name, false) => query.order((sql::<Text>("lower(name)").asc(), t::id.asc())),
-        (SortKey::Name, true) => query.order((sql::<Text>("lower(name)").desc(), t::id.desc())),
-        (SortKey::Category, false) => query.order((t::category.asc(), sql::<Text>("lower(name)").asc(), t::id.asc())),
-        (SortKey::Category, true) => query.order((t::category.desc(), sql::<Text>("lower(name)").asc(), t::id.asc())),
+        (SortKey::Name, false) => query.order((name().asc(), t::id.asc())),
+        (SortKey::Name, true) => query.order((name().desc(), t::id.desc())),
+        (SortKey::Category, false) => query.order((t::category.asc(), name().asc(), t::id.asc())),
+        (SortKey::Category, true) => query.order((t::category.desc(), name().desc(), t::id.desc())),
         (SortKey::Quantity, false) => query.order((t::quantity.asc(), t::id.asc())),
         (SortKey::Quantity, true) => query.order((t::quantity.desc(), t::id.desc())),
-        (SortKey::Location, desc) => {
-            // by the place's path; unplaced items last either way
-            let path = sql::<diesel::sql_types::Nullable<Text>>(
-                "(SELECT lower(l.path) FROM user_locations l WHERE l.id = user_inventory.location_id)",
-            );
-            if desc {
-                query.order((path.desc().nulls_last(), sql::<Text>("lower(name)").asc(), t::id.asc()))
-            } else {
-                query.order((path.asc().nulls_last(), sql::<Text>("lower(name)").asc(), t::id.asc()))
-            }
-        }
+        // by the place's path; unplaced items last A→Z, first Z→A (one index serves both)
+        (SortKey::Location, false) => query.order((t::location_sort.asc().nulls_last(), name().asc(), t::id.asc())),
+        (SortKey::Location, true) => query.order((t::location_sort.desc().nulls_first(), name().desc(), t::id.desc())),
         (SortKey::RetailPrice, false) => query.order((t::retail_price.asc().nulls_last(), t::id.asc())),
         (SortKey::RetailPrice, true) => query.order((t::retail_price.desc().nulls_last(), t::id.desc())),
         (SortKey::Updated, false) => query.order((t::updated_at.asc(), t::id.asc())),
         (SortKey::Updated, true) => query.order((t::updated_at.desc(), t::id.desc())),
     };
     let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
-    let items = query.limit(i64::from(per_page)).offset(offset).load(conn).await?;
-    Ok((items, total))
+    let mut items = query.limit(i64::from(per_page) + 1).offset(offset).load(conn).await?;
+    let has_next = items.len() > per_page as usize;
+    items.truncate(per_page as usize);
+    Ok(ItemsPage { items, total, capped, has_next })
 }
 
 /// The user's most recently changed items.

@@ -176,12 +176,14 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
 
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
     let mut c = conn(&state.db).await?;
-    let (items, total) = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
+    let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
     let places = locations::all(&mut c, user_id).await?;
     Ok(ItemPage {
-        items: views(&mut c, user_id, &items).await?,
-        total,
+        items: views(&mut c, user_id, &found.items).await?,
+        total: found.total,
+        total_capped: found.capped,
+        has_next: found.has_next,
         page: query.page,
         per_page: PER_PAGE,
         categories,

@@ -317,8 +317,12 @@ fn query_encode(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemPage {
     pub items: Vec<ItemView>,
-    /// items matching the filters, on all pages
+    /// items matching the filters, on all pages (a lower bound when `total_capped`)
     pub total: i64,
+    /// a filtered count stops at 10,000: there are more than `total`
+    pub total_capped: bool,
+    /// another page follows
+    pub has_next: bool,
     pub page: u32,
     pub per_page: u32,
     /// the user's categories and tags, for the filter menus
@@ -329,6 +333,7 @@ pub struct ItemPage {
 }
 
 impl ItemPage {
+    /// How many pages there are (when `total_capped`, at least this many).
     pub fn pages(&self) -> u32 {
         u32::try_from((self.total.max(0) as u64).div_ceil(u64::from(self.per_page))).unwrap_or(u32::MAX).max(1)
     }

@@ -122,12 +122,14 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
     };
     let pages = page.pages();
     let prev = (page.page > 1).then(|| query.at_page(page.page - 1).href());
-    let next = (page.page < pages).then(|| query.at_page(page.page + 1).href());
+    let next = page.has_next.then(|| query.at_page(page.page + 1).href());
     let count = match page.total {
+        n if page.total_capped => format!("More than {n} items"),
         0 => "No items".to_owned(),
         1 => "1 item".to_owned(),
         n => format!("{n} items"),
     };
+    let of_pages = if page.total_capped { String::new() } else { format!(" of {pages}") };
     let empty = page.items.is_empty();
     view! {
         <Form method="GET" action="/inventory" attr:class="filters" attr:role="search" attr:aria-label="Filter items">
@@ -277,12 +279,12 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
             }
                 .into_any()
         }}
-        {(pages > 1)
+        {(page.page > 1 || page.has_next)
             .then(|| {
                 view! {
                     <nav class="pager" aria-label="Pages">
                         {prev.map(|h| view! { <A href=h attr:rel="prev">"← Previous"</A> })}
-                        <span>{format!("Page {} of {pages}", page.page)}</span>
+                        <span>{format!("Page {}{of_pages}", page.page)}</span>
                         {next.map(|h| view! { <A href=h attr:rel="next">"Next →"</A> })}
                     </nav>
                 }

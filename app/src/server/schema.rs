@@ -159,6 +159,14 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         location_id -> Nullable<Int8>,
+        location_sort -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_item_totals (user_id) {
+        user_id -> Int8,
+        items -> Int8,
     }
 }
 
@@ -214,6 +222,7 @@ diesel::joinable!(user_categories -> users (user_id));
 diesel::joinable!(user_documents -> users (user_id));
 diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
+diesel::joinable!(user_item_totals -> users (user_id));
 diesel::joinable!(user_locations -> users (user_id));
 diesel::joinable!(user_storage -> users (user_id));
 diesel::joinable!(user_tags -> users (user_id));
@@ -230,6 +239,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_documents,
     user_exports,
     user_inventory,
+    user_item_totals,
     user_locations,
     user_storage,
     user_tags,
