@@ -292,6 +292,7 @@ async fn photo_ingest(state: &AppState, base: &str, client: &reqwest::Client, ow
     const PHOTOS: usize = 24;
     const UPLOADERS: usize = 4;
     let jpeg = three_mb_jpeg()?;
+    crate::spawn_photo_workers(state);
     let mut c = state.db.get().await?;
     let item: N = diesel::sql_query("SELECT id AS n FROM user_inventory WHERE user_id = $1 ORDER BY id LIMIT 1")
         .bind::<BigInt, _>(owner)

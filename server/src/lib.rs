@@ -56,7 +56,17 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
     if let (Some(e), Some(pool), true) = (&embedder, vector.pool(), check_model) {
         check_embedding_model(pool, e.as_ref()).await?;
     }
-    Ok(AppState { config: Arc::new(config), db, vector, images, exports, documents, embedder, leptos_options })
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        vector,
+        images,
+        exports,
+        documents,
+        embedder,
+        leptos_options,
+        jobs_added: Arc::new(tokio::sync::Notify::new()),
+    })
 }
 
 /// The configured embedder. The local model is loaded once per process (tests build many states).
@@ -325,7 +335,7 @@ pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i6
     let queued = app::documents::jobs::queue_reindex(state).await.map_err(err)?;
     say(format!("{queued} document(s) to embed."));
     let mut done = 0usize;
-    while app::documents::jobs::run_one(state, "reindex").await.map_err(err)? {
+    while app::documents::jobs::run_one(state, "reindex", app::documents::jobs::DOCUMENT_KINDS).await.map_err(err)? {
         done += 1;
         say(format!("{done} job(s) done"));
     }
@@ -337,7 +347,23 @@ pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i6
 pub fn spawn_ingest_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "bartleby".into());
     (0..state.config.ingest_workers)
-        .map(|i| tokio::spawn(app::documents::jobs::work(state.clone(), format!("{host}:{}:{i}", std::process::id()))))
+        .map(|i| {
+            let worker = format!("{host}:{}:{i}", std::process::id());
+            tokio::spawn(app::documents::jobs::work(state.clone(), worker, app::documents::jobs::DOCUMENT_KINDS))
+        })
+        .collect()
+}
+
+/// Starts the photo workers (thumbnails): one per core, at most 4, so a burst of uploads is
+/// decoded a few at a time instead of all at once.
+pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "bartleby".into());
+    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    (0..n)
+        .map(|i| {
+            let worker = format!("{host}:{}:photo{i}", std::process::id());
+            tokio::spawn(app::documents::jobs::work(state.clone(), worker, app::documents::jobs::PHOTO_KINDS))
+        })
         .collect()
 }
 

@@ -131,7 +131,8 @@ async fn serve(config: Config) -> Result<()> {
         let state = server::build_state(config, &url).await?;
         let housekeeping = server::spawn_housekeeping(&state);
         let sync = server::spawn_storage_sync(&state);
-        let workers = server::spawn_ingest_workers(&state);
+        let mut workers = server::spawn_ingest_workers(&state);
+        workers.extend(server::spawn_photo_workers(&state));
         let app = server::router(state);
         tracing::info!("Bartleby is ready at http://{}", display_addr(addr));
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -106,6 +106,14 @@ impl TestApp {
     }
 
     async fn serve(state: AppState, db_url: String, client: reqwest::Client) -> Self {
+        Self::serve_with_workers(state, db_url, client, true).await
+    }
+
+    /// `photo_workers: false` plays a server that stopped before making thumbnails.
+    async fn serve_with_workers(state: AppState, db_url: String, client: reqwest::Client, photo_workers: bool) -> Self {
+        if photo_workers {
+            server::spawn_photo_workers(&state);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = server::router(state.clone());
@@ -127,7 +135,8 @@ impl TestApp {
             let _ = stop.send(());
         }
         let _ = self.server.await;
-        let config = test_config(&self.db_url, &[]);
+        // the same configuration, data directory included, as a real restart has
+        let config = (*self.state.config).clone();
         let state = server::build_state(config, &self.db_url).await.unwrap();
         Self::serve(state, self.db_url, self.client).await
     }

@@ -1,4 +1,4 @@
-//! The durable job queue (table `jobs`) and the document ingest it runs.
+//! The durable job queue (table `jobs`), the document ingest it runs, and the photo thumbnails.
 //!
 //! A worker claims a job with `FOR UPDATE SKIP LOCKED`, so several workers, in one server or many,
 //! never take the same job. A claim is a lease (`locked_until`), renewed while the job makes
@@ -28,6 +28,13 @@ use crate::storage::BlobKey;
 
 pub const INGEST: &str = "ingest_document";
 pub const DELETE_VECTORS: &str = "delete_vectors";
+pub const THUMBNAILS: &str = "make_thumbnails";
+/// What the document workers take.
+pub const DOCUMENT_KINDS: &[&str] = &[INGEST, DELETE_VECTORS];
+/// What the photo workers take (quick jobs that should not wait behind a long document).
+pub const PHOTO_KINDS: &[&str] = &[THUMBNAILS];
+/// Every kind (the `reindex` command and tests drain them all).
+pub const ALL_KINDS: &[&str] = &[INGEST, DELETE_VECTORS, THUMBNAILS];
 /// How long a claim lasts without a heartbeat.
 const LEASE_SECS: i32 = 120;
 /// Passages embedded per batch (and per progress update).
@@ -66,18 +73,20 @@ pub struct Job {
     pub max_attempts: i32,
 }
 
-/// Takes the next due job, or one whose worker's lease lapsed.
-pub async fn claim(c: &mut AsyncPgConnection, worker: &str) -> QueryResult<Option<Job>> {
+/// Takes the next due job of one of `kinds`, or one whose worker's lease lapsed.
+pub async fn claim(c: &mut AsyncPgConnection, worker: &str, kinds: &[&str]) -> QueryResult<Option<Job>> {
     diesel::sql_query(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = now() + make_interval(secs => $2), updated_at = now() \
          WHERE id = (SELECT id FROM jobs \
-                     WHERE (state = 'queued' AND run_at <= now()) OR (state = 'running' AND locked_until < now()) \
+                     WHERE kind = ANY($3) \
+                       AND ((state = 'queued' AND run_at <= now()) OR (state = 'running' AND locked_until < now())) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
     )
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(LEASE_SECS)
+    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .get_result(c)
     .await
     .optional()
@@ -133,17 +142,21 @@ enum Outcome {
     Retry(String),
 }
 
-/// Runs one job, if one is due. Returns false when the queue had nothing to do.
-pub async fn run_one(state: &AppState, worker: &str) -> Result<bool, crate::error::AppError> {
+/// Runs one job of `kinds`, if one is due. Returns false when the queue had nothing to do.
+pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<bool, crate::error::AppError> {
     let job = {
         let mut c = conn(&state.db).await?;
-        claim(&mut c, worker).await.map_err(crate::server::db::query_failed)?
+        claim(&mut c, worker, kinds).await.map_err(crate::server::db::query_failed)?
     };
     let Some(job) = job else { return Ok(false) };
     tracing::debug!(job = job.id, kind = job.kind, attempt = job.attempts, "job claimed");
     let outcome = match job.kind.as_str() {
         INGEST => ingest(state, &job).await,
         DELETE_VECTORS => delete_vectors(state, &job).await,
+        THUMBNAILS => match crate::inventory::photos::thumbnails_job(state, job.user_id, job.subject_id).await {
+            Ok(()) => Outcome::Done,
+            Err(reason) => Outcome::Retry(reason),
+        },
         other => Outcome::Retry(format!("unknown job kind {other}")),
     };
     match outcome {
@@ -197,18 +210,23 @@ pub async fn unfinished(state: &AppState) -> Result<i64, crate::error::AppError>
 /// Runs the queue until it is empty (the `reindex` command and tests use this).
 pub async fn drain(state: &AppState, worker: &str) -> Result<usize, crate::error::AppError> {
     let mut n = 0;
-    while run_one(state, worker).await? {
+    while run_one(state, worker, ALL_KINDS).await? {
         n += 1;
     }
     Ok(n)
 }
 
-/// A worker loop: polls every second when idle; stops when `stop` resolves.
-pub async fn work(state: AppState, worker: String) {
+/// A worker loop for `kinds`: when idle it waits for a nudge (`AppState::jobs_added`) or a second.
+pub async fn work(state: AppState, worker: String, kinds: &'static [&'static str]) {
     loop {
-        match run_one(&state, &worker).await {
+        match run_one(&state, &worker, kinds).await {
             Ok(true) => {}
-            Ok(false) => tokio::time::sleep(Duration::from_secs(1)).await,
+            Ok(false) => {
+                tokio::select! {
+                    _ = state.jobs_added.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "job queue unavailable");
                 tokio::time::sleep(Duration::from_secs(5)).await;

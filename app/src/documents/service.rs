@@ -166,6 +166,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         .await;
     match inserted {
         Ok(()) => {
+            state.jobs_added.notify_waiters();
             tracing::info!(user_id, document_id = id, bytes = file.bytes, kind = doc_type.as_str(), "document added");
             Ok(Added::New(id))
         }
@@ -308,6 +309,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     })
     .await
     .map_err(query_failed)?;
+    state.jobs_added.notify_waiters();
     if let Some(key) = BlobKey::from_stored(&doc.key) {
         if let Err(e) = state.documents.delete(&doc.backend, &key).await {
             tracing::warn!(error = %e, document_id = id, "could not delete a document's file");
@@ -366,7 +368,9 @@ pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppErr
         jobs::enqueue(c, jobs::INGEST, user_id, id).await
     })
     .await
-    .map_err(query_failed)
+    .map_err(query_failed)?;
+    state.jobs_added.notify_waiters();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
@@ -100,36 +100,86 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
         tracing::error!(error = %e, "could not store a photo");
         AppError::Unavailable
     })?;
-    let inserted = diesel::insert_into(a::inventory_assets)
-        .values((
-            a::id.eq(id),
-            a::user_id.eq(user_id),
-            a::item_id.eq(item_id),
-            a::kind.eq("original"),
-            a::backend.eq(backend),
-            a::key.eq(key.as_str()),
-            a::content_type.eq(upload.ext.content_type()),
-            a::bytes.eq(i64::try_from(upload.bytes).unwrap_or(i64::MAX)),
-            a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
-            a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
-            a::sha256.eq(&upload.sha256),
-        ))
-        .execute(&mut c)
+    // the row and its thumbnails job together: the job survives a crash or restart
+    let inserted = c
+        .transaction::<(), diesel::result::Error, _>(async |c| {
+            diesel::insert_into(a::inventory_assets)
+                .values((
+                    a::id.eq(id),
+                    a::user_id.eq(user_id),
+                    a::item_id.eq(item_id),
+                    a::kind.eq("original"),
+                    a::backend.eq(backend),
+                    a::key.eq(key.as_str()),
+                    a::content_type.eq(upload.ext.content_type()),
+                    a::bytes.eq(i64::try_from(upload.bytes).unwrap_or(i64::MAX)),
+                    a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
+                    a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
+                    a::sha256.eq(&upload.sha256),
+                ))
+                .execute(c)
+                .await?;
+            crate::documents::jobs::enqueue(c, crate::documents::jobs::THUMBNAILS, user_id, id).await
+        })
         .await;
+    let _ = tokio::fs::remove_file(&upload.path).await;
     if let Err(e) = inserted {
         let _ = state.images.delete(backend, &key).await; // no row, no object
         return Err(query_failed(e));
     }
     tracing::info!(user_id, item_id, asset_id = id, bytes = upload.bytes, "photo stored");
-    let state = state.clone();
-    let source = upload.path;
-    tokio::spawn(async move {
-        if let Err(e) = make_thumbnails(&state, user_id, item_id, id, &source).await {
-            tracing::warn!(error = %e, asset_id = id, "thumbnails failed; the photo is shown full size");
-        }
-        let _ = tokio::fs::remove_file(&source).await;
-    });
+    state.jobs_added.notify_waiters();
     Ok(id)
+}
+
+/// The thumbnails job of one photo: reads the original back from storage (wherever it is now)
+/// and makes what is missing. A photo deleted in the meantime needs nothing.
+pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), String> {
+    let mut c = state.db.get().await.map_err(|e| e.to_string())?;
+    let original: Option<Asset> = a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::id.eq(asset_id))
+        .filter(a::kind.eq("original"))
+        .select(Asset::as_select())
+        .first(&mut c)
+        .await
+        .optional()
+        .map_err(|e| e.to_string())?;
+    let Some(original) = original else { return Ok(()) };
+    let made: i64 = a::inventory_assets
+        .filter(a::user_id.eq(user_id))
+        .filter(a::parent_id.eq(asset_id))
+        .count()
+        .get_result(&mut c)
+        .await
+        .map_err(|e| e.to_string())?;
+    drop(c);
+    if made >= THUMB_SIZES.len() as i64 {
+        return Ok(());
+    }
+    let key = BlobKey::from_stored(&original.key).ok_or("a stored key that is not ours")?;
+    let body = state.images.get(&original.backend, &key).await.map_err(|e| e.to_string())?;
+    let tmp_dir = state.config.dirs.uploads.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir).await.map_err(|e| e.to_string())?;
+    let ext = original.key.rsplit('.').next().unwrap_or("img");
+    let source = tmp_dir.join(format!("thumbsrc-{asset_id}.{ext}"));
+    let written = async {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::File::create(&source).await.map_err(|e| e.to_string())?;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk.map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
+        }
+        file.flush().await.map_err(|e| e.to_string())
+    }
+    .await;
+    let result = match written {
+        Ok(()) => make_thumbnails(state, user_id, original.item_id, asset_id, &source).await,
+        Err(e) => Err(e),
+    };
+    let _ = tokio::fs::remove_file(&source).await;
+    result
 }
 
 /// A thumbnail written to a temporary file, ready to store.

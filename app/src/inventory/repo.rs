@@ -106,8 +106,9 @@ pub async fn delete_item(conn: &mut AsyncPgConnection, user_id: i64, id: i64) ->
 
 type Filtered<'a> = user_inventory::BoxedQuery<'a, Pg>;
 
-/// The user's items matching the query's filters (search, category, tag), unsorted.
-fn filtered<'a>(user_id: i64, q: &'a ItemQuery) -> Filtered<'a> {
+/// The user's items matching the query's filters (search, category, tag, place), unsorted.
+/// `fuzzy`: the typed words may also be near misses of a word of the name.
+fn filtered<'a>(user_id: i64, q: &'a ItemQuery, fuzzy: bool) -> Filtered<'a> {
     let mut query = t::user_inventory.filter(t::user_id.eq(user_id)).into_boxed();
     if !q.category.is_empty() {
         query = query.filter(t::category.eq(q.category.clone()));
@@ -129,18 +130,18 @@ fn filtered<'a>(user_id: i64, q: &'a ItemQuery) -> Filtered<'a> {
             .sql(") SELECT id FROM below)"),
         );
     }
-    if !q.q.is_empty() {
-        // words anywhere (name, category, tags, description), a substring of the name, or a word
-        // of the name close to the typed one (pg_trgm word similarity: "lamb" still finds "lamp")
+    if !q.q.is_empty() && fuzzy {
+        // a word of the name close to the typed one (pg_trgm word similarity: "lamb" finds "lamp")
+        query = query.filter(sql::<Bool>("").bind::<Text, _>(q.q.clone()).sql(" <% name"));
+    } else if !q.q.is_empty() {
+        // words anywhere (name, category, tags, description), or a substring of the name
         let pattern = format!("%{}%", q.q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         query = query.filter(
             sql::<Bool>("(search @@ websearch_to_tsquery('simple', ")
                 .bind::<Text, _>(q.q.clone())
                 .sql(") OR name ILIKE ")
                 .bind::<Text, _>(pattern)
-                .sql(" OR ")
-                .bind::<Text, _>(q.q.clone())
-                .sql(" <% name)"),
+                .sql(")"),
         );
     }
     query
@@ -167,8 +168,15 @@ pub async fn list_items(
     q: &ItemQuery,
     per_page: u32,
 ) -> QueryResult<ItemsPage> {
+    let mut fuzzy = false;
     let (total, capped) = if q.is_filtered() {
-        let ids: Vec<i64> = filtered(user_id, q).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+        let mut ids: Vec<i64> = filtered(user_id, q, false).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+        if ids.is_empty() && !q.q.is_empty() {
+            // nothing has the words: near misses of them instead (the typo-tolerant search costs
+            // more, so it only runs when the exact one finds nothing)
+            fuzzy = true;
+            ids = filtered(user_id, q, true).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+        }
         let n = ids.len() as i64;
         (n.min(COUNT_CAP), n > COUNT_CAP)
     } else {
@@ -177,7 +185,7 @@ pub async fn list_items(
             tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
         (n.unwrap_or(0), false)
     };
-    let mut query = filtered(user_id, q).select(Item::as_select());
+    let mut query = filtered(user_id, q, fuzzy).select(Item::as_select());
     let name = || sql::<Text>("lower(name)");
     query = match (q.sort, q.desc) {
         (SortKey::Name, false) => query.order((name().asc(), t::id.asc())),

@@ -43,6 +43,8 @@ pub struct AppState {
     /// turns passages and queries into vectors; `None` when off or the model failed to load
     pub embedder: Option<Arc<dyn crate::documents::embed::Embedder>>,
     pub leptos_options: LeptosOptions,
+    /// nudges idle job workers when a job is queued (they also poll every second)
+    pub jobs_added: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

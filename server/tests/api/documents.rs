@@ -446,10 +446,10 @@ async fn an_interrupted_ingest_resumes_where_it_stopped() {
 
     // a worker claims the job and dies (no heartbeat, no answer)
     let mut c = app.state.db.get().await.unwrap();
-    let job = jobs::claim(&mut c, "doomed-worker").await.unwrap().unwrap();
+    let job = jobs::claim(&mut c, "doomed-worker", jobs::DOCUMENT_KINDS).await.unwrap().unwrap();
     assert_eq!(job.subject_id, id);
     // nobody else may take it while the lease holds
-    assert!(jobs::claim(&mut c, "other").await.unwrap().is_none());
+    assert!(jobs::claim(&mut c, "other", jobs::DOCUMENT_KINDS).await.unwrap().is_none());
     assert_eq!(ingest(&app).await, 0);
     diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
         .bind::<diesel::sql_types::BigInt, _>(job.id)

@@ -396,3 +396,20 @@ async fn large_tables_count_to_a_cap_and_still_page_to_the_end() {
     assert!(app.call("inventory/delete", &[("id", &id)]).await.status().is_success());
     assert_eq!(list(&app, &[]).await["total"], 10049);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn thumbnails_are_made_even_if_the_server_stopped_right_after_the_upload() {
+    let url = fresh_database(cluster().await).await;
+    let state = server::build_state(test_config(&url, &[]), &url).await.unwrap();
+    // a server with no photo workers: the upload answers, the thumbnails job waits in the queue
+    let app = TestApp::serve_with_workers(state, url.clone(), client(), false).await;
+    app.sign_up(&email("durable"), "Durable").await;
+    let item = add_item(&app, "Camera", &[]).await;
+    assert_eq!(upload(&app, item, "a.jpg", jpeg(400, 300), "application/json").await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(item_json(&app, item).await["photos"][0]["thumb_256"], Value::Null);
+    // "restarted": a server with workers picks the job up from the database
+    let app = app.restart().await;
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert!(photo["thumb_256"].is_i64() && photo["thumb_1024"].is_i64(), "{photo}");
+}
