@@ -108,7 +108,8 @@ type Filtered<'a> = user_inventory::BoxedQuery<'a, Pg>;
 
 /// The user's items matching the query's filters (search, category, tag, place), unsorted.
 /// `fuzzy`: the typed words may also be near misses of a word of the name.
-fn filtered<'a>(user_id: i64, q: &'a ItemQuery, fuzzy: bool) -> Filtered<'a> {
+/// `places`: the ids of the filter's place and every place below it (see [`subtree`]).
+fn filtered<'a>(user_id: i64, q: &'a ItemQuery, places: &'a [i64], fuzzy: bool) -> Filtered<'a> {
     let mut query = t::user_inventory.filter(t::user_id.eq(user_id)).into_boxed();
     if !q.category.is_empty() {
         query = query.filter(t::category.eq(q.category.clone()));
@@ -116,19 +117,10 @@ fn filtered<'a>(user_id: i64, q: &'a ItemQuery, fuzzy: bool) -> Filtered<'a> {
     if !q.tag.is_empty() {
         query = query.filter(t::tags.contains(vec![Some(q.tag.clone())]));
     }
-    if let Some(place) = q.location {
-        // the place and every place below it
-        query = query.filter(
-            sql::<Bool>(
-                "location_id IN (WITH RECURSIVE below(id) AS (SELECT id FROM user_locations WHERE user_id = ",
-            )
-            .bind::<BigInt, _>(user_id)
-            .sql(" AND id = ")
-            .bind::<BigInt, _>(place)
-            .sql(" UNION ALL SELECT c.id FROM user_locations c JOIN below ON c.parent_id = below.id WHERE c.user_id = ")
-            .bind::<BigInt, _>(user_id)
-            .sql(") SELECT id FROM below)"),
-        );
+    if q.location.is_some() {
+        // the place and every place below it, resolved beforehand: a list of ids is planned far
+        // better than a recursive query inside this one
+        query = query.filter(t::location_id.eq_any(places));
     }
     if !q.q.is_empty() && fuzzy {
         // a word of the name close to the typed one (pg_trgm word similarity: "lamb" finds "lamp")
@@ -145,6 +137,26 @@ fn filtered<'a>(user_id: i64, q: &'a ItemQuery, fuzzy: bool) -> Filtered<'a> {
         );
     }
     query
+}
+
+/// The ids of the user's place `place` and of every place below it (none if it is not theirs).
+pub async fn subtree(conn: &mut AsyncPgConnection, user_id: i64, place: i64) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "WITH RECURSIVE below(id) AS ( \
+           SELECT id FROM user_locations WHERE user_id = $1 AND id = $2 \
+           UNION ALL SELECT c.id FROM user_locations c JOIN below ON c.parent_id = below.id WHERE c.user_id = $1) \
+         SELECT id FROM below",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<BigInt, _>(place)
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
 }
 
 /// Filtered tables count their matches exactly up to this many, then say "more than".
@@ -168,14 +180,19 @@ pub async fn list_items(
     q: &ItemQuery,
     per_page: u32,
 ) -> QueryResult<ItemsPage> {
+    let places = match q.location {
+        Some(place) => subtree(conn, user_id, place).await?,
+        None => Vec::new(),
+    };
     let mut fuzzy = false;
     let (total, capped) = if q.is_filtered() {
-        let mut ids: Vec<i64> = filtered(user_id, q, false).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+        let mut ids: Vec<i64> =
+            filtered(user_id, q, &places, false).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
         if ids.is_empty() && !q.q.is_empty() {
             // nothing has the words: near misses of them instead (the typo-tolerant search costs
             // more, so it only runs when the exact one finds nothing)
             fuzzy = true;
-            ids = filtered(user_id, q, true).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
+            ids = filtered(user_id, q, &places, true).select(t::id).limit(COUNT_CAP + 1).load(conn).await?;
         }
         let n = ids.len() as i64;
         (n.min(COUNT_CAP), n > COUNT_CAP)
@@ -185,7 +202,7 @@ pub async fn list_items(
             tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
         (n.unwrap_or(0), false)
     };
-    let mut query = filtered(user_id, q, fuzzy).select(Item::as_select());
+    let mut query = filtered(user_id, q, &places, fuzzy).select(Item::as_select());
     let name = || sql::<Text>("lower(name)");
     query = match (q.sort, q.desc) {
         (SortKey::Name, false) => query.order((name().asc(), t::id.asc())),
