@@ -1,0 +1,1 @@
+DROP STATISTICS user_inventory_user_location_stats;
