@@ -1332,3 +1332,62 @@ async fn exports_as_excel_json_and_a_zip_with_the_photos() {
     let (status, body) = error_json(app.call("inventory/export", &[("format", "exe")]).await).await;
     assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("format")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_and_exports_that_fell_back_are_moved_to_s3_by_storage_sync() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        backend: String,
+    }
+    async fn backends(app: &TestApp, table: &str) -> Vec<String> {
+        let mut c = app.state.db.get().await.unwrap();
+        let rows: Vec<Backend> =
+            diesel::sql_query(format!("SELECT backend FROM {table} ORDER BY id")).load(&mut c).await.unwrap();
+        rows.into_iter().map(|r| r.backend).collect()
+    }
+    let s3 = spawn_s3().await;
+    let url = fresh_database(cluster().await).await;
+    // S3 refuses (a wrong secret): the document and the export are kept on local disk
+    let app = TestApp::spawn_with(test_config(&url, &s3_vars(&s3.endpoint, "wrong-secret")), None).await;
+    app.sign_up(&email("docsync"), "Doc sync").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let (status, _) = documents::upload_docs(&app, vec![("notes.txt", b"Boiler serviced in March.".to_vec())]).await;
+    assert_eq!(status, StatusCode::OK);
+    add_item(&app, "Kettle", &[]).await;
+    let (_, csv) = export_file(&app, "csv").await;
+    assert_eq!(backends(&app, "user_documents").await, ["local"]);
+    assert_eq!(backends(&app, "user_exports").await, ["local"]);
+
+    // the secret fixed (the same data, restarted with the right configuration): sync moves both
+    let data = app.state.config.dirs.data.display().to_string();
+    let mut vars = s3_vars(&s3.endpoint, S3_SECRET);
+    vars.push(("DATA_DIR", data.as_str()));
+    let fixed = TestApp::spawn_with(test_config(&url, &vars), None).await;
+    let r = app::inventory::photos::sync_fallbacks(&fixed.state, |_| {}).await.unwrap();
+    assert_eq!((r.moved, r.failed), (2, 0));
+    assert_eq!(backends(&fixed, "user_documents").await, ["s3"]);
+    assert_eq!(backends(&fixed, "user_exports").await, ["s3"]);
+    let bucket = s3.root.join(S3_BUCKET).join(format!("users/{user_id}"));
+    assert_eq!(std::fs::read_dir(bucket.join("documents")).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(bucket.join("exports")).unwrap().count(), 1);
+    let local_docs = app.state.config.dirs.documents.join(format!("users/{user_id}/documents"));
+    assert_eq!(std::fs::read_dir(&local_docs).map(|d| d.count()).unwrap_or(0), 0, "the local copies go");
+    // and the export still downloads, now from S3 (the session lives in the shared database)
+    let export_id: i64 = {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let mut c = fixed.state.db.get().await.unwrap();
+        let row: Id = diesel::sql_query("SELECT id FROM user_exports").get_result(&mut c).await.unwrap();
+        row.id
+    };
+    let again = app.client.get(fixed.url(&format!("/exports/{export_id}"))).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    let again = again.bytes().await.unwrap().to_vec();
+    assert_eq!(again, csv);
+    let _ = std::fs::remove_dir_all(&s3.root);
+}

@@ -358,52 +358,84 @@ pub struct SyncReport {
     pub failed: u64,
 }
 
-/// Moves objects that fell back to local disk to the preferred provider, oldest first, in batches.
-/// Safe to interrupt and run again: a row changes backend only after its object is at the provider,
-/// and the local copy goes only after that. `progress` is called after each object.
+/// The tables that record stored objects, the storage each lives on, and each object's content type.
+const OBJECT_TABLES: [(&str, &str); 3] = [
+    ("inventory_assets", "content_type"),
+    ("user_documents", "content_type"),
+    (
+        "user_exports",
+        "CASE format WHEN 'xlsx' THEN 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' \
+         WHEN 'json' THEN 'application/json' WHEN 'zip' THEN 'application/zip' ELSE 'text/csv' END",
+    ),
+];
+
+#[derive(diesel::QueryableByName)]
+struct Fallen {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    content_type: String,
+}
+
+/// Moves objects that fell back to local disk (photos, thumbnails, documents, exports) to their
+/// preferred provider, oldest first, in batches. Safe to interrupt and run again: a row changes
+/// backend only after its object is at the provider, and the local copy goes only after that.
+/// `progress` is called after each object.
 pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncReport)) -> Result<SyncReport, AppError> {
-    let preferred = state.images.preferred_backend();
-    let local = state.images.local_backend();
+    use diesel::sql_types::{BigInt, Text};
     let mut report = SyncReport::default();
-    if preferred == local {
-        return Ok(report);
-    }
-    let mut after = 0i64;
-    loop {
-        let mut c = conn(&state.db).await?;
-        let batch: Vec<(i64, String, String)> = a::inventory_assets
-            .filter(a::backend.eq(local))
-            .filter(a::id.gt(after))
-            .order(a::id.asc())
-            .limit(100)
-            .select((a::id, a::key, a::content_type))
+    for (i, (table, content_type)) in OBJECT_TABLES.iter().enumerate() {
+        let stores = match i {
+            0 => &state.images,
+            1 => &state.documents,
+            _ => &state.exports,
+        };
+        let preferred = stores.preferred_backend();
+        let local = stores.local_backend();
+        if preferred == local {
+            continue;
+        }
+        let mut after = 0i64;
+        loop {
+            let mut c = conn(&state.db).await?;
+            let batch: Vec<Fallen> = diesel::sql_query(format!(
+                "SELECT id, key, {content_type} AS content_type FROM {table} \
+                 WHERE backend = $1 AND id > $2 ORDER BY id LIMIT 100"
+            ))
+            .bind::<Text, _>(local)
+            .bind::<BigInt, _>(after)
             .load(&mut c)
             .await
             .map_err(query_failed)?;
-        drop(c);
-        let Some(last) = batch.last() else { break };
-        after = last.0;
-        for (id, key, content_type) in batch {
-            let Some(k) = BlobKey::from_stored(&key) else { continue };
-            match state.images.copy_to_preferred(&k, &content_type).await {
-                Ok(_) => {
-                    let mut c = conn(&state.db).await?;
-                    diesel::update(a::inventory_assets.filter(a::id.eq(id)).filter(a::backend.eq(local)))
-                        .set(a::backend.eq(preferred))
-                        .execute(&mut c)
-                        .await
-                        .map_err(query_failed)?;
-                    if let Err(e) = state.images.delete(local, &k).await {
-                        tracing::warn!(error = %e, key, "moved, but the local copy could not be removed");
+            drop(c);
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            for Fallen { id, key, content_type } in batch {
+                let Some(k) = BlobKey::from_stored(&key) else { continue };
+                match stores.copy_to_preferred(&k, &content_type).await {
+                    Ok(_) => {
+                        let mut c = conn(&state.db).await?;
+                        diesel::sql_query(format!("UPDATE {table} SET backend = $1 WHERE id = $2 AND backend = $3"))
+                            .bind::<Text, _>(preferred)
+                            .bind::<BigInt, _>(id)
+                            .bind::<Text, _>(local)
+                            .execute(&mut c)
+                            .await
+                            .map_err(query_failed)?;
+                        if let Err(e) = stores.delete(local, &k).await {
+                            tracing::warn!(error = %e, key, "moved, but the local copy could not be removed");
+                        }
+                        report.moved += 1;
                     }
-                    report.moved += 1;
+                    Err(e) => {
+                        tracing::warn!(error = %e, key, "still cannot reach the provider");
+                        report.failed += 1;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, key, "still cannot reach the provider");
-                    report.failed += 1;
-                }
+                progress(report);
             }
-            progress(report);
         }
     }
     Ok(report)

@@ -95,7 +95,7 @@ berths, and breakfast is served before arrival.";
 
 // ---- helpers --------------------------------------------------------------------------------
 
-async fn upload_docs(app: &TestApp, files: Vec<(&str, Vec<u8>)>) -> (StatusCode, Value) {
+pub(crate) async fn upload_docs(app: &TestApp, files: Vec<(&str, Vec<u8>)>) -> (StatusCode, Value) {
     let mut form = reqwest::multipart::Form::new();
     for (name, bytes) in files {
         form = form.part("files", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
