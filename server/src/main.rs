@@ -297,11 +297,12 @@ async fn storage_sync(config: Config) -> Result<()> {
     let (url, owned_pg) = metadata_db(&config).await?;
     let result = async {
         let state = server::build_state(config, &url).await?;
-        let preferred = state.images.preferred_backend();
-        if preferred == state.images.local_backend() {
-            println!("Photos are configured to stay on local disk (STORAGE_BACKEND): nothing to sync.");
+        let stores = [&state.images, &state.documents, &state.exports];
+        if stores.iter().all(|s| s.preferred_backend() == s.local_backend()) {
+            println!("Everything is configured to stay on local disk (STORAGE_BACKEND): nothing to sync.");
             return Ok(());
         }
+        let preferred = "the configured provider";
         let report = app::inventory::photos::sync_fallbacks(&state, |r| {
             eprint!("\rmoved {} to {preferred}, {} still failing", r.moved, r.failed);
         })
