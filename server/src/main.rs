@@ -326,31 +326,41 @@ async fn storage_sync(config: Config) -> Result<()> {
 }
 
 async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> {
-    let backends = server::configured_backends(&config)?;
-    let Some(target) = backends.get(to).cloned() else {
+    use app::inventory::photos::{migrate_objects, ObjectKind};
+    if !server::configured_backends(&config, ObjectKind::Images)?.contains_key(to) {
         bail!(
             "cannot migrate to `{to}`: it is not configured (s3 needs AWS_S3_EXPRESS_BUCKET and keys, vercel needs \
              BLOB_READ_WRITE_TOKEN; local is always there)"
         );
-    };
+    }
     let (url, owned_pg) = metadata_db(&config).await?;
     let result = async {
-        let state = server::build_state(config, &url).await?;
-        let report = app::inventory::photos::migrate_objects(&state, &backends, target.as_ref(), dry_run, |step| {
-            match &step.outcome {
-                Ok(()) => eprintln!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from),
-                Err(e) => eprintln!("[{}/{}] {} stays on {}: {e}", step.done, step.total, step.key, step.from),
+        let state = server::build_state(config.clone(), &url).await?;
+        let mut failed = 0;
+        // photos and thumbnails, documents, exports: each kind's local disk is its own directory
+        for kind in ObjectKind::ALL {
+            if !kind.can_live_on(to) {
+                println!("{} stay where they are: {to} holds photos only.", kind.label());
+                continue;
             }
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if dry_run {
-            println!("dry run: {} object(s) would move to {to}; nothing was changed.", report.total);
-            return Ok(());
+            let backends = server::configured_backends(&config, kind)?;
+            let target = backends.get(to).cloned().context("target backend")?;
+            let report =
+                migrate_objects(&state, kind, &backends, target.as_ref(), dry_run, |step| match &step.outcome {
+                    Ok(()) => eprintln!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from),
+                    Err(e) => eprintln!("[{}/{}] {} stays on {}: {e}", step.done, step.total, step.key, step.from),
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if dry_run {
+                println!("dry run: {} {} would move to {to}; nothing was changed.", report.total, kind.label());
+            } else {
+                println!("{}: {} moved to {to} and verified; {} failed.", kind.label(), report.moved, report.failed);
+            }
+            failed += report.failed;
         }
-        println!("{} object(s) moved to {to} and verified; {} failed.", report.moved, report.failed);
-        if report.failed > 0 {
-            bail!("{} object(s) did not move; run the same command again to retry them", report.failed);
+        if failed > 0 {
+            bail!("{failed} object(s) did not move; run the same command again to retry them");
         }
         Ok::<_, anyhow::Error>(())
     }

@@ -1142,15 +1142,17 @@ async fn storage_migrate_moves_every_object_and_verifies_it() {
     assert_eq!(photo["backend"], "local");
     let id = photo["id"].as_i64().unwrap();
 
-    let backends = server::configured_backends(&app.state.config).unwrap();
+    let images = app::inventory::photos::ObjectKind::Images;
+    let backends = server::configured_backends(&app.state.config, images).unwrap();
     let target = backends["vercel"].clone();
-    let dry =
-        app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), true, |_| {}).await.unwrap();
+    let dry = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), true, |_| {})
+        .await
+        .unwrap();
     assert_eq!((dry.total, dry.moved), (3, 0));
     assert!(double.pathnames().is_empty(), "a dry run changes nothing");
 
     let mut lines = Vec::new();
-    let r = app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), false, |s| {
+    let r = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), false, |s| {
         lines.push(format!("{}/{} {}", s.done, s.total, s.key));
     })
     .await
@@ -1159,8 +1161,9 @@ async fn storage_migrate_moves_every_object_and_verifies_it() {
     assert_eq!(lines.len(), 3, "progress for every object");
     assert_eq!(double.pathnames().len(), 3);
     // a second run has nothing left to do
-    let again =
-        app::inventory::photos::migrate_objects(&app.state, &backends, target.as_ref(), false, |_| {}).await.unwrap();
+    let again = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), false, |_| {})
+        .await
+        .unwrap();
     assert_eq!(again.total, 0);
 
     // Bartleby configured for Vercel Blob now serves the photo from there
@@ -1389,5 +1392,67 @@ async fn documents_and_exports_that_fell_back_are_moved_to_s3_by_storage_sync() 
     assert_eq!(again.status(), StatusCode::OK);
     let again = again.bytes().await.unwrap().to_vec();
     assert_eq!(again, csv);
+    let _ = std::fs::remove_dir_all(&s3.root);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storage_migrate_moves_documents_and_exports_to_s3_and_they_still_download() {
+    use app::inventory::photos::{migrate_objects, ObjectKind};
+    let s3 = spawn_s3().await;
+    let url = fresh_database(cluster().await).await;
+    // stored while Bartleby kept everything on local disk (S3 configured but not chosen)
+    let mut vars = s3_vars(&s3.endpoint, S3_SECRET);
+    vars[0] = ("STORAGE_BACKEND", "local");
+    vars.push(("BLOB_READ_WRITE_TOKEN", BLOB_TOKEN));
+    vars.push(("VERCEL_BLOB_API_URL", "http://127.0.0.1:9/api/blob"));
+    let app = TestApp::spawn_with(test_config(&url, &vars), None).await;
+    app.sign_up(&email("migdocs"), "Migrate docs").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let (status, _) = documents::upload_docs(&app, vec![("ledger.txt", b"Paid the roofer in May.".to_vec())]).await;
+    assert_eq!(status, StatusCode::OK);
+    add_item(&app, "Kettle", &[]).await;
+    let (_, csv) = export_file(&app, "csv").await;
+
+    for kind in [ObjectKind::Documents, ObjectKind::Exports] {
+        let backends = server::configured_backends(&app.state.config, kind).unwrap();
+        // Vercel Blob holds images only: documents and exports cannot be moved there
+        let vercel = server::configured_backends(&app.state.config, ObjectKind::Images).unwrap();
+        let refused = migrate_objects(&app.state, kind, &backends, vercel["vercel"].as_ref(), false, |_| {}).await;
+        assert_eq!(refused.unwrap_err().field(), Some("to"));
+        let r = migrate_objects(&app.state, kind, &backends, backends["s3"].as_ref(), false, |_| {}).await.unwrap();
+        assert_eq!((r.total, r.moved, r.failed), (1, 1, 0), "{kind:?}");
+    }
+    let bucket = s3.root.join(S3_BUCKET).join(format!("users/{user_id}"));
+    assert_eq!(std::fs::read_dir(bucket.join("documents")).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(bucket.join("exports")).unwrap().count(), 1);
+    let local = app.state.config.dirs.exports.join(format!("users/{user_id}/exports"));
+    assert_eq!(std::fs::read_dir(&local).map(|d| d.count()).unwrap_or(0), 0, "the local copy goes");
+
+    // Bartleby configured for S3 serves both from the bucket
+    let data = app.state.config.dirs.data.display().to_string();
+    let mut vars = s3_vars(&s3.endpoint, S3_SECRET);
+    vars.push(("DATA_DIR", data.as_str()));
+    let on_s3 = TestApp::spawn_with(test_config(&url, &vars), None).await;
+    #[derive(diesel::QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        doc: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        export: i64,
+    }
+    let ids: Ids = {
+        use diesel_async::RunQueryDsl;
+        let mut c = on_s3.state.db.get().await.unwrap();
+        diesel::sql_query("SELECT (SELECT id FROM user_documents) AS doc, (SELECT id FROM user_exports) AS export")
+            .get_result(&mut c)
+            .await
+            .unwrap()
+    };
+    let get = |path: String| app.client.get(on_s3.url(&path)).send();
+    let doc = get(format!("/documents/{}/file", ids.doc)).await.unwrap();
+    assert_eq!(doc.status(), StatusCode::OK);
+    assert_eq!(doc.bytes().await.unwrap().to_vec(), b"Paid the roofer in May.".to_vec());
+    let export = get(format!("/exports/{}", ids.export)).await.unwrap();
+    assert_eq!(export.bytes().await.unwrap().to_vec(), csv);
     let _ = std::fs::remove_dir_all(&s3.root);
 }

@@ -479,22 +479,83 @@ async fn download(store: &dyn crate::storage::BlobStore, key: &BlobKey, dest: &P
     Ok((n, format!("{:x}", hasher.finalize())))
 }
 
-/// Moves every photo and thumbnail that is not on `target` there: copy, verify the copy by size
-/// and sha256 (read back from the target), point the row at it, then delete the old object.
-/// Safe to interrupt and run again at any point; an object that fails stays where it was.
+#[derive(diesel::QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    backend: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    content_type: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
+    /// exports record no hash: their copies are checked against each other only
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    sha256: Option<String>,
+}
+
+/// What is stored where: photos and thumbnails, documents, exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Images,
+    Documents,
+    Exports,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 3] = [Self::Images, Self::Documents, Self::Exports];
+    fn table(self) -> (&'static str, &'static str, &'static str) {
+        let (table, content_type) = OBJECT_TABLES[self as usize];
+        let sha = if self == Self::Exports { "NULL::text" } else { "sha256" };
+        (table, content_type, sha)
+    }
+    /// Where this kind may be kept: Vercel Blob holds images only (as the deployment guide says).
+    pub fn can_live_on(self, backend: &str) -> bool {
+        self == Self::Images || backend != "vercel"
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Images => "photos and thumbnails",
+            Self::Documents => "documents",
+            Self::Exports => "exports",
+        }
+    }
+}
+
+/// Moves every object of `kind` that is not on `target` there: copy, verify the copy by size and
+/// sha256 (read back from the target, and against the row's record where it keeps one), point the
+/// row at it, then delete the old object. Safe to interrupt and run again at any point; an object
+/// that fails stays where it was. `sources` are the backends by name, with local disk rooted where
+/// this kind lives.
 pub async fn migrate_objects(
     state: &AppState,
+    kind: ObjectKind,
     sources: &std::collections::HashMap<&'static str, std::sync::Arc<dyn crate::storage::BlobStore>>,
     target: &dyn crate::storage::BlobStore,
     dry_run: bool,
     mut progress: impl FnMut(MigrateStep<'_>),
 ) -> Result<MigrateReport, AppError> {
+    use diesel::sql_types::{BigInt, Text};
+    let (table, content_type, sha) = kind.table();
     let to = target.backend();
+    if !kind.can_live_on(to) {
+        return Err(AppError::validation("to", format!("{} cannot be kept on {to}", kind.label())));
+    }
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
     let mut c = conn(&state.db).await?;
-    let total: i64 =
-        a::inventory_assets.filter(a::backend.ne(to)).count().get_result(&mut c).await.map_err(query_failed)?;
+    let total: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table} WHERE backend <> $1"))
+        .bind::<Text, _>(to)
+        .get_result(&mut c)
+        .await
+        .map_err(query_failed)?;
     drop(c);
-    let mut report = MigrateReport { total: u64::try_from(total).unwrap_or(0), ..Default::default() };
+    let mut report = MigrateReport { total: u64::try_from(total.n).unwrap_or(0), ..Default::default() };
     if dry_run {
         return Ok(report);
     }
@@ -503,26 +564,26 @@ pub async fn migrate_objects(
     let mut after = 0i64;
     loop {
         let mut c = conn(&state.db).await?;
-        let batch: Vec<(i64, String, String, String, i64, String)> = a::inventory_assets
-            .filter(a::backend.ne(to))
-            .filter(a::id.gt(after))
-            .order(a::id.asc())
-            .limit(100)
-            .select((a::id, a::backend, a::key, a::content_type, a::bytes, a::sha256))
-            .load(&mut c)
-            .await
-            .map_err(query_failed)?;
+        let batch: Vec<Stored> = diesel::sql_query(format!(
+            "SELECT id, backend, key, {content_type} AS content_type, bytes, {sha} AS sha256 FROM {table} \
+             WHERE backend <> $1 AND id > $2 ORDER BY id LIMIT 100"
+        ))
+        .bind::<Text, _>(to)
+        .bind::<BigInt, _>(after)
+        .load(&mut c)
+        .await
+        .map_err(query_failed)?;
         drop(c);
         let Some(last) = batch.last() else { break };
-        after = last.0;
-        for (id, from, key, content_type, bytes, sha256) in batch {
+        after = last.id;
+        for Stored { id, backend: from, key, content_type, bytes, sha256 } in batch {
             let outcome = async {
                 let k = BlobKey::from_stored(&key).ok_or("unexpected key")?;
                 let source = sources.get(from.as_str()).ok_or_else(|| format!("{from} is not configured"))?;
-                let tmp = tmp_dir.join(format!("migrate-{id}"));
+                let tmp = tmp_dir.join(format!("migrate-{table}-{id}"));
                 let result = async {
                     let (n, sha) = download(source.as_ref(), &k, &tmp).await?;
-                    if i64::try_from(n).ok() != Some(bytes) || sha != sha256 {
+                    if i64::try_from(n).ok() != Some(bytes) || sha256.as_ref().is_some_and(|s| *s != sha) {
                         return Err(format!("the {from} copy does not match its record (size or sha256)"));
                     }
                     target.put_file(&k, &tmp, &content_type).await.map_err(|e| e.to_string())?;
@@ -536,8 +597,10 @@ pub async fn migrate_objects(
                 let _ = tokio::fs::remove_file(&tmp).await;
                 result?;
                 let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-                diesel::update(a::inventory_assets.filter(a::id.eq(id)).filter(a::backend.eq(&from)))
-                    .set(a::backend.eq(to))
+                diesel::sql_query(format!("UPDATE {table} SET backend = $1 WHERE id = $2 AND backend = $3"))
+                    .bind::<Text, _>(to)
+                    .bind::<BigInt, _>(id)
+                    .bind::<Text, _>(&from)
                     .execute(&mut c)
                     .await
                     .map_err(|e| e.to_string())?;
