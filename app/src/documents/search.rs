@@ -286,9 +286,9 @@ async fn matching_items(
     terms: &[String],
 ) -> (Vec<super::types::ItemHit>, i64) {
     let query = crate::inventory::types::ItemQuery { q: q.to_owned(), ..Default::default() };
-    match crate::inventory::service::list(state, user_id, &query).await {
-        Ok(page) => (
-            page.items
+    match crate::inventory::service::page_items(state, user_id, &query).await {
+        Ok((items, total)) => (
+            items
                 .into_iter()
                 .take(5)
                 .map(|i| super::types::ItemHit {
@@ -298,7 +298,7 @@ async fn matching_items(
                     category: i.category,
                 })
                 .collect(),
-            page.total,
+            total,
         ),
         Err(e) => {
             tracing::warn!(error = %e, "inventory part of the search failed");

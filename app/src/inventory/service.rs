@@ -112,14 +112,27 @@ pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> R
     ids.sort_unstable();
     ids.dedup();
     let paths = locations::paths(c, user_id, &ids).await?;
-    Ok(items
+    Ok(views_with(items, &paths))
+}
+
+/// Views of the items, their places' paths taken from `paths` (place id → path).
+fn views_with(items: &[Item], paths: &std::collections::HashMap<i64, String>) -> Vec<ItemView> {
+    items
         .iter()
         .map(|i| {
             let mut v = i.view();
             v.location = i.location_id.and_then(|l| paths.get(&l).cloned()).unwrap_or_default();
             v
         })
-        .collect())
+        .collect()
+}
+
+/// One page of the user's items as the query asks and how many match, without the table's menus
+/// (for other pages that show matching items, such as search).
+pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
+    let mut c = conn(&state.db).await?;
+    let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
+    Ok((views(&mut c, user_id, &found.items).await?, found.total))
 }
 
 async fn one_view(c: &mut AsyncPgConnection, user_id: i64, item: Item) -> Result<ItemView, AppError> {
@@ -163,10 +176,7 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
 
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
     let mut c = conn(&state.db).await?;
-    let keys = super::photos::item_keys(&mut c, user_id, id).await?;
-    if repo::delete_item(&mut c, user_id, id).await.map_err(query_failed)? {
-        // the rows went with the item (ON DELETE CASCADE); now the stored objects
-        super::photos::delete_objects(&state.images, keys).await;
+    if remove(state, &mut c, user_id, id).await? {
         tracing::info!(user_id, item_id = id, "item deleted");
         Ok(())
     } else {
@@ -174,13 +184,26 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     }
 }
 
+/// Deletes one of the user's items and then its stored objects; false when there was no such item.
+async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i64) -> Result<bool, AppError> {
+    let keys = super::photos::item_keys(c, user_id, id).await?;
+    let deleted = repo::delete_item(c, user_id, id).await.map_err(query_failed)?;
+    if deleted {
+        // the rows went with the item (ON DELETE CASCADE); now the stored objects
+        super::photos::delete_objects(&state.images, keys).await;
+    }
+    Ok(deleted)
+}
+
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
     let mut c = conn(&state.db).await?;
     let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
+    // every place, for the location filter; the page's paths come from the same list
     let places = locations::all(&mut c, user_id).await?;
+    let paths = places.iter().map(|p| (p.id, p.path.clone())).collect();
     Ok(ItemPage {
-        items: views(&mut c, user_id, &found.items).await?,
+        items: views_with(&found.items, &paths),
         total: found.total,
         total_capped: found.capped,
         has_next: found.has_next,
@@ -204,9 +227,7 @@ pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> R
     if *op == BulkOp::Delete {
         let mut n = 0;
         for id in ids {
-            let keys = super::photos::item_keys(&mut c, user_id, *id).await?;
-            if repo::delete_item(&mut c, user_id, *id).await? {
-                super::photos::delete_objects(&state.images, keys).await;
+            if remove(state, &mut c, user_id, *id).await? {
                 n += 1;
             }
         }
