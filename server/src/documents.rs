@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use tower_sessions::Session;
 
-use crate::media::{app_error, lookup_failed, owner_id, spool, stream_object, wants_json, SpoolError};
+use crate::media::{lookup_failed, owner_id, spool, stream_object, uploader, wants_json, SpoolError};
 
 /// At most this many files in one upload (a folder, say).
 const MAX_FILES: usize = 200;
@@ -55,10 +55,9 @@ pub async fn upload_documents(
     mut multipart: Multipart,
 ) -> Response {
     let json = wants_json(&headers);
-    let user = match app::auth::service::session_user(&state, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return app_error(AppError::Unauthorized, json),
-        Err(e) => return app_error(e, json),
+    let user = match uploader(&state, &session, json).await {
+        Ok(u) => u,
+        Err(answer) => return answer,
     };
     let limit = state.config.document_max_bytes;
     let limit_mb = limit / (1024 * 1024);

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use tower_sessions::Session;
 
-use crate::media::{app_error, rand_u64, spool, wants_json, SpoolError};
+use crate::media::{app_error, rand_u64, spool, uploader, wants_json, SpoolError};
 
 /// Largest CSV file accepted.
 pub const IMPORT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -32,10 +32,9 @@ pub async fn upload_import(
     mut multipart: Multipart,
 ) -> Response {
     let json = wants_json(&headers);
-    let user = match app::auth::service::session_user(&state, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return app_error(AppError::Unauthorized, json),
-        Err(e) => return app_error(e, json),
+    let user = match uploader(&state, &session, json).await {
+        Ok(u) => u,
+        Err(answer) => return answer,
     };
     let tmp = state.config.dirs.uploads.join("tmp");
     let mut upload = None;

@@ -173,10 +173,9 @@ pub async fn upload_photos(
 ) -> Response {
     let json = wants_json(&headers);
     let limit = state.config.photo_max_bytes;
-    let user = match session_user(&state, &session).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return app_error(AppError::Unauthorized, json),
-        Err(e) => return app_error(e, json),
+    let user = match uploader(&state, &session, json).await {
+        Ok(u) => u,
+        Err(answer) => return answer,
     };
     // a request far beyond what could be accepted is refused before reading it
     let declared =
@@ -254,6 +253,20 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
             };
             (status, Json(err)).into_response()
         }
+    }
+}
+
+/// The signed-in user behind an upload, or the answer for a request without one (401 when signed
+/// out, as JSON when the request asks for it).
+pub(crate) async fn uploader(
+    state: &AppState,
+    session: &Session,
+    json: bool,
+) -> Result<app::auth::repo::User, Response> {
+    match session_user(state, session).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(app_error(AppError::Unauthorized, json)),
+        Err(e) => Err(app_error(e, json)),
     }
 }
 
