@@ -136,15 +136,9 @@ pub fn configured_backends(
     config: &Config,
     kind: app::inventory::photos::ObjectKind,
 ) -> Result<std::collections::HashMap<&'static str, Arc<dyn app::storage::BlobStore>>> {
-    use app::inventory::photos::ObjectKind;
     use app::storage::{s3::S3BlobStore, vercel::VercelBlobStore, BlobStore, LocalBlobStore};
-    let local_dir = match kind {
-        ObjectKind::Images => config.dirs.inventory_images.clone(),
-        ObjectKind::Documents => config.dirs.documents.clone(),
-        ObjectKind::Exports => config.dirs.exports.clone(),
-    };
     let mut all: std::collections::HashMap<&'static str, Arc<dyn BlobStore>> = std::collections::HashMap::new();
-    all.insert("local", Arc::new(LocalBlobStore::new(local_dir)));
+    all.insert("local", Arc::new(LocalBlobStore::new(kind.local_dir(config))));
     if let Some(token) = &config.blob_read_write_token {
         let v = VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
             .map_err(|e| anyhow::anyhow!("configuration error in BLOB_READ_WRITE_TOKEN: {e}"))?;

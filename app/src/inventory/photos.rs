@@ -158,25 +158,12 @@ pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Re
         return Ok(());
     }
     let key = BlobKey::from_stored(&original.key).ok_or("a stored key that is not ours")?;
-    let body = state.images.get(&original.backend, &key).await.map_err(|e| e.to_string())?;
-    let tmp_dir = state.config.dirs.uploads.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir).await.map_err(|e| e.to_string())?;
     let ext = original.key.rsplit('.').next().unwrap_or("img");
-    let source = tmp_dir.join(format!("thumbsrc-{asset_id}.{ext}"));
-    let written = async {
-        use futures::StreamExt;
-        use tokio::io::AsyncWriteExt;
-        let mut file = tokio::fs::File::create(&source).await.map_err(|e| e.to_string())?;
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            file.write_all(&chunk.map_err(|e| e.to_string())?).await.map_err(|e| e.to_string())?;
-        }
-        file.flush().await.map_err(|e| e.to_string())
-    }
-    .await;
-    let result = match written {
-        Ok(()) => make_thumbnails(state, user_id, original.item_id, asset_id, &source).await,
-        Err(e) => Err(e),
+    let source = state.config.dirs.uploads.join("tmp").join(format!("thumbsrc-{asset_id}.{ext}"));
+    // read back from wherever the photo is now (fetch_to_file makes the directory)
+    let result = match state.images.fetch_to_file(&original.backend, &key, &source).await {
+        Ok(_) => make_thumbnails(state, user_id, original.item_id, asset_id, &source).await,
+        Err(e) => Err(e.to_string()),
     };
     let _ = tokio::fs::remove_file(&source).await;
     result
@@ -358,16 +345,69 @@ pub struct SyncReport {
     pub failed: u64,
 }
 
-/// The tables that record stored objects, the storage each lives on, and each object's content type.
-const OBJECT_TABLES: [(&str, &str); 3] = [
-    ("inventory_assets", "content_type"),
-    ("user_documents", "content_type"),
-    (
-        "user_exports",
-        "CASE format WHEN 'xlsx' THEN 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' \
-         WHEN 'json' THEN 'application/json' WHEN 'zip' THEN 'application/zip' ELSE 'text/csv' END",
-    ),
-];
+/// What is stored where: photos and thumbnails, documents, exports. Each has its table, its
+/// storage (`AppState::images`, `documents`, `exports`) and its own local directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Images,
+    Documents,
+    Exports,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 3] = [Self::Images, Self::Documents, Self::Exports];
+
+    /// The table, the column that gives an object's content type, and its recorded sha256
+    /// (exports record no hash: their copies are checked against each other only).
+    fn table(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Images => ("inventory_assets", "content_type", "sha256"),
+            Self::Documents => ("user_documents", "content_type", "sha256"),
+            Self::Exports => ("user_exports", "format", "NULL::text"),
+        }
+    }
+
+    /// The content type to store an object with, from the column `table` names.
+    fn content_type(self, column: String) -> String {
+        match self {
+            Self::Exports => crate::inventory::export::ExportFormat::parse(&column)
+                .unwrap_or(crate::inventory::export::ExportFormat::Csv)
+                .content_type()
+                .to_owned(),
+            _ => column,
+        }
+    }
+
+    pub fn stores(self, state: &AppState) -> &Stores {
+        match self {
+            Self::Images => &state.images,
+            Self::Documents => &state.documents,
+            Self::Exports => &state.exports,
+        }
+    }
+
+    /// Where this kind lives on local disk (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, `EXPORTS_DIR`).
+    pub fn local_dir(self, config: &crate::server::config::Config) -> PathBuf {
+        match self {
+            Self::Images => config.dirs.inventory_images.clone(),
+            Self::Documents => config.dirs.documents.clone(),
+            Self::Exports => config.dirs.exports.clone(),
+        }
+    }
+
+    /// Where this kind may be kept: Vercel Blob holds images only (as the deployment guide says).
+    pub fn can_live_on(self, backend: &str) -> bool {
+        self == Self::Images || backend != "vercel"
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Images => "photos and thumbnails",
+            Self::Documents => "documents",
+            Self::Exports => "exports",
+        }
+    }
+}
 
 #[derive(diesel::QueryableByName)]
 struct Fallen {
@@ -386,12 +426,9 @@ struct Fallen {
 pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncReport)) -> Result<SyncReport, AppError> {
     use diesel::sql_types::{BigInt, Text};
     let mut report = SyncReport::default();
-    for (i, (table, content_type)) in OBJECT_TABLES.iter().enumerate() {
-        let stores = match i {
-            0 => &state.images,
-            1 => &state.documents,
-            _ => &state.exports,
-        };
+    for kind in ObjectKind::ALL {
+        let (table, content_type, _) = kind.table();
+        let stores = kind.stores(state);
         let preferred = stores.preferred_backend();
         let local = stores.local_backend();
         if preferred == local {
@@ -414,7 +451,7 @@ pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncRepor
             after = last.id;
             for Fallen { id, key, content_type } in batch {
                 let Some(k) = BlobKey::from_stored(&key) else { continue };
-                match stores.copy_to_preferred(&k, &content_type).await {
+                match stores.copy_to_preferred(&k, &kind.content_type(content_type)).await {
                     Ok(_) => {
                         let mut c = conn(&state.db).await?;
                         diesel::sql_query(format!("UPDATE {table} SET backend = $1 WHERE id = $2 AND backend = $3"))
@@ -496,34 +533,6 @@ struct Stored {
     sha256: Option<String>,
 }
 
-/// What is stored where: photos and thumbnails, documents, exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    Images,
-    Documents,
-    Exports,
-}
-
-impl ObjectKind {
-    pub const ALL: [ObjectKind; 3] = [Self::Images, Self::Documents, Self::Exports];
-    fn table(self) -> (&'static str, &'static str, &'static str) {
-        let (table, content_type) = OBJECT_TABLES[self as usize];
-        let sha = if self == Self::Exports { "NULL::text" } else { "sha256" };
-        (table, content_type, sha)
-    }
-    /// Where this kind may be kept: Vercel Blob holds images only (as the deployment guide says).
-    pub fn can_live_on(self, backend: &str) -> bool {
-        self == Self::Images || backend != "vercel"
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Images => "photos and thumbnails",
-            Self::Documents => "documents",
-            Self::Exports => "exports",
-        }
-    }
-}
-
 /// Moves every object of `kind` that is not on `target` there: copy, verify the copy by size and
 /// sha256 (read back from the target, and against the row's record where it keeps one), point the
 /// row at it, then delete the old object. Safe to interrupt and run again at any point; an object
@@ -586,7 +595,10 @@ pub async fn migrate_objects(
                     if i64::try_from(n).ok() != Some(bytes) || sha256.as_ref().is_some_and(|s| *s != sha) {
                         return Err(format!("the {from} copy does not match its record (size or sha256)"));
                     }
-                    target.put_file(&k, &tmp, &content_type).await.map_err(|e| e.to_string())?;
+                    target
+                        .put_file(&k, &tmp, &kind.content_type(content_type.clone()))
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let (n2, sha2) = download(target, &k, &tmp).await?;
                     if n2 != n || sha2 != sha {
                         return Err(format!("the copy on {to} does not verify"));
