@@ -78,6 +78,50 @@ pub(crate) async fn make_user(state: &AppState, email: &str) -> Result<i64> {
     Ok(row.id)
 }
 
+/// A client signed in as `email` (the session cookie kept), against the server at `base`.
+pub(crate) async fn signed_in(base: &str, email: &str) -> Result<reqwest::Client> {
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let r = client
+        .post(format!("{base}/api/auth/sign_in"))
+        .header("Origin", base)
+        .form(&[("email", email), ("password", BENCH_PASSWORD)])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign in: {}", r.status());
+    Ok(client)
+}
+
+/// Runs `clients` concurrent clients, each making `per_client` requests through `request(client
+/// number, request number)`, which answers whether the response was the right one. Returns the
+/// times of the right answers, sorted, and the wall time in seconds.
+pub(crate) async fn run_clients<F, Fut>(clients: usize, per_client: usize, request: F) -> Result<(Vec<Duration>, f64)>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let t = Instant::now();
+                if request(c, i).await {
+                    times.push(t.elapsed());
+                }
+            }
+            times
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    all.sort();
+    Ok((all, started.elapsed().as_secs_f64()))
+}
+
 /// Gives the benchmark account the password its HTTP clients sign in with.
 pub(crate) async fn set_password(state: &AppState, user: i64) -> Result<()> {
     let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -348,59 +392,37 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
     let base = format!("http://{addr}");
-    let r = client
-        .post(format!("{base}/api/auth/sign_in"))
-        .header("Origin", &base)
-        .form(&[("email", "search@bench.invalid"), ("password", BENCH_PASSWORD)])
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign in: {}", r.status());
-    let queries: Vec<String> = (0..64)
-        .map(|_| {
-            let t = rng.below(TOPICS);
-            (0..3).map(|_| vocab[topic_words[t][rng.below(60)]].clone()).collect::<Vec<_>>().join(" ")
-        })
-        .collect();
+    let client = signed_in(&base, "search@bench.invalid").await?;
+    let queries: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        (0..64)
+            .map(|_| {
+                let t = rng.below(TOPICS);
+                (0..3).map(|_| vocab[topic_words[t][rng.below(60)]].clone()).collect::<Vec<_>>().join(" ")
+            })
+            .collect(),
+    );
     for clients in [1usize, 16] {
         let per_client = if clients == 1 { 100 } else { 20 };
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..clients {
+        let (client, base, queries) = (client.clone(), base.clone(), queries.clone());
+        let (all, wall) = run_clients(clients, per_client, move |c, i| {
             let (client, base, queries) = (client.clone(), base.clone(), queries.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut times = Vec::new();
-                for i in 0..per_client {
-                    let q = &queries[(c * 7 + i) % queries.len()];
-                    let form = [
-                        ("query[q]", q.as_str()),
-                        ("query[doc_type]", ""),
-                        ("query[from]", ""),
-                        ("query[to]", ""),
-                        ("query[page]", "1"),
-                    ];
-                    let t = Instant::now();
-                    let r = client.post(format!("{base}/api/search")).header("Origin", &base).form(&form).send().await;
-                    let ok = match r {
-                        Ok(r) => {
-                            r.status().is_success() && r.text().await.map(|b| b.contains("Hybrid")).unwrap_or(false)
-                        }
-                        Err(_) => false,
-                    };
-                    if ok {
-                        times.push(t.elapsed());
-                    }
+            async move {
+                let q = &queries[(c * 7 + i) % queries.len()];
+                let form = [
+                    ("query[q]", q.as_str()),
+                    ("query[doc_type]", ""),
+                    ("query[from]", ""),
+                    ("query[to]", ""),
+                    ("query[page]", "1"),
+                ];
+                match client.post(format!("{base}/api/search")).header("Origin", &base).form(&form).send().await {
+                    Ok(r) => r.status().is_success() && r.text().await.map(|b| b.contains("Hybrid")).unwrap_or(false),
+                    Err(_) => false,
                 }
-                times
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await?);
-        }
-        all.sort();
-        let wall = started.elapsed().as_secs_f64();
+            }
+        })
+        .await?;
         println!(
             "search over HTTP, {passages} passages, {clients} client(s): {} hybrid answers, p50 {:.1} ms, p95 {:.1} ms, {:.1} searches/s",
             all.len(),

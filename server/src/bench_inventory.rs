@@ -19,7 +19,7 @@ use app::server::AppState;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 
-use crate::bench::{exec, make_user, peak_rss_mb, percentile, set_password, BENCH_PASSWORD};
+use crate::bench::{exec, make_user, peak_rss_mb, percentile, run_clients, set_password, signed_in};
 
 const WORDS: &str = "oak walnut pine maple cherry birch teak cedar ash elm brass copper iron steel silver gold tin \
     bronze glass crystal porcelain ceramic stone marble granite slate leather wool linen cotton silk velvet \
@@ -149,58 +149,34 @@ fn scenarios(room: i64) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Signs in as the benchmark user; the client keeps the session cookie.
-async fn signed_in(base: &str, email: &str) -> Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let r = client
-        .post(format!("{base}/api/auth/sign_in"))
-        .header("Origin", base)
-        .form(&[("email", email), ("password", BENCH_PASSWORD)])
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign in: {}", r.status());
-    Ok(client)
-}
-
+/// The page at `url`, fetched by `clients` concurrent clients `per_client` times each; every
+/// answer must be the rendered inventory page.
 async fn measure(
     client: &reqwest::Client,
     url: &str,
     clients: usize,
     per_client: usize,
 ) -> Result<(Vec<Duration>, f64)> {
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, url) = (client.clone(), url.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut times = Vec::with_capacity(per_client);
-            for _ in 0..per_client {
-                let t = Instant::now();
-                let ok = match client.get(&url).header("Accept", "text/html").send().await {
-                    Ok(r) if r.status().is_success() => {
-                        r.text().await.map(|b| b.contains("data-testid=\"item-count\"")).unwrap_or(false)
-                    }
-                    _ => false,
-                };
-                if ok {
-                    times.push(t.elapsed());
+    let (client, page) = (client.clone(), url.to_owned());
+    let (all, wall) = run_clients(clients, per_client, move |_, _| {
+        let (client, page) = (client.clone(), page.clone());
+        async move {
+            match client.get(&page).header("Accept", "text/html").send().await {
+                Ok(r) if r.status().is_success() => {
+                    r.text().await.map(|b| b.contains("data-testid=\"item-count\"")).unwrap_or(false)
                 }
+                _ => false,
             }
-            times
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await?);
-    }
+        }
+    })
+    .await?;
     anyhow::ensure!(
         all.len() == clients * per_client,
         "{url}: {} of {} answers failed",
         clients * per_client - all.len(),
         clients * per_client
     );
-    all.sort();
-    Ok((all, started.elapsed().as_secs_f64()))
+    Ok((all, wall))
 }
 
 pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()> {
