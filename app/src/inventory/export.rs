@@ -181,6 +181,8 @@ enum Sink {
     Xlsx {
         zip: Zip,
         row: usize,
+        /// which columns hold numbers
+        numeric: Vec<bool>,
     },
     Json {
         out: BufWriter<File>,
@@ -224,7 +226,10 @@ impl Sink {
                 )
                 .map_err(io)?;
                 zip.write_all(xlsx_row(1, &header, &[]).as_bytes()).map_err(io)?;
-                Self::Xlsx { zip, row: 1 }
+                // quantity, import cost and retail price are numbers
+                let numeric =
+                    HEADER.iter().map(|h| matches!(*h, "quantity" | "import_cost" | "retail_price")).collect();
+                Self::Xlsx { zip, row: 1, numeric }
             }
             ExportFormat::Json => {
                 let mut out = BufWriter::new(file);
@@ -249,12 +254,9 @@ impl Sink {
                 row.push(photos.join("; "));
                 csv.write_record(&row).map_err(io)
             }
-            Self::Xlsx { zip, row } => {
+            Self::Xlsx { zip, row, numeric } => {
                 *row += 1;
-                // quantity, import cost and retail price are numbers
-                let numeric: Vec<bool> =
-                    HEADER.iter().map(|h| matches!(*h, "quantity" | "import_cost" | "retail_price")).collect();
-                zip.write_all(xlsx_row(*row, &vals, &numeric).as_bytes()).map_err(io)
+                zip.write_all(xlsx_row(*row, &vals, numeric).as_bytes()).map_err(io)
             }
             Self::Json { out, first } => {
                 let mut obj = serde_json::Map::new();

@@ -140,12 +140,16 @@ async fn lock_all(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<Lo
 /// Rewrites the stored path of every place whose path changed.
 async fn rewrite_paths(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<()> {
     let places = l::user_locations.filter(l::user_id.eq(user_id)).select(Location::as_select()).load(c).await?;
-    for (id, path) in compute_paths(&places) {
-        if places.iter().any(|p| p.id == id && p.path != path) {
-            diesel::update(l::user_locations.filter(l::user_id.eq(user_id)).filter(l::id.eq(id)))
-                .set(l::path.eq(path))
-                .execute(c)
-                .await?;
+    let mut paths = compute_paths(&places);
+    for p in &places {
+        match paths.remove(&p.id) {
+            Some(path) if path != p.path => {
+                diesel::update(l::user_locations.filter(l::user_id.eq(user_id)).filter(l::id.eq(p.id)))
+                    .set(l::path.eq(path))
+                    .execute(c)
+                    .await?;
+            }
+            _ => {}
         }
     }
     Ok(())
