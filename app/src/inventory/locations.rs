@@ -376,10 +376,11 @@ impl Figures {
 pub async fn tree(state: &AppState, user_id: i64) -> Result<LocationTree, AppError> {
     let mut c = conn(&state.db).await?;
     let places = all(&mut c, user_id).await?;
+    // kept by triggers per place and currency: a few rows per place, however many items
     let rows: Vec<PlaceFigures> = diesel::sql_query(
-        "SELECT location_id, currency, count(*) AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity, \
-                sum(retail_price * quantity) AS value \
-           FROM user_inventory WHERE user_id = $1 GROUP BY location_id, currency",
+        "SELECT NULLIF(location_key, 0) AS location_id, currency, items, quantity, \
+                CASE WHEN priced > 0 THEN value END AS value \
+           FROM user_place_figures WHERE user_id = $1 AND items > 0",
     )
     .bind::<BigInt, _>(user_id)
     .load(&mut c)

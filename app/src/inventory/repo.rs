@@ -294,15 +294,17 @@ pub async fn summary(
     conn: &mut AsyncPgConnection,
     user_id: i64,
 ) -> QueryResult<(Totals, Vec<CurrencyValue>, Vec<CategoryCount>)> {
+    // from the figures triggers keep per place and currency, not from every item
     let totals: Totals = diesel::sql_query(
-        "SELECT count(*) AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity FROM user_inventory WHERE user_id = $1",
+        "SELECT COALESCE(sum(items), 0)::BIGINT AS items, COALESCE(sum(quantity), 0)::BIGINT AS quantity \
+           FROM user_place_figures WHERE user_id = $1",
     )
     .bind::<BigInt, _>(user_id)
     .get_result(conn)
     .await?;
     let values = diesel::sql_query(
-        "SELECT currency, sum(retail_price * quantity) AS value FROM user_inventory \
-         WHERE user_id = $1 AND retail_price IS NOT NULL GROUP BY currency ORDER BY currency",
+        "SELECT currency, sum(value) AS value FROM user_place_figures \
+         WHERE user_id = $1 GROUP BY currency HAVING sum(priced) > 0 ORDER BY currency",
     )
     .bind::<BigInt, _>(user_id)
     .load(conn)

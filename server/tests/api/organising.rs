@@ -125,6 +125,47 @@ async fn places_nest_count_what_is_inside_and_move_with_their_contents() {
     // the dashboard counts items by top-level place
     let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
     assert_eq!(stats["by_location"], serde_json::json!([["", 2], ["House", 2]]));
+    kept_figures_match_the_items(&app).await;
+
+    // prices, quantities and currencies changing, items going: the kept figures follow
+    let mut c = app.state.db.get().await.unwrap();
+    for sql in [
+        "UPDATE user_inventory SET retail_price = 7.25, quantity = 4 WHERE name = 'Mugs'",
+        "UPDATE user_inventory SET currency = 'EUR' WHERE name = 'Kettle'",
+        "UPDATE user_inventory SET retail_price = NULL WHERE name = 'Kettle'",
+        "DELETE FROM user_inventory WHERE name = 'Skis'",
+    ] {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut c).await.unwrap();
+        kept_figures_match_the_items(&app).await;
+    }
+    let stats: Value = app.call("inventory/summary", &[]).await.json().await.unwrap();
+    assert_eq!(stats["value_by_currency"], serde_json::json!([["USD", "29.00"]]), "{stats}");
+    assert_eq!(stats["item_count"], 3);
+}
+
+/// The figures triggers keep per user, place and currency equal a count over the items.
+pub(crate) async fn kept_figures_match_the_items(app: &TestApp) {
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Diff {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    const LIVE: &str =
+        "SELECT user_id, COALESCE(location_id, 0), currency, count(*), sum(quantity), count(retail_price), \
+                               COALESCE(sum(retail_price * quantity), 0) FROM user_inventory GROUP BY 1, 2, 3";
+    const KEPT: &str =
+        "SELECT user_id, location_key, currency, items, quantity, priced, value FROM user_place_figures \
+                         WHERE items <> 0 OR quantity <> 0 OR priced <> 0 OR value <> 0";
+    let mut c = app.state.db.get().await.unwrap();
+    let d: Diff = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM (({KEPT} EXCEPT {LIVE}) UNION ALL ({LIVE} EXCEPT {KEPT})) d"
+        )),
+        &mut c,
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.n, 0, "the kept figures differ from the items");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,6 +310,7 @@ async fn checked_rows_change_together_and_only_your_own() {
         .await
         .unwrap();
     assert_eq!(r.headers()[LOCATION], "/inventory?error=ids");
+    kept_figures_match_the_items(&app).await;
 }
 
 async fn upload_csv(app: &TestApp, body: &str, accept: &str) -> reqwest::Response {
@@ -361,6 +403,7 @@ async fn a_csv_import_is_previewed_with_row_problems_and_is_all_or_nothing() {
     let (status, body) = error_json(app.call("inventory/import/preview", &[("token", &token)]).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["message"].as_str().unwrap().contains("no “name” column"), "{body}");
+    kept_figures_match_the_items(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
