@@ -368,7 +368,8 @@ pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>>
         .collect()
 }
 
-/// Deletes expired sessions and old sign-in failures, hourly.
+/// Hourly, and once at start-up: deletes expired sessions and old sign-in failures, and queues the
+/// embedding of inventory items left waiting (say, edited while the model was off).
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
@@ -383,6 +384,16 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                 let before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
                 if let Err(e) = app::auth::repo::prune_failures(&mut c, before).await {
                     tracing::warn!(error = %e, "could not prune sign-in failures");
+                }
+                if state.embedder.is_some() && state.vector.pool().is_some() {
+                    match app::documents::jobs::queue_item_embedding(&mut c).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(users = n, "queued the embedding of inventory items");
+                            state.jobs_added.notify_waiters();
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not queue the embedding of inventory items"),
+                    }
                 }
             }
         }

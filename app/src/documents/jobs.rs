@@ -23,22 +23,27 @@ use crate::server::schema::document_chunks::dsl as ch;
 use crate::server::schema::document_pages::dsl as pg;
 use crate::server::schema::jobs::dsl as j;
 use crate::server::schema::user_documents::dsl as d;
+use crate::server::schema::user_inventory::dsl as inv;
 use crate::server::AppState;
 use crate::storage::BlobKey;
 
 pub const INGEST: &str = "ingest_document";
 pub const DELETE_VECTORS: &str = "delete_vectors";
 pub const THUMBNAILS: &str = "make_thumbnails";
-/// What the document workers take.
-pub const DOCUMENT_KINDS: &[&str] = &[INGEST, DELETE_VECTORS];
+/// Embeds a user's inventory items whose words changed (`subject_id` is the user's id).
+pub const EMBED_ITEMS: &str = "embed_items";
+/// What the document workers take (everything that runs the embedding model).
+pub const DOCUMENT_KINDS: &[&str] = &[INGEST, DELETE_VECTORS, EMBED_ITEMS];
 /// What the photo workers take (quick jobs that should not wait behind a long document).
 pub const PHOTO_KINDS: &[&str] = &[THUMBNAILS];
 /// Every kind (the `reindex` command and tests drain them all).
-pub const ALL_KINDS: &[&str] = &[INGEST, DELETE_VECTORS, THUMBNAILS];
+pub const ALL_KINDS: &[&str] = &[INGEST, DELETE_VECTORS, THUMBNAILS, EMBED_ITEMS];
 /// How long a claim lasts without a heartbeat.
 const LEASE_SECS: i32 = 120;
 /// Passages embedded per batch (and per progress update).
 const EMBED_BATCH: usize = 16;
+/// Inventory items embedded per batch (their texts are short).
+const ITEM_BATCH: i64 = 32;
 
 pub async fn enqueue(c: &mut AsyncPgConnection, kind: &str, user_id: i64, subject: i64) -> QueryResult<()> {
     diesel::insert_into(j::jobs)
@@ -157,6 +162,10 @@ pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<b
             Ok(()) => Outcome::Done,
             Err(reason) => Outcome::Retry(reason),
         },
+        EMBED_ITEMS => match embed_items(state, &job).await {
+            Ok(()) => Outcome::Done,
+            Err(reason) => Outcome::Retry(reason),
+        },
         other => Outcome::Retry(format!("unknown job kind {other}")),
     };
     match outcome {
@@ -193,7 +202,134 @@ pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppE
     for (id, user) in &docs {
         enqueue(&mut c, INGEST, *user, *id).await.map_err(query_failed)?;
     }
+    // every item's vector is gone too
+    diesel::update(inv::user_inventory.filter(inv::embedded_version.gt(0)))
+        .set(inv::embedded_version.eq(0))
+        .execute(&mut c)
+        .await
+        .map_err(query_failed)?;
+    queue_item_embedding(&mut c).await.map_err(query_failed)?;
     Ok(docs.len())
+}
+
+/// Queues an `embed_items` job for every user with items waiting to be embedded (at start-up and
+/// after a reindex; a job that finished just as an item changed leaves nothing behind for long).
+pub async fn queue_item_embedding(c: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, user_id, subject_id) \
+         SELECT DISTINCT 'embed_items', user_id, user_id FROM user_inventory WHERE text_version > embedded_version \
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(c)
+    .await
+}
+
+/// Queues the embedding of `user_id`'s changed items (after a create, edit, import or bulk change).
+pub async fn items_changed(state: &AppState, c: &mut AsyncPgConnection, user_id: i64) {
+    if state.embedder.is_none() || state.vector.pool().is_none() {
+        return; // nothing would embed them; start-up queues them once something can
+    }
+    match enqueue(c, EMBED_ITEMS, user_id, user_id).await {
+        Ok(()) => state.jobs_added.notify_waiters(),
+        Err(e) => tracing::warn!(error = %e, user_id, "could not queue the embedding of items"),
+    }
+}
+
+/// What an item's embedding is made from: its words, most telling first.
+pub fn item_text(name: &str, category: &str, description: &str, details: [&str; 3], tags: &[String]) -> String {
+    let mut parts: Vec<String> = vec![name.trim().to_owned()];
+    parts.extend([category, description].iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()));
+    let details: Vec<&str> = details.iter().map(|d| d.trim()).filter(|d| !d.is_empty()).collect();
+    if !details.is_empty() {
+        parts.push(details.join(", "));
+    }
+    if !tags.is_empty() {
+        parts.push(tags.join(", "));
+    }
+    parts.join(". ")
+}
+
+/// Records that `user_id`'s items `ids` were embedded from their text at `versions`. An item
+/// whose words changed after that read has a higher `text_version` and stays due.
+pub async fn record_embedded(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    ids: &[i64],
+    versions: &[i64],
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE user_inventory i SET embedded_version = v.version \
+         FROM unnest($1::int8[], $2::int8[]) AS v(id, version) \
+         WHERE i.id = v.id AND i.user_id = $3 AND i.embedded_version < v.version",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(versions)
+    .bind::<BigInt, _>(user_id)
+    .execute(c)
+    .await
+}
+
+type ItemWords = (i64, i64, String, String, String, String, String, String, Vec<Option<String>>);
+
+/// Embeds `job.user_id`'s items whose words changed since they were last embedded, a batch at a
+/// time. Each batch records the text version it embedded: an item edited meanwhile stays due and
+/// is embedded again by the next batch.
+async fn embed_items(state: &AppState, job: &Job) -> Result<(), String> {
+    let (Some(embedder), Some(vpool)) = (state.embedder.clone(), state.vector.pool().cloned()) else {
+        return Ok(()); // the items stay due until an embedder and a vector database are configured
+    };
+    let user = job.user_id;
+    loop {
+        let due: Vec<ItemWords> = {
+            let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+            inv::user_inventory
+                .filter(inv::user_id.eq(user))
+                .filter(inv::text_version.gt(inv::embedded_version))
+                .order(inv::id)
+                .limit(ITEM_BATCH)
+                .select((
+                    inv::id,
+                    inv::text_version,
+                    inv::name,
+                    inv::category,
+                    inv::description,
+                    inv::material,
+                    inv::colour,
+                    inv::origin,
+                    inv::tags,
+                ))
+                .load(&mut c)
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<String> = due
+            .iter()
+            .map(|(_, _, name, category, description, material, colour, origin, tags)| {
+                let tags: Vec<String> = tags.iter().flatten().cloned().collect();
+                item_text(name, category, description, [material, colour, origin], &tags)
+            })
+            .collect();
+        let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;
+        let rows = due.iter().zip(vecs).map(|(item, v)| (item.0, user, v)).collect();
+        let mut vc = vpool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
+        vectors::insert_items(&mut vc, embedder.model_id(), rows)
+            .await
+            .map_err(|e| format!("The vector database failed ({e})."))?;
+        drop(vc);
+        let ids: Vec<i64> = due.iter().map(|i| i.0).collect();
+        let versions: Vec<i64> = due.iter().map(|i| i.1).collect();
+        let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
+        let recorded = record_embedded(&mut c, user, &ids, &versions).await.map_err(|e| e.to_string())?;
+        drop(c);
+        if recorded == 0 {
+            // every one was edited while it was embedded: take a breath before the next round
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        heartbeat(state, job).await;
+    }
 }
 
 /// Jobs still queued or running (waiting for a retry, say).
@@ -402,8 +538,10 @@ async fn embed_stage(state: &AppState, job: &Job, id: i64) -> Result<(), String>
         .await;
         return Ok(());
     };
-    let mut vc = vpool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
-    let done: std::collections::HashSet<i64> = vectors::embedded_chunks(&mut vc, id)
+    // a vector connection only while it is used: embedding a batch takes seconds, and searches
+    // share the pool
+    let vector_conn = async || vpool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."));
+    let done: std::collections::HashSet<i64> = vectors::embedded_chunks(&mut *vector_conn().await?, id)
         .await
         .map_err(|e| format!("The vector database failed ({e})."))?
         .into_iter()
@@ -425,7 +563,7 @@ async fn embed_stage(state: &AppState, job: &Job, id: i64) -> Result<(), String>
         let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
         let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;
         let rows = batch.iter().zip(vecs).map(|((cid, _), v)| (*cid, id, job.user_id, v)).collect();
-        vectors::insert(&mut vc, embedder.model_id(), rows)
+        vectors::insert(&mut *vector_conn().await?, embedder.model_id(), rows)
             .await
             .map_err(|e| format!("The vector database failed ({e})."))?;
         embedded += batch.len();
@@ -438,8 +576,9 @@ async fn embed_stage(state: &AppState, job: &Job, id: i64) -> Result<(), String>
         heartbeat(state, job).await;
     }
     // the summary: the passage nearest the document's centre, its first sentences
-    let vecs = vectors::vectors_of(&mut vc, id).await.map_err(|e| format!("The vector database failed ({e})."))?;
-    drop(vc);
+    let vecs = vectors::vectors_of(&mut *vector_conn().await?, id)
+        .await
+        .map_err(|e| format!("The vector database failed ({e})."))?;
     let summary = match central_passage(&vecs) {
         Some(chunk_id) => {
             let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
@@ -541,6 +680,16 @@ mod tests {
         let vecs = vec![(1, vec![1.0, 0.0]), (2, vec![0.7, 0.7]), (3, vec![0.0, 1.0])];
         assert_eq!(central_passage(&vecs), Some(2));
         assert_eq!(central_passage(&[]), None);
+    }
+
+    #[test]
+    fn an_items_text_has_its_words_most_telling_first_and_no_empty_parts() {
+        let tags = vec!["oak".to_owned(), "antique".to_owned()];
+        assert_eq!(
+            item_text("Dining chair", "Furniture", "", ["oak", "", "France"], &tags),
+            "Dining chair. Furniture. oak, France. oak, antique"
+        );
+        assert_eq!(item_text(" Lamp ", "", "", ["", "", ""], &[]), "Lamp");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::server::AppState;
 /// Result groups (documents) per page.
 pub const PER_PAGE: usize = 10;
 /// Candidates taken from each ranking before fusion.
-const CANDIDATES: i64 = 100;
+pub const CANDIDATES: i64 = 100;
 /// Passages shown per document.
 const PASSAGES_PER_DOC: usize = 3;
 /// The reciprocal rank fusion constant (60 in the original paper).
@@ -86,29 +86,68 @@ pub fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
 }
 
-/// Full-text candidates among `docs`, best first. Any of the query's words may match (the
-/// words of `websearch_to_tsquery` joined by OR, phrases and exclusions kept): passages with more
-/// of them, closer together, rank higher (`ts_rank_cd`).
+/// How many matching passages one tier of the full-text side ranks at most. Ranking reads every
+/// candidate's `tsvector`: a common word in a million passages would otherwise mean reading
+/// tens of thousands of rows for one search.
+const TEXT_MATCH_CAP: i64 = 2_000;
+
+/// Full-text candidates among the scope, best first, in two tiers: passages with every word of
+/// the query (`websearch_to_tsquery`: phrases and exclusions kept), ranked by `ts_rank_cd` (the
+/// words closer together rank higher); then, if those are fewer than `limit`, passages with any
+/// of the words, ranked by `ts_rank` (more of the words, more often; a third of the cost). Each
+/// tier ranks at most `TEXT_MATCH_CAP` matches, so a search costs about the same however many
+/// passages share its words.
 pub async fn text_candidates(
     c: &mut diesel_async::AsyncPgConnection,
     scope: &vectors::Scope,
     q: &str,
     limit: i64,
 ) -> Result<Vec<TextHit>, AppError> {
-    diesel::sql_query(
-        "SELECT c.id AS chunk_id, c.document_id \
-         FROM document_chunks c, \
-              (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
-         WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
-         ORDER BY ts_rank_cd(c.tsv, s.q) DESC, c.id LIMIT $3",
-    )
-    .bind::<Array<BigInt>, _>(scope.document_ids())
-    .bind::<Text, _>(q)
-    .bind::<BigInt, _>(limit)
-    .bind::<BigInt, _>(scope.owner_id())
-    .load::<TextHit>(c)
-    .await
-    .map_err(query_failed)
+    let mut hits = text_tier(c, scope, q, true, &[], limit).await?;
+    if (hits.len() as i64) < limit {
+        let seen: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
+        let more = text_tier(c, scope, q, false, &seen, limit - hits.len() as i64).await?;
+        hits.extend(more);
+    }
+    Ok(hits)
+}
+
+async fn text_tier(
+    c: &mut diesel_async::AsyncPgConnection,
+    scope: &vectors::Scope,
+    q: &str,
+    every_word: bool,
+    except: &[i64],
+    limit: i64,
+) -> Result<Vec<TextHit>, AppError> {
+    // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner,
+    // $5 passages already found, $6 the cap
+    let sql = if every_word {
+        "SELECT m.id AS chunk_id, m.document_id FROM \
+           (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
+             WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
+               AND NOT (c.id = ANY($5)) LIMIT $6) m, \
+           (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
+         ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
+    } else {
+        "SELECT m.id AS chunk_id, m.document_id FROM \
+           (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, \
+                   (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
+             WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
+               AND NOT (c.id = ANY($5)) LIMIT $6) m, \
+           (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
+         ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
+    };
+    diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(scope.document_ids())
+        .bind::<Text, _>(q)
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(scope.owner_id())
+        .bind::<Array<BigInt>, _>(except)
+        .bind::<BigInt, _>(TEXT_MATCH_CAP)
+        .load::<TextHit>(c)
+        .await
+        .map_err(query_failed)
 }
 
 /// Reciprocal rank fusion of two rankings of (passage, document): each passage scores
@@ -155,6 +194,9 @@ pub async fn search_with(
         });
     }
     let q: String = q.chars().take(500).collect();
+    // Each step takes a connection and gives it back before the next: a request never holds one
+    // while it waits for another (or for the model), so a full pool makes searches queue, not
+    // stall each other until they time out.
     let mut c = conn(&state.db).await?;
     // the documents this user may read that pass the filters
     let scope: Vec<InScope> = diesel::sql_query(
@@ -171,6 +213,18 @@ pub async fn search_with(
     .load(&mut c)
     .await
     .map_err(query_failed)?;
+    let items_on_file: i64 = {
+        use crate::server::schema::user_item_totals::dsl as tot;
+        tot::user_item_totals
+            .filter(tot::user_id.eq(user_id))
+            .select(tot::items)
+            .first(&mut c)
+            .await
+            .optional()
+            .map_err(query_failed)?
+            .unwrap_or(0)
+    };
+    drop(c);
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
     let unfiltered = query.doc_type.is_empty() && parse_date(&query.from).is_none() && parse_date(&query.to).is_none();
     let scope = if unfiltered {
@@ -180,19 +234,24 @@ pub async fn search_with(
         vectors::Scope::documents(&scope.iter().map(|s| s.id).collect::<Vec<_>>())
     };
 
-    let text_side = async { text_candidates(&mut c, &scope, &q, CANDIDATES).await };
+    let text_side = async {
+        let mut c = conn(&state.db).await?;
+        text_candidates(&mut c, &scope, &q, CANDIDATES).await
+    };
+    // inventory items by meaning too, on the first page
+    let items_wanted = if page == 1 { items_on_file } else { 0 };
     let vector_side = async {
         if !use_vectors {
             return Err(Ranking::TextOnly("Ranked by words only.".into()));
         }
-        vector_hits(state, &scope, in_scope, &q).await
+        vector_hits(state, user_id, &scope, in_scope, items_wanted, &q).await
     };
     let (text_hits, vector_hits) = tokio::join!(text_side, vector_side);
     let text_hits = text_hits?;
-    let (vector_hits, mode) = match vector_hits {
+    let (VectorHits { passages: vector_hits, items: item_vector_hits }, mode) = match vector_hits {
         Ok(hits) => (hits, SearchMode::Hybrid),
-        Err(Ranking::TextOnly(reason)) => (Vec::new(), SearchMode::TextOnly { reason }),
-        Err(Ranking::Hybrid) => (Vec::new(), SearchMode::Hybrid),
+        Err(Ranking::TextOnly(reason)) => (VectorHits::default(), SearchMode::TextOnly { reason }),
+        Err(Ranking::Hybrid) => (VectorHits::default(), SearchMode::Hybrid),
     };
 
     let vector_ids: Vec<(i64, i64)> = vector_hits.iter().map(|h| (h.chunk_id, h.document_id)).collect();
@@ -220,6 +279,7 @@ pub async fn search_with(
     let chunk_ids: Vec<i64> =
         shown.iter().flat_map(|(_, _, p)| p.iter().take(PASSAGES_PER_DOC).map(|(c, _)| *c)).collect();
     let doc_ids: Vec<i64> = shown.iter().map(|(d, _, _)| *d).collect();
+    let mut c = conn(&state.db).await?;
     let chunks: HashMap<i64, ChunkRow> = diesel::sql_query(
         "SELECT id, document_id, page, text FROM document_chunks WHERE id = ANY($1) AND document_id = ANY($2)",
     )
@@ -242,6 +302,7 @@ pub async fn search_with(
     .into_iter()
     .map(|r| (r.id, r))
     .collect();
+    drop(c);
 
     let terms = query_terms(&q);
     let groups = shown
@@ -265,7 +326,7 @@ pub async fn search_with(
         })
         .collect();
     let (items, items_total) =
-        if page == 1 { matching_items(state, user_id, &q, &terms).await } else { (Vec::new(), 0) };
+        if page == 1 { matching_items(state, user_id, &q, &terms, &item_vector_hits).await } else { (Vec::new(), 0) };
     Ok(SearchResults {
         mode,
         items,
@@ -277,29 +338,59 @@ pub async fn search_with(
     })
 }
 
-/// The inventory items whose words match (the inventory's own search: names, descriptions,
-/// categories and tags, typo-tolerant). A failure here only leaves the section out.
+/// Inventory items shown with the results.
+const ITEMS_SHOWN: usize = 5;
+/// Items nearest the query taken before fusion.
+const ITEM_CANDIDATES: i64 = 20;
+/// Cosine distance beyond which an item is not considered related. An item's text is short (a
+/// name, a category, a few words), so it is held to a closer match than a passage: with
+/// all-MiniLM-L6-v2 "somewhere to sit" is about 0.5 from "Oak dining chair" and 0.8 or more from
+/// a lamp or a rug.
+pub const ITEM_MAX_DISTANCE: f64 = 0.65;
+
+/// The inventory items that match: by their words (the inventory's own search: names,
+/// descriptions, categories and tags, typo-tolerant) and by meaning (`by_meaning`, nearest first),
+/// fused by reciprocal rank like the passages. The count is of the items that match the words
+/// (what the link to the inventory shows). A failure here only leaves the section out.
 async fn matching_items(
     state: &AppState,
     user_id: i64,
     q: &str,
     terms: &[String],
+    by_meaning: &[vectors::ItemNeighbour],
 ) -> (Vec<super::types::ItemHit>, i64) {
     let query = crate::inventory::types::ItemQuery { q: q.to_owned(), ..Default::default() };
-    match crate::inventory::service::page_items(state, user_id, &query).await {
-        Ok((items, total)) => (
-            items
-                .into_iter()
-                .take(5)
-                .map(|i| super::types::ItemHit {
-                    snippet: snippet(&i.description, terms),
-                    id: i.id,
-                    name: i.name,
-                    category: i.category,
-                })
-                .collect(),
-            total,
-        ),
+    let found = async {
+        let (by_words, total) = crate::inventory::service::page_items(state, user_id, &query).await?;
+        let words: Vec<(i64, i64)> = by_words.iter().map(|i| (i.id, i.id)).collect();
+        let meaning: Vec<(i64, i64)> = by_meaning.iter().map(|h| (h.item_id, h.item_id)).collect();
+        let mut ranked: Vec<(i64, f64)> = fuse(&words, &meaning).into_iter().map(|(id, (_, s))| (id, s)).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(ITEMS_SHOWN);
+        // found by meaning alone: read them (the user's own only; a vector left behind by a
+        // deleted item finds nothing)
+        let missing: Vec<i64> =
+            ranked.iter().map(|(id, _)| *id).filter(|id| !by_words.iter().any(|i| i.id == *id)).collect();
+        let mut views = by_words;
+        if !missing.is_empty() {
+            let mut c = conn(&state.db).await?;
+            let rows = crate::inventory::repo::find_items(&mut c, user_id, &missing).await.map_err(query_failed)?;
+            views.extend(crate::inventory::service::views(&mut c, user_id, &rows).await?);
+        }
+        let hits: Vec<super::types::ItemHit> = ranked
+            .iter()
+            .filter_map(|(id, _)| views.iter().find(|v| v.id == *id))
+            .map(|i| super::types::ItemHit {
+                snippet: snippet(&i.description, terms),
+                id: i.id,
+                name: i.name.clone(),
+                category: i.category.clone(),
+            })
+            .collect();
+        Ok::<_, AppError>((hits, total))
+    };
+    match found.await {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "inventory part of the search failed");
             (Vec::new(), 0)
@@ -307,13 +398,23 @@ async fn matching_items(
     }
 }
 
-/// The nearest passages by meaning, or why there are none.
+/// What the vector side found: passages, and (on the first page) inventory items.
+#[derive(Default)]
+struct VectorHits {
+    passages: Vec<vectors::Neighbour>,
+    items: Vec<vectors::ItemNeighbour>,
+}
+
+/// The nearest passages (and, when `items` > 0, the nearest of the user's `items` inventory
+/// items) by meaning, or why there are none.
 async fn vector_hits(
     state: &AppState,
+    user_id: i64,
     scope: &vectors::Scope,
     in_scope: i64,
+    items: i64,
     q: &str,
-) -> Result<Vec<vectors::Neighbour>, Ranking> {
+) -> Result<VectorHits, Ranking> {
     let Some(embedder) = state.embedder.clone() else {
         return Err(Ranking::TextOnly(
             "Semantic search is off (no embedding model is configured), so results match your words only.".into(),
@@ -324,15 +425,14 @@ async fn vector_hits(
             "Semantic search is off (no vector database is configured), so results match your words only.".into(),
         ));
     };
-    if scope.is_empty() {
-        return Ok(Vec::new());
+    if scope.is_empty() && items == 0 {
+        return Ok(VectorHits::default());
     }
     let work = async {
-        let v = embedder.embed(&[q.to_owned()]).await.map_err(|e| {
+        let v = embedder.embed_query(q).await.map_err(|e| {
             tracing::warn!(error = %e, "query embedding failed");
             Ranking::TextOnly("The embedding model is not answering, so results match your words only.".into())
         })?;
-        let v = v.into_iter().next().unwrap_or_default();
         let down = |e: &dyn std::fmt::Display| {
             tracing::warn!(error = %e, "vector search failed");
             Ranking::TextOnly(
@@ -340,10 +440,19 @@ async fn vector_hits(
             )
         };
         let mut vc = pool.get().await.map_err(|e| down(&e))?;
-        let hits = vectors::nearest(&mut vc, scope, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
-        tracing::debug!(distances = ?hits.iter().take(8).map(|h| h.distance).collect::<Vec<_>>(), "nearest passages");
-        // passages this far from the query are unrelated to it: they would only pad the results
-        Ok(hits.into_iter().filter(|h| h.distance <= MAX_DISTANCE).collect())
+        let passages = vectors::nearest(&mut vc, scope, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
+        tracing::debug!(distances = ?passages.iter().take(8).map(|h| h.distance).collect::<Vec<_>>(), "nearest passages");
+        let items = if items > 0 {
+            vectors::nearest_items(&mut vc, user_id, items, &v, ITEM_CANDIDATES).await.map_err(|e| down(&e))?
+        } else {
+            Vec::new()
+        };
+        tracing::debug!(distances = ?items.iter().take(5).map(|h| h.distance).collect::<Vec<_>>(), "nearest items");
+        // passages and items this far from the query are unrelated to it: they would only pad the results
+        Ok(VectorHits {
+            passages: passages.into_iter().filter(|h| h.distance <= MAX_DISTANCE).collect(),
+            items: items.into_iter().filter(|h| h.distance <= ITEM_MAX_DISTANCE).collect(),
+        })
     };
     match tokio::time::timeout(VECTOR_BUDGET, work).await {
         Ok(r) => r,

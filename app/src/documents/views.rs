@@ -489,7 +489,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
                         </li>
                     }).collect_view()}
                 </ul>
-                {(items_total > 5).then(|| view! { <A href=all_items>"All " {items_total} " matching items"</A> })}
+                {(items_total > 5).then(|| view! { <A href=all_items>"All " {items_total} " items with these words"</A> })}
             </section>
             <h2 class="visually-hidden">"Documents"</h2>
         })}

@@ -149,6 +149,7 @@ pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<I
         })
         .await?;
     tracing::info!(user_id, item_id = item.id, "item created");
+    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
     one_view(&mut c, user_id, item).await
 }
 
@@ -171,6 +172,7 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
             repo::update_item(c, user_id, id, &changes).await?.ok_or(AppError::NotFound)
         })
         .await?;
+    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
     one_view(&mut c, user_id, item).await
 }
 
@@ -189,8 +191,20 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
     let keys = super::photos::item_keys(c, user_id, id).await?;
     let deleted = repo::delete_item(c, user_id, id).await.map_err(query_failed)?;
     if deleted {
-        // the rows went with the item (ON DELETE CASCADE); now the stored objects
+        // the rows went with the item (ON DELETE CASCADE); now the stored objects and its vector
         super::photos::delete_objects(&state.images, keys).await;
+        if let Some(pool) = state.vector.pool() {
+            // if the vector database is down the vector stays behind, unseen: search only shows
+            // items that are still in the metadata database
+            match pool.get().await {
+                Ok(mut vc) => {
+                    if let Err(e) = crate::documents::vectors::delete_items(&mut vc, user_id, &[id]).await {
+                        tracing::warn!(error = %e, item_id = id, "could not delete the item's vector");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, item_id = id, "could not delete the item's vector"),
+            }
+        }
     }
     Ok(deleted)
 }
@@ -271,6 +285,7 @@ pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> R
         })
         .await?;
     tracing::info!(user_id, items = n, "items changed in bulk");
+    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
     Ok(n)
 }
 

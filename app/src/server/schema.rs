@@ -160,6 +160,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         location_id -> Nullable<Int8>,
         location_sort -> Nullable<Text>,
+        text_version -> Int8,
+        embedded_version -> Int8,
     }
 }
 
@@ -178,6 +180,18 @@ diesel::table! {
         name -> Text,
         path -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_place_figures (user_id, location_key, currency) {
+        user_id -> Int8,
+        location_key -> Int8,
+        currency -> Text,
+        items -> Int8,
+        quantity -> Int8,
+        priced -> Int8,
+        value -> Numeric,
     }
 }
 
@@ -224,6 +238,7 @@ diesel::joinable!(user_exports -> users (user_id));
 diesel::joinable!(user_inventory -> users (user_id));
 diesel::joinable!(user_item_totals -> users (user_id));
 diesel::joinable!(user_locations -> users (user_id));
+diesel::joinable!(user_place_figures -> users (user_id));
 diesel::joinable!(user_storage -> users (user_id));
 diesel::joinable!(user_tags -> users (user_id));
 
@@ -241,6 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_inventory,
     user_item_totals,
     user_locations,
+    user_place_figures,
     user_storage,
     user_tags,
     users,

@@ -24,4 +24,16 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(document_vectors, embedding_models,);
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+
+    item_vectors (item_id) {
+        item_id -> Int8,
+        user_id -> Int8,
+        model_id -> Text,
+        embedding -> Vector,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(document_vectors, embedding_models, item_vectors,);

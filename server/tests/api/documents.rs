@@ -48,6 +48,95 @@ fn pdf(pages: &[&[&str]]) -> Vec<u8> {
 }
 
 /// Lines of at most 60 characters (a PDF line does not wrap by itself).
+/// A one-page PDF encrypted with the standard security handler (revision 2, 40-bit RC4) and a
+/// user password: poppler opens it only with that password.
+fn encrypted_pdf(text: &str, user_password: &[u8]) -> Vec<u8> {
+    use md5::{Digest, Md5};
+    const PAD: [u8; 32] = [
+        0x28, 0xBF, 0x4E, 0x5E, 0x4E, 0x75, 0x8A, 0x41, 0x64, 0x00, 0x4E, 0x56, 0xFF, 0xFA, 0x01, 0x08, 0x2E, 0x2E,
+        0x00, 0xB6, 0xD0, 0x68, 0x3E, 0x80, 0x2F, 0x0C, 0xA9, 0xFE, 0x64, 0x53, 0x69, 0x7A,
+    ];
+    fn rc4(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut s: Vec<u8> = (0..=255).collect();
+        let mut j = 0u8;
+        for i in 0..256 {
+            j = j.wrapping_add(s[i]).wrapping_add(key[i % key.len()]);
+            s.swap(i, j as usize);
+        }
+        let (mut i, mut j) = (0u8, 0u8);
+        data.iter()
+            .map(|b| {
+                i = i.wrapping_add(1);
+                j = j.wrapping_add(s[i as usize]);
+                s.swap(i as usize, j as usize);
+                b ^ s[s[i as usize].wrapping_add(s[j as usize]) as usize]
+            })
+            .collect()
+    }
+    let pad = |pw: &[u8]| -> Vec<u8> { pw.iter().chain(PAD.iter()).take(32).copied().collect() };
+    let md5 = |parts: &[&[u8]]| -> Vec<u8> {
+        let mut h = Md5::new();
+        parts.iter().for_each(|p| h.update(p));
+        h.finalize().to_vec()
+    };
+    let id = b"0123456789abcdef";
+    let owner = rc4(&md5(&[&pad(b"owner")])[..5], &pad(user_password));
+    let key = md5(&[&pad(user_password), &owner, &(-4i32).to_le_bytes(), id])[..5].to_vec();
+    let user = rc4(&key, &PAD);
+    let content = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let stream = rc4(&md5(&[&key, &[4, 0, 0], &[0, 0]])[..10], content.as_bytes());
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+    ];
+    let mut contents = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
+    contents.extend(&stream);
+    contents.extend(b"\nendstream");
+    objects.push(contents);
+    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    objects
+        .push(format!("<< /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P -4 >>", hex(&owner), hex(&user)).into_bytes());
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend(o);
+        out.extend(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /Encrypt 6 0 R /ID [<{}> <{}>] >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1,
+            hex(id),
+            hex(id)
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn the_encrypted_test_pdf_opens_with_its_password_only() {
+    let dir = std::env::temp_dir().join(format!("bartleby-encrypted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("locked.pdf");
+    std::fs::write(&path, encrypted_pdf("Plum jam recipe", b"secret")).unwrap();
+    let with = std::process::Command::new("pdftotext").args(["-upw", "secret"]).arg(&path).arg("-").output().unwrap();
+    assert!(String::from_utf8_lossy(&with.stdout).contains("Plum jam recipe"), "{with:?}");
+    let without = std::process::Command::new("pdftotext").arg(&path).arg("-").output().unwrap();
+    assert!(!without.status.success() && String::from_utf8_lossy(&without.stderr).contains("Incorrect password"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn wrap(text: &str) -> Vec<String> {
     let mut lines = vec![String::new()];
     for w in text.split_whitespace() {
@@ -311,6 +400,7 @@ async fn bad_documents_get_a_clear_status_and_the_rest_still_ingest() {
         vec![
             ("corrupt.pdf", b"%PDF-1.7\n1 0 obj garbage that is not a PDF at all".to_vec()),
             ("scanned.pdf", pdf(&[&[]])),
+            ("locked.pdf", encrypted_pdf("The combination of the safe", b"secret")),
             ("bomb.docx", bomb),
             ("photo.pdf", png),
             ("empty.txt", Vec::new()),
@@ -320,7 +410,7 @@ async fn bad_documents_get_a_clear_status_and_the_rest_still_ingest() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{up}");
-    assert_eq!(ids(&up, "added").len(), 4, "corrupt, scanned, bomb and good are taken: {up}");
+    assert_eq!(ids(&up, "added").len(), 5, "corrupt, scanned, locked, bomb and good are taken: {up}");
     let rejected = up["rejected"].as_array().unwrap();
     let reason = |f: &str| rejected.iter().find(|r| r["file"] == f).map(|r| r["error"].as_str().unwrap().to_owned());
     assert!(reason("photo.pdf").unwrap().contains("is not a PDF, Word"), "{up}");
@@ -335,6 +425,9 @@ async fn bad_documents_get_a_clear_status_and_the_rest_still_ingest() {
     let (s, detail) = status_of(&list, "scanned");
     assert_eq!(s, "NoText", "{list}");
     assert!(detail.as_str().unwrap().contains("No text found"), "{detail}");
+    let (s, detail) = status_of(&list, "locked");
+    assert_eq!(s, "Failed", "{list}");
+    assert!(detail.as_str().unwrap().contains("password-protected"), "{detail}");
     let (s, detail) = status_of(&list, "bomb");
     assert_eq!(s, "Failed");
     assert!(detail.as_str().unwrap().contains("zip bomb"), "{detail}");
@@ -780,4 +873,143 @@ async fn search_also_lists_matching_inventory_items() {
     let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
     other.sign_up(&email("other"), "Other").await;
     assert!(search(&other, "lamp", &[]).await["items"].as_array().unwrap().is_empty());
+}
+
+async fn item_vector_count(app: &TestApp, user_item: Option<i64>) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = app.state.vector.pool().unwrap().get().await.unwrap();
+    let row: N = diesel::sql_query("SELECT count(*) AS n FROM item_vectors WHERE $1::int8 IS NULL OR item_id = $1")
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(user_item)
+        .get_result(&mut c)
+        .await
+        .unwrap();
+    row.n
+}
+
+fn item_names(r: &Value) -> Vec<String> {
+    r["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inventory_items_are_embedded_found_by_meaning_and_kept_up_to_date() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("meaning"), "Meaning").await;
+    let chair = add_item(&app, "Oak dining chair", &[("category", "Furniture")]).await;
+    add_item(&app, "Brass table lamp", &[("category", "Lighting"), ("description", "Green glass shade")]).await;
+    let rug = add_item(&app, "Wool rug", &[("category", "Textiles")]).await;
+    ingest(&app).await; // the embedding job queued by the creates
+    assert_eq!(item_vector_count(&app, None).await, 3);
+
+    // no word of the query is in any item: found by meaning alone, the unrelated ones left out
+    let r = search(&app, "somewhere to sit", &[]).await;
+    assert_eq!(r["mode"], "Hybrid", "{r}");
+    assert_eq!(item_names(&r), vec!["Oak dining chair"], "{r}");
+    assert_eq!(r["items_total"], 0, "no item has these words: {r}");
+    // words still count: both rankings meet
+    assert_eq!(item_names(&search(&app, "lamp", &[]).await), vec!["Brass table lamp"]);
+
+    // an edit is embedded again: the rug becomes a bench
+    let r = app
+        .client
+        .post(app.url("/api/inventory/update"))
+        .form(&[("id", rug.to_string().as_str()), ("form[name]", "Garden bench"), ("form[category]", "Furniture")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    ingest(&app).await;
+    let mut names = item_names(&search(&app, "somewhere to sit", &[]).await);
+    names.sort();
+    assert_eq!(names, vec!["Garden bench", "Oak dining chair"]);
+
+    // a deleted item's vector goes with it
+    assert_eq!(item_vector_count(&app, Some(chair)).await, 1);
+    assert!(app.call("inventory/delete", &[("id", &chair.to_string())]).await.status().is_success());
+    assert_eq!(item_vector_count(&app, Some(chair)).await, 0);
+    assert_eq!(item_names(&search(&app, "somewhere to sit", &[]).await), vec!["Garden bench"]);
+
+    // another user finds none of them
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("meaning-other"), "Other").await;
+    add_item(&other, "Kitchen stool", &[]).await;
+    ingest(&other).await;
+    assert_eq!(item_names(&search(&other, "somewhere to sit", &[]).await), vec!["Kitchen stool"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn items_left_waiting_are_embedded_and_an_edit_during_embedding_stays_due() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("waiting"), "Waiting").await;
+    let id = add_item(&app, "Copper kettle", &[]).await;
+    ingest(&app).await;
+    let mut c = app.state.db.get().await.unwrap();
+    // an item changed behind the queue's back (written while the model was off, say): the
+    // start-up sweep queues it
+    diesel::sql_query("UPDATE user_inventory SET description = 'Whistles when the water boils' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 1);
+    assert_eq!(ingest(&app).await, 1);
+    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0, "nothing left waiting");
+    // the version an embedding recorded is the one it read: an edit after the read stays due
+    #[derive(diesel::QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        text_version: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        embedded_version: i64,
+    }
+    let v: V = diesel::sql_query("SELECT text_version, embedded_version FROM user_inventory WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .get_result(&mut c)
+        .await
+        .unwrap();
+    assert_eq!((v.text_version, v.embedded_version), (2, 2));
+    // an edit while the job embeds the text it read: recording the version it read leaves the item due
+    diesel::sql_query("UPDATE user_inventory SET name = 'Copper tea kettle' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let user = app.me().await["id"].as_i64().unwrap();
+    assert_eq!(app::documents::jobs::record_embedded(&mut c, user, &[id], &[2]).await.unwrap(), 0);
+    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 1, "still due");
+    ingest(&app).await;
+    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0);
+    // a change to the quantity is not a change of words: nothing to embed
+    diesel::sql_query("UPDATE user_inventory SET quantity = 3 WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0);
+    let r = search(&app, "boiling water", &[]).await;
+    assert_eq!(item_names(&r), vec!["Copper tea kettle"], "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn queries_embedded_together_and_beside_ingest_match_queries_embedded_alone() {
+    let app = TestApp::spawn().await;
+    let e = app.state.embedder.clone().unwrap();
+    let short = "where are the spare keys";
+    let long = "a much longer question about the garden shed, the tools kept in it and who borrowed the saw";
+    let (alone_short, alone_long) = (e.embed_query(short).await.unwrap(), e.embed_query(long).await.unwrap());
+    // an ingest batch running while queries of different lengths arrive together (and are batched,
+    // padded to the longest)
+    let batch: Vec<String> = (0..16).map(|i| format!("{i}: {}", BOILER)).collect();
+    let (passages, a, b, c) =
+        tokio::join!(e.embed(&batch), e.embed_query(short), e.embed_query(long), e.embed_query(short));
+    assert_eq!(passages.unwrap().len(), 16);
+    let cos = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+    for (together, alone) in [(a.unwrap(), &alone_short), (b.unwrap(), &alone_long), (c.unwrap(), &alone_short)] {
+        assert!(cos(&together, alone) > 0.9999, "{}", cos(&together, alone));
+    }
 }
