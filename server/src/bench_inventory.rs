@@ -130,30 +130,36 @@ struct N {
     n: i64,
 }
 
-/// The page views measured: (what, URL).
-fn scenarios(room: i64) -> Vec<(&'static str, String)> {
+/// What every inventory table page shows.
+const TABLE: &str = "data-testid=\"item-count\"";
+
+/// The page views measured: (what, URL, what the right page contains).
+fn scenarios(room: i64) -> Vec<(&'static str, String, &'static str)> {
     vec![
-        ("newest first (default)", "/inventory".into()),
-        ("sort by name", "/inventory?sort=name&dir=asc".into()),
-        ("sort by name, page 40", "/inventory?sort=name&dir=asc&page=40".into()),
-        ("sort by price", "/inventory?sort=retail_price&dir=desc".into()),
-        ("sort by location", "/inventory?sort=location&dir=asc".into()),
-        ("filter: category", "/inventory?category=Lighting".into()),
-        ("filter: tag", "/inventory?tag=tag7".into()),
-        ("filter: a room and all in it", format!("/inventory?location={room}")),
-        ("filter: category + tag + room", format!("/inventory?category=Tools&tag=tag3&location={room}")),
-        ("search: one word", "/inventory?q=walnut".into()),
-        ("search: two words", "/inventory?q=brass+lamp".into()),
-        ("search: a typo", "/inventory?q=chandelir".into()),
-        ("search: no match", "/inventory?q=zzzzqqq".into()),
+        ("newest first (default)", "/inventory".into(), TABLE),
+        ("sort by name", "/inventory?sort=name&dir=asc".into(), TABLE),
+        ("sort by name, page 40", "/inventory?sort=name&dir=asc&page=40".into(), TABLE),
+        ("sort by price", "/inventory?sort=retail_price&dir=desc".into(), TABLE),
+        ("sort by location", "/inventory?sort=location&dir=asc".into(), TABLE),
+        ("filter: category", "/inventory?category=Lighting".into(), TABLE),
+        ("filter: tag", "/inventory?tag=tag7".into(), TABLE),
+        ("filter: a room and all in it", format!("/inventory?location={room}"), TABLE),
+        ("filter: category + tag + room", format!("/inventory?category=Tools&tag=tag3&location={room}"), TABLE),
+        ("search: one word", "/inventory?q=walnut".into(), TABLE),
+        ("search: two words", "/inventory?q=brass+lamp".into(), TABLE),
+        ("search: a typo", "/inventory?q=chandelir".into(), TABLE),
+        ("search: no match", "/inventory?q=zzzzqqq".into(), TABLE),
+        ("dashboard (figures, charts)", "/".into(), "data-testid=\"value-total\""),
+        ("Locations page (every place)", "/inventory/locations".into(), "data-testid=\"places\""),
     ]
 }
 
 /// The page at `url`, fetched by `clients` concurrent clients `per_client` times each; every
-/// answer must be the rendered inventory page.
+/// answer must be the right page (contain `marker`).
 async fn measure(
     client: &reqwest::Client,
     url: &str,
+    marker: &'static str,
     clients: usize,
     per_client: usize,
 ) -> Result<(Vec<Duration>, f64)> {
@@ -162,9 +168,7 @@ async fn measure(
         let (client, page) = (client.clone(), page.clone());
         async move {
             match client.get(&page).header("Accept", "text/html").send().await {
-                Ok(r) if r.status().is_success() => {
-                    r.text().await.map(|b| b.contains("data-testid=\"item-count\"")).unwrap_or(false)
-                }
+                Ok(r) if r.status().is_success() => r.text().await.map(|b| b.contains(marker)).unwrap_or(false),
                 _ => false,
             }
         }
@@ -222,13 +226,13 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
     .await?;
     drop(c);
 
-    println!("the inventory page (50 rows, server-rendered HTML) over HTTP, signed in as the owner of {items} items:");
+    println!("inventory pages (server-rendered HTML; the table shows 50 rows) over HTTP, signed in as the owner of {items} items:");
     println!("  {:<32} {:>22} {:>30}", "", "1 client: p50 / p95", "32 clients: p50 / p95 (pages/s)");
-    for (what, path) in scenarios(room.n) {
+    for (what, path, marker) in scenarios(room.n) {
         let url = format!("{base}{path}");
-        measure(&client, &url, 1, 3).await?; // warm up
-        let (one, _) = measure(&client, &url, 1, 40).await?;
-        let (many, wall) = measure(&client, &url, 32, 5).await?;
+        measure(&client, &url, marker, 1, 3).await?; // warm up
+        let (one, _) = measure(&client, &url, marker, 1, 40).await?;
+        let (many, wall) = measure(&client, &url, marker, 32, 5).await?;
         println!(
             "  {what:<32} {:>9.1} / {:>6.1} ms {:>12.1} / {:>6.1} ms ({:.0}/s)",
             percentile(&one, 0.5),

@@ -115,9 +115,10 @@ impl EmbeddedPg {
         }
         self.give_to_pg_user(&log)?;
         let opts = format!(
-            "-k '{}' -h '' -p {} -c unix_socket_permissions=0700{}",
+            "-k '{}' -h '' -p {} -c unix_socket_permissions=0700 -c shared_buffers={}MB{}",
             self.socket_dir().display(),
             self.port,
+            shared_buffers_mb(),
             if self.no_sync { " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" } else { "" }
         );
         let out = self
@@ -350,4 +351,20 @@ fn set_dirs_searchable(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The embedded Postgres's cache: a quarter of the machine's memory, between 128 MB (Postgres's
+/// own default) and 4 GB, or `EMBEDDED_PG_SHARED_BUFFERS_MB`. Search reads the HNSW index at
+/// random: with the default 128 MB, a million passages' index (2 GB) is read through the
+/// operating system for every search (25 ms instead of 3 ms). Postgres only takes the memory as
+/// it fills the cache.
+pub fn shared_buffers_mb() -> u64 {
+    if let Some(mb) = std::env::var("EMBEDDED_PG_SHARED_BUFFERS_MB").ok().and_then(|v| v.trim().parse().ok()) {
+        return mb;
+    }
+    let total_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    (total_kb / 1024 / 4).clamp(128, 4096)
 }

@@ -35,10 +35,12 @@ pub trait Embedder: Send + Sync {
 /// all-MiniLM-L6-v2 on the CPU: BERT, mean pooling over the attention mask, L2 normalisation
 /// (what sentence-transformers does), truncating at 256 tokens.
 ///
-/// The model runs on a thread of its own, one forward pass at a time (each pass uses every core).
-/// Work waits in two lanes: search queries, which go first and are batched together when several
-/// wait, and passages being ingested. A search therefore waits for at most the one ingest batch
-/// already running, never for a queue of them, and concurrent searches share one pass.
+/// The model runs on a thread of its own, one forward pass at a time. Work waits in two lanes:
+/// search queries, which go first and are batched together when several wait, and passages being
+/// ingested. A search therefore waits for at most the one ingest batch already running, never for
+/// a queue of them, and concurrent searches share one pass. Ingest batches use every core; a pass
+/// over a few short queries runs on one thread (splitting so little work costs more than it saves,
+/// and leaves a core to the database answering the rest of the search).
 pub struct LocalEmbedder {
     lanes: Arc<Lanes>,
     id: String,
@@ -143,6 +145,8 @@ enum Work {
 impl LocalModel {
     /// The model's thread: waiting queries first (together), then one ingest batch; until closed.
     fn serve(self, lanes: &Lanes) {
+        let one_thread =
+            rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "embedder-query".into()).build();
         loop {
             let work = {
                 let Ok(mut w) = lanes.waiting.lock() else { return };
@@ -169,7 +173,11 @@ impl LocalModel {
                 }
                 Work::Queries(waiting) => {
                     let (texts, replies): (Vec<String>, Vec<Reply>) = waiting.into_iter().unzip();
-                    match self.embed(&texts) {
+                    let vectors = match &one_thread {
+                        Ok(pool) => pool.install(|| self.embed(&texts)),
+                        Err(_) => self.embed(&texts),
+                    };
+                    match vectors {
                         Ok(vectors) => {
                             for (reply, v) in replies.into_iter().zip(vectors) {
                                 let _ = reply.send(Ok(vec![v]));

@@ -246,7 +246,15 @@ pub async fn search_with(
         }
         vector_hits(state, user_id, &scope, in_scope, items_wanted, &q).await
     };
-    let (text_hits, vector_hits) = tokio::join!(text_side, vector_side);
+    // the inventory's word search needs neither side: it runs beside them
+    let items_side = async {
+        if page > 1 {
+            return Ok((Vec::new(), 0));
+        }
+        let query = crate::inventory::types::ItemQuery { q: q.clone(), ..Default::default() };
+        crate::inventory::service::page_items(state, user_id, &query).await
+    };
+    let (text_hits, vector_hits, items_by_words) = tokio::join!(text_side, vector_side, items_side);
     let text_hits = text_hits?;
     let (VectorHits { passages: vector_hits, items: item_vector_hits }, mode) = match vector_hits {
         Ok(hits) => (hits, SearchMode::Hybrid),
@@ -325,8 +333,11 @@ pub async fn search_with(
             })
         })
         .collect();
-    let (items, items_total) =
-        if page == 1 { matching_items(state, user_id, &q, &terms, &item_vector_hits).await } else { (Vec::new(), 0) };
+    let (items, items_total) = if page == 1 {
+        matching_items(state, user_id, items_by_words, &terms, &item_vector_hits).await
+    } else {
+        (Vec::new(), 0)
+    };
     Ok(SearchResults {
         mode,
         items,
@@ -348,20 +359,19 @@ const ITEM_CANDIDATES: i64 = 20;
 /// a lamp or a rug.
 pub const ITEM_MAX_DISTANCE: f64 = 0.65;
 
-/// The inventory items that match: by their words (the inventory's own search: names,
+/// The inventory items that match: by their words (`by_words`, the inventory's own search: names,
 /// descriptions, categories and tags, typo-tolerant) and by meaning (`by_meaning`, nearest first),
 /// fused by reciprocal rank like the passages. The count is of the items that match the words
 /// (what the link to the inventory shows). A failure here only leaves the section out.
 async fn matching_items(
     state: &AppState,
     user_id: i64,
-    q: &str,
+    by_words: Result<(Vec<crate::inventory::types::ItemView>, i64), AppError>,
     terms: &[String],
     by_meaning: &[vectors::ItemNeighbour],
 ) -> (Vec<super::types::ItemHit>, i64) {
-    let query = crate::inventory::types::ItemQuery { q: q.to_owned(), ..Default::default() };
     let found = async {
-        let (by_words, total) = crate::inventory::service::page_items(state, user_id, &query).await?;
+        let (by_words, total) = by_words?;
         let words: Vec<(i64, i64)> = by_words.iter().map(|i| (i.id, i.id)).collect();
         let meaning: Vec<(i64, i64)> = by_meaning.iter().map(|h| (h.item_id, h.item_id)).collect();
         let mut ranked: Vec<(i64, f64)> = fuse(&words, &meaning).into_iter().map(|(id, (_, s))| (id, s)).collect();
