@@ -80,6 +80,30 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
   expect(errors).toEqual([]);
 });
 
+test("search finds inventory items by meaning", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("things"), "Keeper");
+  for (const [name, category] of [["Oak dining chair", "Furniture"], ["Brass table lamp", "Lighting"]]) {
+    await page.goto("/inventory/new");
+    await hydrated(page);
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("Category", { exact: true }).fill(category);
+    await page.getByRole("button", { name: "Save item" }).click();
+    await expect(page.getByTestId("item-name")).toHaveText(name);
+  }
+  // no word of the query is in either item; they are embedded in the background, so ask again
+  // until the chair is there
+  await expect(async () => {
+    await page.goto("/search?q=somewhere+to+sit");
+    await expect(page.getByTestId("item-hits")).toContainText("Oak dining chair", { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId("item-hits")).not.toContainText("Brass table lamp");
+  await expect(page.getByTestId("search-fallback")).toHaveCount(0);
+  await page.getByTestId("item-hits").getByRole("link", { name: "Oak dining chair" }).click();
+  await expect(page.getByTestId("item-name")).toHaveText("Oak dining chair");
+  expect(errors).toEqual([]);
+});
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
