@@ -726,6 +726,15 @@ async fn the_table_sorts_filters_searches_and_pages() {
     let second = list(&app, &[("sort", "name"), ("desc", "false"), ("page", "2")]).await;
     assert_eq!(second["items"].as_array().unwrap().len(), 13);
     assert_eq!(names(&second)[12], "walnut table");
+    // a filtered first page that is not full counts itself; a full one, or a later page, is counted
+    let boxes = list(&app, &[("q", "box")]).await;
+    assert_eq!((boxes["total"].as_i64(), boxes["has_next"].as_bool()), (Some(60), Some(true)));
+    let later = list(&app, &[("q", "box"), ("page", "2")]).await;
+    assert_eq!((later["total"].as_i64(), later["items"].as_array().unwrap().len()), (Some(60), 10));
+    assert_eq!(list(&app, &[("q", "walnut")]).await["total"], 1);
+    // a typo on a later page: still the near misses' count, and an empty page
+    let beyond = list(&app, &[("q", "lamb"), ("page", "2")]).await;
+    assert_eq!((beyond["total"].as_i64(), beyond["items"].as_array().unwrap().len()), (Some(1), 0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
