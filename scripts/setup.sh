@@ -29,6 +29,7 @@ command -v npm >/dev/null || apt_pkgs+=(npm)
 # text extraction from PDFs (pdftotext, pdfinfo), run under prlimit (util-linux)
 command -v pdftotext >/dev/null || apt_pkgs+=(poppler-utils)
 command -v prlimit >/dev/null || apt_pkgs+=(util-linux)
+command -v heif-convert >/dev/null || apt_pkgs+=(libheif-examples)   # HEIC photos
 if $WITH_TESTS; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)

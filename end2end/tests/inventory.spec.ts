@@ -110,7 +110,7 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
 
   await page.getByLabel(/Drop photos here/).setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
   await page.getByRole("button", { name: "Upload photos" }).click();
-  await expect(page.getByTestId("photo-error")).toHaveText("That file is not a JPEG, PNG or WebP image. Nothing was added.");
+  await expect(page.getByTestId("photo-error")).toHaveText("That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.");
   await expect(page.getByTestId("photo")).toHaveCount(1);
   expect(errors).toEqual([]);
 });

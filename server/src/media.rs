@@ -47,7 +47,7 @@ impl UploadError {
         let v = |m: String| AppError::validation("photos", m);
         match self {
             Self::TooLarge => v(format!("That photo is larger than the {} MB limit.", limit / (1024 * 1024))),
-            Self::NotImage => v("That file is not a JPEG, PNG or WebP image.".into()),
+            Self::NotImage => v("That file is not a JPEG, PNG, WebP or HEIC image.".into()),
             Self::Empty => v("That file is empty.".into()),
             Self::Malformed => v("The upload was interrupted or malformed. Please try again.".into()),
             Self::App(e) => e,

@@ -852,7 +852,12 @@ async fn bad_uploads_are_refused_with_clear_messages() {
     let item = add_item(&app, "Thing", &[]).await;
 
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
-        ("notes.jpg", b"just some text, renamed".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not a JPEG, PNG or WebP"),
+        (
+            "notes.jpg",
+            b"just some text, renamed".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a JPEG, PNG, WebP or HEIC",
+        ),
         ("empty.jpg", Vec::new(), StatusCode::UNPROCESSABLE_ENTITY, "empty"),
         (
             "huge.jpg",
@@ -880,7 +885,7 @@ async fn bad_uploads_are_refused_with_clear_messages() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], format!("/inventory/{item}?photo_error=not_image&photos_added=0"));
     let html = app.get(&format!("/inventory/{item}?photo_error=not_image")).await.text().await.unwrap();
-    assert!(html.contains("is not a JPEG, PNG or WebP image"), "{html}");
+    assert!(html.contains("is not a JPEG, PNG, WebP or HEIC image"), "{html}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -917,6 +922,53 @@ async fn wait_for_thumbnails(app: &TestApp, item: i64) -> Value {
         assert!(Instant::now() < deadline, "no thumbnails: {p}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A HEIC photo, encoded by libheif's `heif-enc` (installed with the photo tools by setup.sh).
+fn heic(width: u32, height: u32) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("bartleby-heic-{}-{width}x{height}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (png, out) = (dir.join("in.png"), dir.join("out.heic"));
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    img.save(&png).unwrap();
+    let done = std::process::Command::new("heif-enc").arg("-q").arg("60").arg("-o").arg(&out).arg(&png).output();
+    let done = done.expect("heif-enc (Debian's libheif-examples; scripts/setup.sh installs it)");
+    assert!(done.status.success(), "heif-enc: {}", String::from_utf8_lossy(&done.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heic_photos_are_taken_and_thumbnailed_and_a_damaged_one_is_refused() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("heic"), "Heic").await;
+    let user_id = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Phone photo", &[]).await;
+    let original = heic(1200, 900);
+    // recognised by its content, whatever its name
+    let r = upload(&app, item, "IMG_0001.bin", original.clone(), "application/json").await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let photo = wait_for_thumbnails(&app, item).await;
+    assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(1200), Some(900)), "{photo}");
+    let id = photo["id"].as_i64().unwrap();
+    let stored = app.state.config.dirs.inventory_images.join(format!("users/{user_id}/inventory/{item}_{id}.heic"));
+    assert_eq!(std::fs::read(&stored).unwrap(), original, "the original is kept as it came");
+    let r = app.get(&format!("/media/{id}")).await;
+    assert_eq!(r.headers()["content-type"], "image/heic");
+    // the thumbnails are JPEGs any browser shows
+    let t = app.get(&format!("/media/{}", photo["thumb_1024"].as_i64().unwrap())).await;
+    assert_eq!(t.headers()["content-type"], "image/jpeg");
+    let thumb = image::load_from_memory(&t.bytes().await.unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (1024, 768));
+
+    // a HEIC that is cut short is refused with a message, and nothing is stored
+    let item2 = add_item(&app, "Broken", &[]).await;
+    let r = upload(&app, item2, "broken.heic", original[..original.len() / 3].to_vec(), "application/json").await;
+    let (status, body) = error_json(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("HEIC"), "{body}");
+    assert!(item_json(&app, item2).await["photos"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -53,7 +53,7 @@ fn image_limits() -> Limits {
 }
 
 fn not_an_image() -> AppError {
-    AppError::validation("photos", "That file is not a readable JPEG, PNG or WebP image.")
+    AppError::validation("photos", "That file is not a readable JPEG, PNG, WebP or HEIC image.")
 }
 
 /// Reads an image's size (after EXIF orientation) without decoding the pixels.
@@ -92,8 +92,11 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
         return Err(AppError::NotFound);
     }
     let path = upload.path.clone();
-    let (width, height) =
-        tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??;
+    let (width, height) = if upload.ext == ImageExt::Heic {
+        super::heic::dimensions(&path).await?
+    } else {
+        tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??
+    };
     let id = next_id(&mut c, "inventory_assets_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
     let backend = state.images.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
@@ -187,8 +190,14 @@ async fn make_thumbnails(
     parent: i64,
     source: &Path,
 ) -> Result<(), String> {
-    let src = source.to_owned();
-    let outputs = tokio::task::spawn_blocking(move || -> Result<Vec<Thumb>, String> {
+    // a HEIC photo is decoded by libheif's tool to a PNG first (rotation applied by it)
+    let png = source.with_extension("decoded.png");
+    let heic = source.extension().is_some_and(|e| e == ImageExt::Heic.as_str());
+    if heic {
+        super::heic::to_png(source, &png).await?;
+    }
+    let src = if heic { png.clone() } else { source.to_owned() };
+    let outputs = tokio::task::spawn_blocking(move || -> Result<(Vec<Thumb>, (u32, u32)), String> {
         use sha2::Digest;
         let img = decode_upright(&src)?;
         let mut out = Vec::new();
@@ -210,11 +219,26 @@ async fn make_thumbnails(
                 sha256: sha,
             });
         }
-        Ok(out)
+        Ok((out, (img.width(), img.height())))
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| e.to_string());
+    if heic {
+        let _ = tokio::fs::remove_file(&png).await;
+    }
+    let (outputs, (width, height)) = outputs??;
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
+    if heic {
+        // the size read at upload is before the file's rotation; the decoded one is upright
+        diesel::update(a::inventory_assets.filter(a::user_id.eq(user_id)).filter(a::id.eq(parent)))
+            .set((
+                a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
+                a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
+            ))
+            .execute(&mut c)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
         let key = BlobKey::thumbnail(user_id, item_id, parent, size);
         let backend = state.images.put_file(&key, &path, "image/jpeg").await.map_err(|e| e.to_string())?;

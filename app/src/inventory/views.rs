@@ -373,7 +373,7 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
 fn photo_error_message(code: &str) -> &'static str {
     match code {
         "too_large" => "That photo is larger than the upload limit (25 MB unless your administrator changed it).",
-        "not_image" => "That file is not a JPEG, PNG or WebP image. Nothing was added.",
+        "not_image" => "That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.",
         "empty" => "That file is empty. Nothing was added.",
         "none_chosen" => "Choose one or more photos first.",
         "unavailable" => "Bartleby could not store the photo just now. Please try again in a moment.",
@@ -445,8 +445,8 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                 class="upload"
             >
                 <label for="photo-input" class="dropzone">
-                    <span>"Drop photos here, or choose files (JPEG, PNG or WebP)"</span>
-                    <input id="photo-input" type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple=true/>
+                    <span>"Drop photos here, or choose files (JPEG, PNG, WebP or HEIC)"</span>
+                    <input id="photo-input" type="file" name="photos" accept="image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif" multiple=true/>
                 </label>
                 <button type="submit">"Upload photos"</button>
             </form>

@@ -62,7 +62,12 @@ pub enum ImageExt {
     Jpeg,
     Png,
     Webp,
+    /// HEIC/HEIF (an iPhone's photos), decoded by libheif's tools (see `inventory::heic`)
+    Heic,
 }
+
+/// The ISO BMFF brands of HEIF still images (HEVC-coded, or generic HEIF).
+const HEIF_BRANDS: [&[u8; 4]; 8] = [b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"];
 
 impl ImageExt {
     /// Recognises an image by its first bytes.
@@ -73,6 +78,8 @@ impl ImageExt {
             Some(Self::Png)
         } else if head.len() >= 12 && &head[0..4] == b"RIFF" && &head[8..12] == b"WEBP" {
             Some(Self::Webp)
+        } else if head.len() >= 12 && &head[4..8] == b"ftyp" && HEIF_BRANDS.iter().any(|b| &head[8..12] == *b) {
+            Some(Self::Heic)
         } else {
             None
         }
@@ -82,6 +89,7 @@ impl ImageExt {
             Self::Jpeg => "jpg",
             Self::Png => "png",
             Self::Webp => "webp",
+            Self::Heic => "heic",
         }
     }
     pub fn content_type(self) -> &'static str {
@@ -89,6 +97,7 @@ impl ImageExt {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
             Self::Webp => "image/webp",
+            Self::Heic => "image/heic",
         }
     }
 }
