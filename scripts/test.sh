@@ -10,6 +10,7 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # the test cluster lives under /tmp: when run as root, its unprivileged database user must reach it
 export BARTLEBY_TEST_PG_DIR=${BARTLEBY_TEST_PG_DIR:-/tmp/bartleby-test-pg-$(id -u)}
 LOGS=$(mktemp -d)
+BARTLEBY_TEST_TMP=
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 scripts/setup.sh --test
@@ -23,6 +24,7 @@ DOUBLE_PID=
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ -n "$DOUBLE_PID" ] && kill "$DOUBLE_PID" 2>/dev/null && wait "$DOUBLE_PID" 2>/dev/null || true
+  [ -n "$BARTLEBY_TEST_TMP" ] && rm -rf "$BARTLEBY_TEST_TMP"
   for dir in "$BARTLEBY_TEST_PG_DIR" "$BARTLEBY_TEST_PG_DIR-restart"; do
     EMBEDDED_PG_DIR=$dir "$BIN" db stop >/dev/null 2>&1 || true
     rm -rf "$dir"
@@ -30,6 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup   # a cluster left over from an interrupted run
+# the integration tests' files (data directories, the S3 server's objects): one directory per run
+export BARTLEBY_TEST_TMP
+BARTLEBY_TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bartleby-tests.XXXXXX")
 
 status=0
 say "Unit tests (app)"
@@ -42,7 +47,7 @@ export EMBEDDED_PG_DIR=$BARTLEBY_TEST_PG_DIR
 db_url=$("$BIN" db create "bartleby_e2e_test_$$" 2>/dev/null)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-DATABASE_URL="$db_url" DATA_DIR="$(mktemp -d)" PORT=$port RUST_LOG=warn "$BIN" serve >"$LOGS/e2e-server.log" 2>&1 &
+DATABASE_URL="$db_url" DATA_DIR="$(mktemp -d "$BARTLEBY_TEST_TMP/e2e.XXXXXX")" PORT=$port RUST_LOG=warn "$BIN" serve >"$LOGS/e2e-server.log" 2>&1 &
 SERVER_PID=$!
 (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$LOGS/e2e.log" || status=1
 kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
@@ -55,7 +60,7 @@ db_url=$("$BIN" db create "bartleby_e2e_vercel_test_$$" 2>/dev/null)
 port=$(free_port)
 STORAGE_BACKEND=vercel VERCEL_BLOB_API_URL="http://127.0.0.1:$dport/api/blob" \
   BLOB_READ_WRITE_TOKEN=vercel_blob_rw_localdouble_notasecret \
-  DATABASE_URL="$db_url" DATA_DIR="$(mktemp -d)" PORT=$port RUST_LOG=warn "$BIN" serve >>"$LOGS/e2e-server.log" 2>&1 &
+  DATABASE_URL="$db_url" DATA_DIR="$(mktemp -d "$BARTLEBY_TEST_TMP/e2e.XXXXXX")" PORT=$port RUST_LOG=warn "$BIN" serve >>"$LOGS/e2e-server.log" 2>&1 &
 SERVER_PID=$!
 (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test -g "photo" 2>&1) | tee "$LOGS/e2e-vercel.log" || status=1
 kill "$SERVER_PID" "$DOUBLE_PID" 2>/dev/null; wait "$SERVER_PID" "$DOUBLE_PID" 2>/dev/null || true; SERVER_PID=; DOUBLE_PID=

@@ -49,8 +49,14 @@ async fn fresh_database(pg: &EmbeddedPg) -> String {
     pg.url(&name)
 }
 
+/// Where the tests keep files: `BARTLEBY_TEST_TMP` (scripts/test.sh makes one per run and removes
+/// it afterwards), else the system's temporary directory.
+fn test_tmp() -> std::path::PathBuf {
+    std::env::var_os("BARTLEBY_TEST_TMP").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir)
+}
+
 fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
-    let data = std::env::temp_dir().join(format!("bartleby-test-data-{:08x}", rand::random::<u32>()));
+    let data = test_tmp().join(format!("bartleby-test-data-{:08x}", rand::random::<u32>()));
     let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", db_url.to_owned()),
         ("DATA_DIR", data.display().to_string()),
@@ -926,7 +932,7 @@ async fn wait_for_thumbnails(app: &TestApp, item: i64) -> Value {
 
 /// A HEIC photo, encoded by libheif's `heif-enc` (installed with the photo tools by setup.sh).
 fn heic(width: u32, height: u32) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("bartleby-heic-{}-{width}x{height}", std::process::id()));
+    let dir = test_tmp().join(format!("bartleby-heic-{}-{width}x{height}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (png, out) = (dir.join("in.png"), dir.join("out.heic"));
     let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
@@ -1042,7 +1048,7 @@ async fn every_backend_keeps_the_same_contract() {
     let (_double, api) = spawn_vercel_double().await;
     let s3 = spawn_s3().await;
     let s3_config = test_config("postgres://unused@localhost/x", &s3_vars(&s3.endpoint, S3_SECRET)).s3;
-    let dir = std::env::temp_dir().join(format!("bartleby-contract-{:08x}", rand::random::<u32>()));
+    let dir = test_tmp().join(format!("bartleby-contract-{:08x}", rand::random::<u32>()));
     let stores: Vec<Box<dyn BlobStore>> = vec![
         Box::new(LocalBlobStore::new(dir.join("store"))),
         Box::new(VercelBlobStore::new(&api, app::server::config::Secret::new(BLOB_TOKEN)).unwrap()),
@@ -1124,7 +1130,7 @@ async fn spawn_s3() -> S3Server {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| Config::from_vars(&std::env::vars().collect()).unwrap().cache_dir.join("tools/bin/s3s-fs"));
     assert!(bin.exists(), "{} is missing: run scripts/setup.sh --test", bin.display());
-    let root = std::env::temp_dir().join(format!("bartleby-s3-{:08x}", rand::random::<u32>()));
+    let root = test_tmp().join(format!("bartleby-s3-{:08x}", rand::random::<u32>()));
     std::fs::create_dir_all(root.join(S3_BUCKET)).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = tokio::process::Command::new(bin)

@@ -126,7 +126,7 @@ fn encrypted_pdf(text: &str, user_password: &[u8]) -> Vec<u8> {
 
 #[test]
 fn the_encrypted_test_pdf_opens_with_its_password_only() {
-    let dir = std::env::temp_dir().join(format!("bartleby-encrypted-{}", std::process::id()));
+    let dir = test_tmp().join(format!("bartleby-encrypted-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("locked.pdf");
     std::fs::write(&path, encrypted_pdf("Plum jam recipe", b"secret")).unwrap();
