@@ -116,23 +116,14 @@ pub async fn extract(path: &Path, doc_type: DocType) -> Result<Extracted, Extrac
     Ok(extracted)
 }
 
+/// pdfinfo and pdftotext, limited: a hostile PDF cannot take the machine's memory or time.
 async fn run_limited(program: &'static str, args: &[&std::ffi::OsStr]) -> Result<std::process::Output, ExtractError> {
-    // prlimit caps the address space: a hostile PDF cannot take the machine's memory
-    let mut cmd = tokio::process::Command::new("prlimit");
-    cmd.arg(format!("--as={PDF_MEMORY}")).arg("--").arg(program).args(args);
-    cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
-    let child = cmd.output();
-    match tokio::time::timeout(PDF_TIMEOUT, child).await {
-        Err(_) => Err(ExtractError::Timeout),
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(ExtractError::ToolMissing("prlimit")),
-        Ok(Err(e)) => Err(ExtractError::Damaged(format!("{program}: {e}"))),
-        Ok(Ok(out))
-            if out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("failed to execute") =>
-        {
-            Err(ExtractError::ToolMissing(program))
-        }
-        Ok(Ok(out)) => Ok(out),
-    }
+    use crate::server::limited::{run, ToolError};
+    run(program, args, PDF_MEMORY, PDF_TIMEOUT).await.map_err(|e| match e {
+        ToolError::Timeout => ExtractError::Timeout,
+        ToolError::Missing(tool) => ExtractError::ToolMissing(tool),
+        ToolError::Io(e) => ExtractError::Damaged(e),
+    })
 }
 
 async fn pdf(path: &Path) -> Result<Extracted, ExtractError> {

@@ -7,30 +7,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::AppError;
+use crate::server::limited::ToolError;
 
 /// Address-space limit for the tools, in bytes (prlimit takes no suffixes): a 48-megapixel photo
 /// decodes well within it.
 const MEMORY: u64 = 1024 * 1024 * 1024;
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 
-async fn run(program: &'static str, args: &[&std::ffi::OsStr]) -> Result<std::process::Output, String> {
-    let mut cmd = tokio::process::Command::new("prlimit");
-    cmd.arg(format!("--as={MEMORY}"))
-        .arg(format!("--cpu={}", TIME_LIMIT.as_secs()))
-        .arg("--")
-        .arg(program)
-        .args(args)
-        .kill_on_drop(true);
-    match tokio::time::timeout(TIME_LIMIT, cmd.output()).await {
-        Err(_) => Err(format!("{program} took longer than {} s", TIME_LIMIT.as_secs())),
-        Ok(Err(e)) => Err(format!("{program}: {e}")),
-        Ok(Ok(out))
-            if out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("failed to execute") =>
-        {
-            Err(format!("{program} is not installed (run scripts/setup.sh)"))
-        }
-        Ok(Ok(out)) => Ok(out),
-    }
+async fn run(program: &'static str, args: &[&std::ffi::OsStr]) -> Result<std::process::Output, ToolError> {
+    crate::server::limited::run(program, args, MEMORY, TIME_LIMIT).await
 }
 
 fn not_readable() -> AppError {
@@ -41,11 +26,10 @@ fn not_readable() -> AppError {
 /// not a readable HEIF.
 pub async fn dimensions(path: &Path) -> Result<(u32, u32), AppError> {
     let out = run("heif-info", &[path.as_os_str()]).await.map_err(|e| {
-        tracing::warn!(error = e, "heif-info failed");
-        if e.contains("not installed") {
-            AppError::Unavailable
-        } else {
-            not_readable()
+        tracing::warn!(error = ?e, "heif-info failed");
+        match e {
+            ToolError::Missing(_) => AppError::Unavailable,
+            ToolError::Timeout | ToolError::Io(_) => not_readable(),
         }
     })?;
     if !out.status.success() {
@@ -65,7 +49,11 @@ fn parse_size(info: &str) -> Option<(u32, u32)> {
 /// Decodes the primary image (rotation and mirroring applied, as the file says) to a PNG at `png`.
 pub async fn to_png(heic: &Path, png: &Path) -> Result<(), String> {
     let _ = tokio::fs::remove_file(png).await;
-    let out = run("heif-convert", &[heic.as_os_str(), png.as_os_str()]).await?;
+    let out = run("heif-convert", &[heic.as_os_str(), png.as_os_str()]).await.map_err(|e| match e {
+        ToolError::Timeout => format!("heif-convert took longer than {} s", TIME_LIMIT.as_secs()),
+        ToolError::Missing(tool) => format!("{tool} is not installed (run scripts/setup.sh)"),
+        ToolError::Io(e) => e,
+    })?;
     // heif-convert can report success without writing: the file is the proof
     if !out.status.success() || !tokio::fs::try_exists(png).await.unwrap_or(false) {
         let err = String::from_utf8_lossy(&out.stderr);

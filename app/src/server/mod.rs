@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod db;
+pub mod limited;
 pub mod schema;
 pub mod session_store;
 pub mod state;
