@@ -169,13 +169,13 @@ impl LocalModel {
             };
             match work {
                 Work::Batch(texts, reply) => {
-                    let _ = reply.send(self.embed(&texts));
+                    let _ = reply.send(self.embed_caught(&texts));
                 }
                 Work::Queries(waiting) => {
                     let (texts, replies): (Vec<String>, Vec<Reply>) = waiting.into_iter().unzip();
                     let vectors = match &one_thread {
-                        Ok(pool) => pool.install(|| self.embed(&texts)),
-                        Err(_) => self.embed(&texts),
+                        Ok(pool) => pool.install(|| self.embed_caught(&texts)),
+                        Err(_) => self.embed_caught(&texts),
                     };
                     match vectors {
                         Ok(vectors) => {
@@ -192,6 +192,13 @@ impl LocalModel {
                 }
             }
         }
+    }
+
+    /// `embed`, with a panic inside the model turned into an error: the thread goes on serving
+    /// (a dead thread would leave every later request waiting for an answer that never comes).
+    fn embed_caught(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.embed(texts)))
+            .unwrap_or_else(|_| Err(EmbedError::Failed("the model panicked on this input".into())))
     }
 
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
