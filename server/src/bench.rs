@@ -499,9 +499,10 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
             })
             .collect(),
     );
+    let scoped_label = format!("the account with {SCOPED_DOCS} documents");
     for (user, who, in_scope) in [
         (owner, "the account that owns most passages", total - SCOPED_DOCS * PER_DOC),
-        (scoped, "the account with 300 documents", SCOPED_DOCS * PER_DOC),
+        (scoped, scoped_label.as_str(), SCOPED_DOCS * PER_DOC),
     ] {
         use app::documents::{search::text_candidates, vectors};
         let embedder = state.embedder.clone().context("no embedder")?;
@@ -543,7 +544,6 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
     let base = format!("http://{addr}");
-    let scoped_label = format!("the account with {SCOPED_DOCS} documents");
     let runs = [
         ("search@bench.invalid", "the account that owns most", 1usize),
         ("search@bench.invalid", "the account that owns most", 16),

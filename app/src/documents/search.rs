@@ -121,22 +121,31 @@ async fn text_tier(
     limit: i64,
 ) -> Result<Vec<TextHit>, AppError> {
     // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner,
-    // $5 passages already found, $6 the cap
+    // $5 passages already found, $6 the cap. Both tiers rank by the query's words joined by OR.
+    macro_rules! any_word {
+        () => {
+            "(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s"
+        };
+    }
     let sql = if every_word {
-        "SELECT m.id AS chunk_id, m.document_id FROM \
-           (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
-             WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
-               AND NOT (c.id = ANY($5)) LIMIT $6) m, \
-           (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
-         ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
+        concat!(
+            "SELECT m.id AS chunk_id, m.document_id FROM \
+               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
+                 WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
+                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
+            any_word!(),
+            " ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
+        )
     } else {
-        "SELECT m.id AS chunk_id, m.document_id FROM \
-           (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, \
-                   (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
-             WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
-               AND NOT (c.id = ANY($5)) LIMIT $6) m, \
-           (SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s \
-         ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
+        concat!(
+            "SELECT m.id AS chunk_id, m.document_id FROM \
+               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, ",
+            any_word!(),
+            " WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
+                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
+            any_word!(),
+            " ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
+        )
     };
     diesel::sql_query(sql)
         .bind::<Array<BigInt>, _>(scope.document_ids())
@@ -213,17 +222,7 @@ pub async fn search_with(
     .load(&mut c)
     .await
     .map_err(query_failed)?;
-    let items_on_file: i64 = {
-        use crate::server::schema::user_item_totals::dsl as tot;
-        tot::user_item_totals
-            .filter(tot::user_id.eq(user_id))
-            .select(tot::items)
-            .first(&mut c)
-            .await
-            .optional()
-            .map_err(query_failed)?
-            .unwrap_or(0)
-    };
+    let items_on_file = crate::inventory::repo::item_count(&mut c, user_id).await.map_err(query_failed)?;
     drop(c);
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
     let unfiltered = query.doc_type.is_empty() && parse_date(&query.from).is_none() && parse_date(&query.to).is_none();

@@ -187,13 +187,11 @@ pub async fn list_items(
     };
     let first_page = q.page <= 1;
     if !q.is_filtered() {
-        use crate::server::schema::user_item_totals::dsl as tot;
-        let n: Option<i64> =
-            tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
+        let total = item_count(conn, user_id).await?;
         let mut items = page_of(conn, user_id, q, &places, false, per_page).await?;
         let has_next = items.len() > per_page as usize;
         items.truncate(per_page as usize);
-        return Ok(ItemsPage { items, total: n.unwrap_or(0), capped: false, has_next });
+        return Ok(ItemsPage { items, total, capped: false, has_next });
     }
     let mut fuzzy = false;
     let mut items = page_of(conn, user_id, q, &places, false, per_page).await?;
@@ -212,6 +210,14 @@ pub async fn list_items(
         capped_count(conn, user_id, q, &places, fuzzy).await?
     };
     Ok(ItemsPage { items, total: n.min(COUNT_CAP), capped: n > COUNT_CAP, has_next })
+}
+
+/// How many items the user has (kept by a trigger in `user_item_totals`: no count over the items).
+pub async fn item_count(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<i64> {
+    use crate::server::schema::user_item_totals::dsl as tot;
+    let n: Option<i64> =
+        tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
+    Ok(n.unwrap_or(0))
 }
 
 /// How many of the user's items match, counting at most `COUNT_CAP + 1`; counted by a column
