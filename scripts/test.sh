@@ -9,6 +9,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bart
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 # the test cluster lives under /tmp: when run as root, its unprivileged database user must reach it
 export BARTLEBY_TEST_PG_DIR=${BARTLEBY_TEST_PG_DIR:-/tmp/bartleby-test-pg-$(id -u)}
+# the test cluster holds small databases: Postgres's own default cache, not a quarter of the memory
+export EMBEDDED_PG_SHARED_BUFFERS_MB=${EMBEDDED_PG_SHARED_BUFFERS_MB:-128}
 LOGS=$(mktemp -d)
 BARTLEBY_TEST_TMP=
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
