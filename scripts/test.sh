@@ -27,7 +27,7 @@ cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   [ -n "$DOUBLE_PID" ] && kill "$DOUBLE_PID" 2>/dev/null && wait "$DOUBLE_PID" 2>/dev/null || true
   [ -n "$BARTLEBY_TEST_TMP" ] && rm -rf "$BARTLEBY_TEST_TMP"
-  for dir in "$BARTLEBY_TEST_PG_DIR" "$BARTLEBY_TEST_PG_DIR-restart"; do
+  for dir in "$BARTLEBY_TEST_PG_DIR" "$BARTLEBY_TEST_PG_DIR-restart" "$BARTLEBY_TEST_PG_DIR-supervised" "$BARTLEBY_TEST_PG_DIR-adopt"; do
     EMBEDDED_PG_DIR=$dir "$BIN" db stop >/dev/null 2>&1 || true
     rm -rf "$dir"
   done

@@ -13,7 +13,7 @@ pub mod server;
 pub mod storage;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -29,6 +29,35 @@ pub fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Text for an element whose content the server writes unescaped: `<title>` (leptos_meta writes
+/// the title as it is) and `<textarea>` (tachys does not escape its children). A name such as
+/// `</title><script>` or a description such as `</textarea><script>` would otherwise end the
+/// element and run. The browser decodes the references, so the text reads as typed; in the
+/// browser itself (hydrated, `document.title`) the text is set as plain text and stays as it is.
+pub fn raw_text_content(text: String) -> String {
+    if cfg!(feature = "ssr") {
+        escape_html(&text)
+    } else {
+        text
+    }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as character references.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The HTML document around the app (rendered on the server only).
@@ -79,6 +108,8 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
+        // every page's <Title text=…/> goes through this formatter: user text is escaped in <title>
+        <Title formatter=raw_text_content/>
         <Stylesheet id="leptos" href="/pkg/bartleby.css"/>
         <Router>
             <div class="app" data-hydrated=move || hydrated.get().to_string()>

@@ -63,8 +63,11 @@ pub fn set_error_status(e: &AppError) {
     let _ = e;
 }
 
+/// What a page shows when its data could not be loaded; the answer carries the error's status
+/// (404 for a place or item that is not there, 503 while the database is away).
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    set_error_status(&error);
     view! {
         <div class="notice error" role="alert">
             <h2>"We could not load this page"</h2>

@@ -12,7 +12,6 @@
 //!
 //! It runs in a database of its own (`bartleby_bench`, recreated each run).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -144,7 +143,7 @@ pub async fn documents(state: AppState, passages: usize) -> Result<()> {
         None => anyhow::bail!("no embedding model: run scripts/setup.sh (or set EMBEDDING_MODEL_DIR)"),
     }
     ingest(&state).await?;
-    pdf_pages().await;
+    pdf_pages(&state).await;
     search(&state, passages).await?;
     println!("peak RSS of this process (server code, model, benchmark): {:.0} MB", peak_rss_mb());
     Ok(())
@@ -202,7 +201,7 @@ async fn ingest(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-async fn pdf_pages() {
+async fn pdf_pages(state: &AppState) {
     let Ok(dir) = std::fs::read_dir("/usr/share/doc") else { return };
     let mut pdfs = Vec::new();
     for pkg in dir.flatten() {
@@ -217,7 +216,8 @@ async fn pdf_pages() {
     let started = Instant::now();
     let mut pages = 0;
     for p in &pdfs {
-        if let Ok(x) = app::documents::extract::extract(p, app::documents::types::DocType::Pdf).await {
+        let parser = &state.config.parser;
+        if let Ok(x) = app::documents::extract::extract(p, app::documents::types::DocType::Pdf, parser).await {
             pages += x.pages.len();
         }
     }
@@ -540,8 +540,10 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = crate::router(state.clone());
+    let limits = state.config.http.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+        // the production accept loop; the benchmark's clients all come from one address
+        crate::listen::serve(listener, app, &limits, false, std::future::pending()).await;
     });
     let base = format!("http://{addr}");
     let runs = [

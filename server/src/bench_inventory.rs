@@ -11,7 +11,6 @@
 //!
 //! Runs in its own database (`bartleby_bench`); `BENCH_REUSE=1` keeps items loaded by an earlier run.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -212,8 +211,10 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let router = crate::router(state.clone());
+    let limits = state.config.http.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        // the production accept loop; the benchmark's clients all come from one address
+        crate::listen::serve(listener, router, &limits, false, std::future::pending()).await;
     });
     let base = format!("http://{addr}");
     let client = signed_in(&base, "inventory@bench.invalid").await?;

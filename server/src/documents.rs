@@ -123,7 +123,12 @@ pub async fn upload_documents(
         report.first_error = Some("unsupported");
     }
     if json {
-        let status = if nothing { axum::http::StatusCode::UNPROCESSABLE_ENTITY } else { axum::http::StatusCode::OK };
+        use axum::http::StatusCode;
+        let status = match (nothing, report.first_error) {
+            (false, _) => StatusCode::OK,
+            (true, Some("too_large")) => StatusCode::PAYLOAD_TOO_LARGE,
+            (true, _) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
         return (status, Json(report)).into_response();
     }
     let mut url = format!(
@@ -135,6 +140,10 @@ pub async fn upload_documents(
     if let Some(code) = report.first_error {
         url.push_str("&error=");
         url.push_str(code);
+        if code == "too_large" {
+            // the page states the configured limit, not the default
+            url.push_str(&format!("&limit_mb={limit_mb}"));
+        }
     }
     Redirect::to(&url).into_response()
 }

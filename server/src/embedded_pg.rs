@@ -142,6 +142,59 @@ impl EmbeddedPg {
         Ok(true)
     }
 
+    /// The file in which a serving Bartleby records that it runs this cluster (its pid).
+    fn owner_file(&self) -> PathBuf {
+        self.root.join("bartleby-serve.pid")
+    }
+
+    /// Starts the cluster for `bartleby serve`. Returns true when this process owns it and must
+    /// stop it on exit: it started it, or adopted it from a Bartleby that was killed (its owner
+    /// file names a process that is gone). A cluster started by `bartleby db start` stays running.
+    pub async fn start_for_serve(&self) -> Result<bool> {
+        let started = self.start().await?;
+        let orphaned = !started
+            && fs::read_to_string(self.owner_file())
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok())
+                .is_some_and(|pid| pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists());
+        if orphaned {
+            tracing::warn!(
+                "adopting the embedded Postgres of a Bartleby that did not shut down; it is stopped on exit"
+            );
+        }
+        if started || orphaned {
+            fs::write(self.owner_file(), std::process::id().to_string())?;
+        }
+        Ok(started || orphaned)
+    }
+
+    /// Stops a cluster started by [`Self::start_for_serve`] and forgets its owner.
+    pub async fn stop_owned(&self) -> Result<()> {
+        self.stop().await?;
+        let _ = fs::remove_file(self.owner_file());
+        Ok(())
+    }
+
+    /// Restarts the cluster whenever it is found down (killed, crashed), checking every
+    /// `every`: pages answer "temporarily unavailable" for a few seconds, then recover by themselves.
+    pub fn supervise(self: std::sync::Arc<Self>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if self.is_running().await {
+                    continue;
+                }
+                tracing::error!(log = %self.log_file().display(), "the embedded Postgres is down; restarting it");
+                match self.start().await {
+                    Ok(_) => tracing::info!("the embedded Postgres is back"),
+                    Err(e) => tracing::error!(error = %e, "could not restart the embedded Postgres; trying again"),
+                }
+            }
+        })
+    }
+
     pub async fn is_running(&self) -> bool {
         if !self.data_dir().join("PG_VERSION").exists() {
             return false;

@@ -49,23 +49,46 @@ async fn probe(pool: &db::DbPool, state: &AppState) -> Component {
     }
 }
 
-/// Local disk: the data directory exists and takes a write.
+/// Local disk: the data directory is there and not read-only (looked at, never written to).
 async fn local_storage(state: &AppState) -> StorageComponent {
-    let dir = state.config.dirs.data.clone();
-    let probe = dir.join(format!(".health-{}", std::process::id()));
-    let result = async {
-        tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&probe, b"ok").await?;
-        tokio::fs::remove_file(&probe).await
-    }
-    .await;
-    match result {
-        Ok(()) => StorageComponent { backend: "local", status: "ok", detail: None },
+    let dir = &state.config.dirs.data;
+    match tokio::fs::metadata(dir).await {
+        Ok(m) if m.is_dir() && !m.permissions().readonly() => {
+            StorageComponent { backend: "local", status: "ok", detail: None }
+        }
+        Ok(_) => StorageComponent { backend: "local", status: "down", detail: Some("data directory read-only".into()) },
         Err(e) => {
-            tracing::warn!(error = %e, dir = %dir.display(), "local storage not writable");
-            StorageComponent { backend: "local", status: "down", detail: Some("data directory not writable".into()) }
+            tracing::warn!(error = %e, dir = %dir.display(), "data directory missing");
+            StorageComponent { backend: "local", status: "down", detail: Some("data directory missing".into()) }
         }
     }
+}
+
+/// Each configured provider as last seen by the calls made to it and the background probe (no
+/// call is made here: a health check that writes objects, or waits on a hanging provider, would
+/// itself be a load).
+fn providers(state: &AppState) -> Vec<StorageComponent> {
+    use app::storage::guard::ProviderState;
+    let mut out: Vec<StorageComponent> = Vec::new();
+    for (backend, seen) in [&state.images, &state.documents, &state.exports].iter().filter_map(|s| s.provider_state()) {
+        let component = match seen {
+            ProviderState::Up => StorageComponent { backend, status: "ok", detail: None },
+            ProviderState::Down { reason, retry_in } => StorageComponent {
+                backend,
+                status: "down",
+                detail: Some(format!(
+                    "{reason}; new files go to local disk; probed again within {} s",
+                    retry_in.as_secs() + 10
+                )),
+            },
+        };
+        match out.iter_mut().find(|c| c.backend == backend) {
+            Some(existing) if existing.status == "ok" => *existing = component,
+            Some(_) => {}
+            None => out.push(component),
+        }
+    }
+    out
 }
 
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
@@ -104,23 +127,15 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         },
         None => Component { status: "absent", latency_ms: None, detail: Some("search matches words only".into()) },
     };
+    let mut storage = vec![local];
+    storage.extend(providers(&state));
     let status = if metadata_db.status != "ok" {
         "unavailable"
-    } else if vector_db.status != "ok" || embedder.status != "ok" || local.status != "ok" {
+    } else if vector_db.status != "ok" || embedder.status != "ok" || storage.iter().any(|s| s.status != "ok") {
         "degraded"
     } else {
         "ok"
     };
     let code = if metadata_db.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (
-        code,
-        Json(Health {
-            status,
-            version: env!("CARGO_PKG_VERSION"),
-            metadata_db,
-            vector_db,
-            embedder,
-            storage: vec![local],
-        }),
-    )
+    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, embedder, storage }))
 }

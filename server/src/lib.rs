@@ -7,6 +7,7 @@ pub mod documents;
 pub mod embedded_pg;
 pub mod health;
 pub mod imports;
+pub mod listen;
 pub mod media;
 pub mod middleware;
 pub mod openai_double;
@@ -37,6 +38,9 @@ pub async fn build_state(config: Config, database_url: &str) -> Result<AppState>
 /// As [`build_state`]; `check_model = false` skips the embedding-model check (`bartleby reindex`,
 /// which is how a mismatch gets resolved).
 pub async fn build_state_with(config: Config, database_url: &str, check_model: bool) -> Result<AppState> {
+    tokio::fs::create_dir_all(&config.dirs.data)
+        .await
+        .with_context(|| format!("cannot create the data directory {}", config.dirs.data.display()))?;
     let applied = db::run_migrations(database_url, META_MIGRATIONS).await.context("metadata database")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "metadata migrations applied");
@@ -164,7 +168,7 @@ fn export_stores(config: &Config, local_dir: std::path::PathBuf) -> Result<app::
     };
     if wants_s3 {
         let s3 = S3BlobStore::new(&config.s3).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
-        return Ok(Stores::new(Arc::new(s3), local));
+        return Ok(Stores::new(Arc::new(s3), local, config.storage_timeout));
     }
     Ok(Stores::local_only(local))
 }
@@ -179,7 +183,7 @@ fn image_stores(config: &Config) -> Result<app::storage::Stores> {
         let s3 = S3BlobStore::new(&config.s3)
             .map_err(|e| anyhow::anyhow!("configuration error: STORAGE_BACKEND=s3, but {e}"))?;
         tracing::info!("photos go to S3 (local disk if it fails)");
-        return Ok(Stores::new(Arc::new(s3), local));
+        return Ok(Stores::new(Arc::new(s3), local, config.storage_timeout));
     }
     let vercel = match (config.storage_backend, &config.blob_read_write_token) {
         (StorageBackend::Vercel | StorageBackend::Auto, Some(token)) => Some(
@@ -194,7 +198,7 @@ fn image_stores(config: &Config) -> Result<app::storage::Stores> {
     Ok(match vercel {
         Some(v) => {
             tracing::info!(api = %config.vercel_blob_api_url, "photos go to Vercel Blob (local disk if it fails)");
-            Stores::new(Arc::new(v), local)
+            Stores::new(Arc::new(v), local, config.storage_timeout)
         }
         None => Stores::local_only(local),
     })
@@ -270,20 +274,40 @@ pub fn router(state: AppState) -> Router {
             "/inventory/{id}/photos",
             axum::routing::post(media::upload_photos).layer(axum::extract::DefaultBodyLimit::disable()),
         )
-        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, middleware::page_csp, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             {
                 let state = state.clone();
-                move || leptos::prelude::provide_context(state.clone())
+                move || {
+                    leptos::prelude::provide_context(state.clone());
+                    middleware::page_csp();
+                }
             },
             shell,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::require_sign_in))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(middleware::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard))
+        // a request body that sends nothing for this long is cut off (the upload handlers then
+        // answer "interrupted" and remove what they had spooled)
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(config.http.body_idle_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_page))
         .layer(axum::middleware::from_fn(middleware::friendly_errors))
         .with_state(state)
+}
+
+/// Every 10 seconds, probes each storage provider that is marked down (see `app::storage::guard`),
+/// so uploads go to it again as soon as it answers.
+pub fn spawn_provider_probes(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            tokio::join!(state.images.probe(), state.documents.probe(), state.exports.probe());
+        }
+    })
 }
 
 /// Every five minutes, moves photos that fell back to local disk to the provider, if it answers.
@@ -368,7 +392,30 @@ pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>>
         .collect()
 }
 
-/// Hourly, and once at start-up: deletes expired sessions and old sign-in failures, and queues the
+/// A temporary file untouched for this long belongs to no request: an upload that stalls is cut
+/// off after `HTTP_BODY_IDLE_SECS`, and every handler removes its files when it answers.
+const TMP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Removes the files in `dir` last written more than `max_age` ago (left by a server that was
+/// killed mid-request). Returns how many.
+pub async fn sweep_tmp(dir: &std::path::Path, max_age: std::time::Duration) -> std::io::Result<usize> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await? {
+        let Ok(meta) = entry.metadata().await else { continue };
+        let old = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > max_age);
+        if meta.is_file() && old && tokio::fs::remove_file(entry.path()).await.is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Hourly, and once at start-up: removes abandoned temporary files, deletes expired sessions and old sign-in failures, and queues the
 /// embedding of inventory items left waiting (say, edited while the model was off).
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
@@ -376,6 +423,12 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            let tmp = state.config.dirs.uploads.join("tmp");
+            match sweep_tmp(&tmp, TMP_MAX_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, dir = %tmp.display(), "removed abandoned temporary files"),
+                Err(e) => tracing::warn!(error = %e, dir = %tmp.display(), "could not sweep temporary files"),
+            }
             use tower_sessions::ExpiredDeletion;
             if let Err(e) = PgSessionStore::new(state.db.clone()).delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");

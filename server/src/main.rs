@@ -43,9 +43,34 @@ Usage:
 Configuration comes from the environment; see .env.example.";
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(app::server::sandbox::CHILD_COMMAND) {
+        std::process::exit(parse_child(&args[1..]));
+    }
     if let Err(e) = real_main() {
         eprintln!("bartleby: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// `bartleby parse …`: the limited child that reads one untrusted file and answers in JSON on
+/// stdout (see `app::server::sandbox`). Not for people: the server starts it under prlimit.
+fn parse_child(args: &[String]) -> i32 {
+    use app::server::sandbox::answer;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["extract", doc_type, path] => match app::documents::types::DocType::parse(doc_type) {
+            Some(t) => answer(&app::documents::extract::extract_here(std::path::Path::new(path), t)),
+            None => {
+                eprintln!("bartleby parse: unknown document type `{doc_type}`");
+                2
+            }
+        },
+        ["thumbnails", source] => answer(&app::inventory::photos::render_thumbnails(std::path::Path::new(source))),
+        _ => {
+            eprintln!("bartleby parse: usage: bartleby parse extract TYPE PATH | thumbnails SOURCE");
+            2
+        }
     }
 }
 
@@ -128,27 +153,44 @@ async fn serve(config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another Bartleby running? set PORT to use another port)")
     })?;
-    let (url, owned_pg) = metadata_db(&config).await?;
+    // the embedded Postgres, when DATABASE_URL is unset: owned (stopped on exit) when this process
+    // started it or adopted it from a Bartleby that was killed; restarted whenever it dies
+    let (url, embedded_pg, owned) = match &config.database_url {
+        Some(url) => (url.expose().to_owned(), None, false),
+        None => {
+            let pg = std::sync::Arc::new(embedded(&config)?);
+            let owned = pg.start_for_serve().await?;
+            pg.ensure_database("bartleby").await?;
+            (pg.url("bartleby"), Some(pg), owned)
+        }
+    };
+    let supervisor = embedded_pg.clone().map(|pg| pg.supervise(std::time::Duration::from_secs(5)));
     let result = async {
         let state = server::build_state(config, &url).await?;
         let housekeeping = server::spawn_housekeeping(&state);
         let sync = server::spawn_storage_sync(&state);
+        let probes = server::spawn_provider_probes(&state);
         let mut workers = server::spawn_ingest_workers(&state);
         workers.extend(server::spawn_photo_workers(&state));
+        let limits = state.config.http.clone();
+        let per_ip_cap = !state.config.trust_proxy_headers;
         let app = server::router(state);
-        tracing::info!("Bartleby is ready at http://{}", display_addr(addr));
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let open_files = server::listen::raise_open_file_limit();
+        tracing::info!(open_files, "Bartleby is ready at http://{}", display_addr(addr));
+        server::listen::serve(listener, app, &limits, per_ip_cap, shutdown_signal()).await;
         housekeeping.abort();
         sync.abort();
+        probes.abort();
         // a job cut short here is resumed by the next worker once its lease lapses
         workers.iter().for_each(|w| w.abort());
         Ok::<_, anyhow::Error>(())
     }
     .await;
-    if let Some(pg) = owned_pg {
-        if let Err(e) = pg.stop().await {
+    if let Some(s) = supervisor {
+        s.abort();
+    }
+    if let Some(pg) = embedded_pg.filter(|_| owned) {
+        if let Err(e) = pg.stop_owned().await {
             tracing::error!(error = %e, "could not stop the embedded Postgres");
         }
     }

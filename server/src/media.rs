@@ -185,7 +185,9 @@ pub async fn upload_photos(
         return finish(item_id, 0, Some(err), json, limit);
     }
     let dir = state.config.dirs.uploads.join("tmp");
-    let mut stored = 0u64;
+    // every file is spooled and checked before any is stored: a request that is refused (one file
+    // too many, too large, not an image) stores nothing and leaves nothing behind
+    let mut spooled: Vec<Spooled> = Vec::new();
     let mut failure = None;
     loop {
         let field = match multipart.next_field().await {
@@ -199,21 +201,16 @@ pub async fn upload_photos(
         if field.name() != Some("photos") {
             continue;
         }
-        if stored >= MAX_FILES {
-            failure = Some(UploadError::App(AppError::validation(
-                "photos",
-                format!("Upload at most {MAX_FILES} photos at once."),
-            )));
-            break;
-        }
         match spool_photo(field, &dir, limit).await {
-            Ok(Some(upload)) => match photos::add_photo(&state, user.id, item_id, upload).await {
-                Ok(_) => stored += 1,
-                Err(e) => {
-                    failure = Some(UploadError::App(e));
-                    break;
-                }
-            },
+            Ok(Some(upload)) if spooled.len() as u64 >= MAX_FILES => {
+                let _ = tokio::fs::remove_file(&upload.path).await;
+                failure = Some(UploadError::App(AppError::validation(
+                    "photos",
+                    format!("Upload at most {MAX_FILES} photos at once; nothing was stored."),
+                )));
+                break;
+            }
+            Ok(Some(upload)) => spooled.push(upload),
             Ok(None) => {}
             Err(e) => {
                 failure = Some(e);
@@ -221,8 +218,24 @@ pub async fn upload_photos(
             }
         }
     }
-    if failure.is_none() && stored == 0 {
+    if failure.is_none() && spooled.is_empty() {
         failure = Some(UploadError::App(AppError::validation("photos", "Choose one or more photos to upload.")));
+    }
+    let mut stored = 0u64;
+    let mut uploads = spooled.into_iter();
+    if failure.is_none() {
+        for upload in uploads.by_ref() {
+            match photos::add_photo(&state, user.id, item_id, upload).await {
+                Ok(_) => stored += 1,
+                Err(e) => {
+                    failure = Some(UploadError::App(e));
+                    break;
+                }
+            }
+        }
+    }
+    for left in uploads {
+        let _ = tokio::fs::remove_file(&left.path).await;
     }
     finish(item_id, stored, failure, json, limit)
 }
@@ -232,13 +245,26 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
         (None, true) => Json(serde_json::json!({ "stored": stored })).into_response(),
         (None, false) => Redirect::to(&format!("/inventory/{item_id}?photos_added={stored}")).into_response(),
         (Some(e), false) => {
-            let code = if matches!(&e, UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Choose"))
-            {
-                "none_chosen".to_owned()
-            } else {
-                e.code().to_owned()
+            let code = match &e {
+                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Choose") => {
+                    "none_chosen"
+                }
+                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Upload at most") => {
+                    "too_many"
+                }
+                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("That photo is ") => {
+                    "too_many_pixels"
+                }
+                e => e.code(),
             };
-            Redirect::to(&format!("/inventory/{item_id}?photo_error={code}&photos_added={stored}")).into_response()
+            // the page states the configured limits, not the defaults
+            let limits = match code {
+                "too_large" => format!("&limit_mb={}", limit / (1024 * 1024)),
+                "too_many" => format!("&max_files={MAX_FILES}"),
+                _ => String::new(),
+            };
+            Redirect::to(&format!("/inventory/{item_id}?photo_error={code}&photos_added={stored}{limits}"))
+                .into_response()
         }
         (Some(e), true) => {
             let status = if matches!(e, UploadError::TooLarge) {

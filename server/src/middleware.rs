@@ -25,6 +25,92 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
 }
 
+/// The Content-Security-Policy of a rendered page: scripts only from this origin or carrying the
+/// nonce leptos_axum makes for each page (and puts on its own inline scripts), WebAssembly allowed,
+/// no inline styles, no framing. Called in the Leptos context of every page render; requests
+/// without a nonce (server functions, files) get [`FALLBACK_CSP`] from [`guard`] instead.
+pub fn page_csp() {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.insert_header(header::CONTENT_SECURITY_POLICY, v);
+    }
+}
+
+/// The policy of everything that is not a rendered page (error pages, JSON, files): no script at
+/// all; the plain error pages keep their one inline style.
+const FALLBACK_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; \
+                            form-action 'self'; frame-ancestors 'none'";
+
+/// Headers every answer carries: no framing, no type sniffing, no full URLs to other sites.
+fn add_security_headers(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FALLBACK_CSP));
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
+/// The largest server-function body read whole to look for NUL (server functions take forms and
+/// small JSON; files go to the upload routes).
+const MAX_FN_BODY: usize = 2 * 1024 * 1024;
+
+/// True when percent-encoded text holds a NUL (`%00`).
+fn has_encoded_nul(s: &[u8]) -> bool {
+    s.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+/// Refuses NUL at the edge, whatever field it is in: Postgres cannot store it, so a NUL in an
+/// email, a tag, a search or a filter would otherwise end as a database error. Looks at the query
+/// string of every request and at the body of server-function calls (form or JSON).
+pub async fn refuse_nul(req: Request, next: Next) -> Response {
+    let in_uri = req.uri().query().is_some_and(|q| has_encoded_nul(q.as_bytes())) || req.uri().path().contains("%00");
+    let is_fn_call = req.method() == Method::POST && req.uri().path().starts_with("/api/");
+    if in_uri {
+        return nul_refused(is_fn_call || req.uri().path().starts_with("/api/"));
+    }
+    if !is_fn_call {
+        return next.run(req).await;
+    }
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (form, json) = (content_type.starts_with("application/x-www-form-urlencoded"), content_type.contains("json"));
+    if !form && !json {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FN_BODY).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(app::error::AppError::validation("request", "That request is too large.")),
+        )
+            .into_response();
+    };
+    let nul =
+        bytes.contains(&0) || (form && has_encoded_nul(&bytes)) || (json && bytes.windows(6).any(|w| w == b"\\u0000"));
+    if nul {
+        return nul_refused(true);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+fn nul_refused(json: bool) -> Response {
+    const MESSAGE: &str = "Text cannot contain the NUL character (\\0). Remove it and try again.";
+    if json {
+        (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(app::error::AppError::validation("input", MESSAGE)))
+            .into_response()
+    } else {
+        html_page(StatusCode::BAD_REQUEST, "That address cannot be used", MESSAGE)
+    }
+}
+
 /// Refuses state-changing requests that a browser sent from another site (403), records the client
 /// address for the rate limiter, and marks the session cookie `Secure` on https.
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -34,7 +120,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     let trust = state.config.trust_proxy_headers;
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let ip = if trust { forwarded_for(req.headers()).or(peer) } else { peer };
+    let ip = if trust { forwarded_for(req.headers(), state.config.trust_proxy_hops).or(peer) } else { peer };
     req.extensions_mut().insert(ClientIp(ip));
     let https = match state.config.session_secure {
         app::server::config::CookieSecure::Always => true,
@@ -52,6 +138,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if https {
         mark_cookies_secure(res.headers_mut(), &state.config.session_cookie_name);
     }
+    add_security_headers(res.headers_mut());
     res
 }
 
@@ -90,12 +177,19 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|ip| ip.trim().parse().ok())
+/// The client as the trusted proxies saw it: each proxy appends the address it was reached from,
+/// so the entry `hops` from the right is the first one no client could write (a client can put
+/// anything on the left). Several `X-Forwarded-For` headers count as one list, in order.
+fn forwarded_for(headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let i = entries.len().checked_sub(hops.max(1))?;
+    entries.get(i).and_then(|ip| ip.parse().ok())
 }
 
 fn mark_cookies_secure(headers: &mut HeaderMap, cookie_name: &str) {
@@ -292,6 +386,19 @@ mod tests {
         mark_cookies_secure(&mut h, "bartleby_session");
         let all: Vec<_> = h.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
         assert_eq!(all, vec!["bartleby_session=abc; HttpOnly; Path=/; Secure", "other=1"]);
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop() {
+        let spoofed = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]);
+        assert_eq!(forwarded_for(&spoofed, 1), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(forwarded_for(&spoofed, 2), Some("6.6.6.6".parse().unwrap()));
+        assert_eq!(forwarded_for(&spoofed, 3), None);
+        assert_eq!(forwarded_for(&headers(&[("x-forwarded-for", "garbage")]), 1), None);
+        let mut two = HeaderMap::new();
+        two.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+        two.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
+        assert_eq!(forwarded_for(&two, 1), Some("2.2.2.2".parse().unwrap()));
     }
 
     #[test]

@@ -108,6 +108,14 @@ pub fn chunk_pages(pages: &[String]) -> Vec<Chunk> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any pages of text are cut into passages without a panic (no split inside a character).
+        #[test]
+        fn any_text_is_chunked(pages in proptest::collection::vec("\\PC{0,3000}", 0..4)) {
+            let _ = chunk_pages(&pages);
+        }
+    }
+
     #[test]
     fn splits_sentences_but_not_abbreviations() {
         let s = sentences("Dr. Who came. He left! Did he? Yes.\n\nNew paragraph");

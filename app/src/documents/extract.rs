@@ -1,8 +1,11 @@
 //! Recognising a document's type by its content and extracting its text, page by page.
 //!
-//! Every file here is untrusted: PDFs go to poppler's `pdftotext` in a separate process with a time
-//! and memory limit; zip-based formats (DOCX, XLSX) are checked for their expanded size before
-//! anything is decompressed, and reads are capped.
+//! Every file here is untrusted. PDFs go to poppler's `pdftotext`, and every other format to a
+//! child process of Bartleby itself (`bartleby parse extract`, [`crate::server::sandbox`]), each
+//! under a memory, CPU and time limit: a parser that blows up fails that one document, never the
+//! server. Inside the child the parsers are bounded too: zip containers (DOCX, XLSX) are checked for
+//! their expanded size before anything is decompressed, sheets are read cell by cell (never as a
+//! dense rectangle sized by the cells' addresses), and reads are capped.
 
 use std::io::Read;
 use std::path::Path;
@@ -18,9 +21,11 @@ const MAX_ZIP_ENTRIES: usize = 10_000;
 const PDF_TIMEOUT: Duration = Duration::from_secs(120);
 /// Address-space limit for `pdftotext` (prlimit --as).
 const PDF_MEMORY: u64 = 1024 * 1024 * 1024;
+/// The most cells read from one workbook, all sheets together.
+const MAX_CELLS: usize = 5_000_000;
 
 /// Why no text came out. Each has a message for the documents page.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ExtractError {
     #[error("No text found: the file has no text layer (a scanned document?) or is empty.")]
     NoText,
@@ -33,7 +38,11 @@ pub enum ExtractError {
     #[error("Reading the file took longer than {} seconds; stopped.", PDF_TIMEOUT.as_secs())]
     Timeout,
     #[error("The text extractor is not installed ({0}); run scripts/setup.sh.")]
-    ToolMissing(&'static str),
+    ToolMissing(String),
+    #[error("Reading this file needed more memory or time than Bartleby gives one document; it was stopped.")]
+    Limits,
+    #[error("The spreadsheet has more than {} cells; Bartleby reads spreadsheets up to that size.", MAX_CELLS)]
+    TooManyCells,
 }
 
 impl ExtractError {
@@ -44,7 +53,7 @@ impl ExtractError {
 }
 
 /// The text of a document: one entry per page (formats without pages have one).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Extracted {
     pub pages: Vec<String>,
     /// True when the format has real pages (PDF) or sheets (XLSX).
@@ -92,28 +101,50 @@ pub fn detect(path: &Path, file_name: &str) -> Option<DocType> {
     })
 }
 
-/// Extracts the text of a file of a known type. Blocking for the in-process formats: call from
-/// `spawn_blocking`, except PDF which is async (a subprocess).
-pub async fn extract(path: &Path, doc_type: DocType) -> Result<Extracted, ExtractError> {
-    let extracted = match doc_type {
+/// Extracts the text of a file of a known type: PDFs with poppler, every other format in a
+/// limited child process (`bartleby parse extract TYPE PATH`). The text that comes back holds
+/// nothing Postgres cannot store (NUL).
+pub async fn extract(
+    path: &Path,
+    doc_type: DocType,
+    parser: &crate::server::config::ParserLimits,
+) -> Result<Extracted, ExtractError> {
+    use crate::server::sandbox::{self, SandboxError};
+    let mut extracted = match doc_type {
         DocType::Pdf => pdf(path).await?,
         other => {
-            let path = path.to_owned();
-            tokio::task::spawn_blocking(move || match other {
-                DocType::Docx => docx(&path),
-                DocType::Xlsx => xlsx(&path),
-                DocType::Html => html(&path),
-                DocType::Md | DocType::Txt => text(&path),
-                DocType::Pdf => Err(ExtractError::Damaged("unreachable".into())),
-            })
-            .await
-            .map_err(|e| ExtractError::Damaged(format!("extractor crashed: {e}")))??
+            let args = ["extract".as_ref(), other.as_str().as_ref(), path.as_os_str()];
+            let answer: Result<Extracted, ExtractError> =
+                sandbox::run(&parser.exe, &args, parser.memory, parser.time).await.map_err(|e| match e {
+                    SandboxError::Limits => ExtractError::Limits,
+                    SandboxError::Timeout(_) => ExtractError::Timeout,
+                    SandboxError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
+                    SandboxError::Crashed(why) | SandboxError::Io(why) => ExtractError::Damaged(why),
+                })?;
+            answer?
         }
     };
+    for page in &mut extracted.pages {
+        if page.contains('\0') {
+            *page = page.replace('\0', "");
+        }
+    }
     if extracted.pages.iter().all(|p| p.trim().is_empty()) {
         return Err(ExtractError::NoText);
     }
     Ok(extracted)
+}
+
+/// The child's side of [`extract`]: reads a DOCX, XLSX, HTML or text file in this process.
+/// Blocking; only for the parser child (and tests), which runs under limits.
+pub fn extract_here(path: &Path, doc_type: DocType) -> Result<Extracted, ExtractError> {
+    match doc_type {
+        DocType::Docx => docx(path),
+        DocType::Xlsx => xlsx(path),
+        DocType::Html => html(path),
+        DocType::Md | DocType::Txt => text(path),
+        DocType::Pdf => Err(ExtractError::Damaged("PDFs are read by pdftotext".into())),
+    }
 }
 
 /// pdfinfo and pdftotext, limited: a hostile PDF cannot take the machine's memory or time.
@@ -121,7 +152,7 @@ async fn run_limited(program: &'static str, args: &[&std::ffi::OsStr]) -> Result
     use crate::server::limited::{run, ToolError};
     run(program, args, PDF_MEMORY, PDF_TIMEOUT).await.map_err(|e| match e {
         ToolError::Timeout => ExtractError::Timeout,
-        ToolError::Missing(tool) => ExtractError::ToolMissing(tool),
+        ToolError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
         ToolError::Io(e) => ExtractError::Damaged(e),
     })
 }
@@ -168,6 +199,8 @@ fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank = 0;
     for line in s.lines() {
+        // NUL and other control characters become spaces (and runs of space one)
+        let line = line.replace(|c: char| c.is_control(), " ");
         let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
         if line.is_empty() {
             blank += 1;
@@ -250,23 +283,57 @@ fn docx(path: &Path) -> Result<Extracted, ExtractError> {
     Ok(Extracted { pages: vec![tidy(&out)], paged: false })
 }
 
-/// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per sheet.
+/// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per
+/// sheet. Cells are streamed in file order: a sheet with cells at `A1` and `XFD1048576` is two
+/// cells, not the 17-billion-cell rectangle between them.
 fn xlsx(path: &Path) -> Result<Extracted, ExtractError> {
     use calamine::Reader;
     drop(open_zip(path)?); // the size checks, before calamine decompresses anything
-    let mut book = calamine::open_workbook_auto(path).map_err(|e| ExtractError::Damaged(e.to_string()))?;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| ExtractError::Damaged(e.to_string()))?;
     let mut pages = Vec::new();
+    let (mut cells, mut bytes) = (0usize, 0usize);
     for name in book.sheet_names() {
-        let Ok(range) = book.worksheet_range(&name) else { continue };
+        let Ok(mut reader) = book.worksheet_cells_reader(&name) else { continue };
         let mut page = format!("{name}\n");
-        for row in range.rows() {
-            let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
-            if cells.iter().any(|c| !c.trim().is_empty()) {
-                page.push_str(cells.join("\t").trim_end());
-                page.push('\n');
+        let mut line = String::new();
+        let mut row = None;
+        loop {
+            let cell = match reader.next_cell() {
+                Ok(Some(cell)) => cell,
+                Ok(None) => break,
+                Err(e) => return Err(ExtractError::Damaged(e.to_string())),
+            };
+            cells += 1;
+            if cells > MAX_CELLS {
+                return Err(ExtractError::TooManyCells);
             }
+            let (r, _) = cell.get_position();
+            let value = calamine::Data::from(cell.get_value().clone()).to_string();
+            if value.trim().is_empty() {
+                continue;
+            }
+            if row != Some(r) {
+                if !line.is_empty() {
+                    page.push_str(line.trim_end());
+                    page.push('\n');
+                    line.clear();
+                }
+                row = Some(r);
+            } else {
+                line.push('\t');
+            }
+            bytes += value.len() + 1;
+            if bytes as u64 > MAX_TEXT_BYTES {
+                break;
+            }
+            line.push_str(&value);
         }
+        page.push_str(line.trim_end());
         pages.push(page.trim().to_owned());
+        if bytes as u64 > MAX_TEXT_BYTES {
+            break;
+        }
     }
     if pages.is_empty() {
         return Err(ExtractError::NoText);
@@ -300,6 +367,85 @@ mod tests {
     #[test]
     fn tidy_collapses_space_and_blank_lines() {
         assert_eq!(tidy("  a   b \n\n\n\n c\n"), "a b\n\nc");
+    }
+
+    #[test]
+    fn nul_and_control_characters_never_reach_the_text() {
+        assert_eq!(tidy("a\0b\x07c\td"), "a b c d");
+    }
+
+    /// A small valid file of each zip-based type, for the mutation fuzzers below.
+    fn valid_zip(doc_type: DocType) -> Vec<u8> {
+        use std::io::Write;
+        let entries: Vec<(&str, String)> = match doc_type {
+            DocType::Docx => vec![(
+                "word/document.xml",
+                r#"<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>Hello &amp; welcome</w:t></w:r></w:p></w:body></w:document>"#.into(),
+            )],
+            _ => vec![
+                ("[Content_Types].xml", r#"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#.into()),
+                ("_rels/.rels", r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.into()),
+                ("xl/workbook.xml", r#"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#.into()),
+                ("xl/_rels/workbook.xml.rels", r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into()),
+                ("xl/worksheets/sheet1.xml", r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>cell</t></is></c><c r="B1"><v>42</v></c></row></sheetData></worksheet>"#.into()),
+            ],
+        };
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for (name, data) in entries {
+            z.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            z.write_all(data.as_bytes()).unwrap();
+        }
+        z.finish().unwrap();
+        buf.into_inner()
+    }
+
+    fn extract_bytes(bytes: &[u8], doc_type: DocType) -> Result<Extracted, ExtractError> {
+        let path =
+            std::env::temp_dir().join(format!("bartleby-fuzz-{}-{:016x}", std::process::id(), rand::random::<u64>()));
+        std::fs::write(&path, bytes).unwrap();
+        let detected = detect(&path, "file.txt");
+        let result = extract_here(&path, doc_type);
+        let _ = std::fs::remove_file(&path);
+        let _ = detected;
+        result
+    }
+
+    #[test]
+    fn the_valid_samples_are_read() {
+        assert!(extract_bytes(&valid_zip(DocType::Docx), DocType::Docx).unwrap().pages[0].contains("Hello & welcome"));
+        assert!(extract_bytes(&valid_zip(DocType::Xlsx), DocType::Xlsx).unwrap().pages[0].contains("cell\t42"));
+    }
+
+    proptest::proptest! {
+        /// Any bytes under any type: an answer (text or a reason), never a panic.
+        #[test]
+        fn any_bytes_get_an_answer(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), kind in 0usize..4) {
+            let doc_type = [DocType::Docx, DocType::Xlsx, DocType::Html, DocType::Txt][kind];
+            let _ = extract_bytes(&bytes, doc_type);
+        }
+
+        /// Valid DOCX and XLSX files with bytes changed: an answer, never a panic.
+        #[test]
+        fn damaged_office_files_get_an_answer(
+            flips in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..16),
+            xlsx in proptest::prelude::any::<bool>(),
+        ) {
+            let doc_type = if xlsx { DocType::Xlsx } else { DocType::Docx };
+            let mut bytes = valid_zip(doc_type);
+            for (at, value) in flips {
+                let n = bytes.len();
+                bytes[at % n] = value;
+            }
+            let _ = extract_bytes(&bytes, doc_type);
+        }
+
+        /// Text of any kind comes out without NUL or other control characters but tabs and newlines.
+        #[test]
+        fn extracted_text_is_storable(s in "\\PC*|[\\x00-\\x1f]*") {
+            let t = tidy(&s);
+            proptest::prop_assert!(!t.chars().any(|c| c.is_control() && c != '\t' && c != '\n'), "{:?}", t);
+        }
     }
 
     #[test]

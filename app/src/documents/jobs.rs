@@ -46,8 +46,20 @@ const EMBED_BATCH: usize = 16;
 const ITEM_BATCH: i64 = 32;
 
 pub async fn enqueue(c: &mut AsyncPgConnection, kind: &str, user_id: i64, subject: i64) -> QueryResult<()> {
+    enqueue_on(c, kind, user_id, subject, None).await
+}
+
+/// As [`enqueue`], for a job that reads an object on one server's local disk (`local_store`, see
+/// `Stores::local_store`): only servers that see that disk claim it.
+pub async fn enqueue_on(
+    c: &mut AsyncPgConnection,
+    kind: &str,
+    user_id: i64,
+    subject: i64,
+    local_store: Option<String>,
+) -> QueryResult<()> {
     diesel::insert_into(j::jobs)
-        .values((j::kind.eq(kind), j::user_id.eq(user_id), j::subject_id.eq(subject)))
+        .values((j::kind.eq(kind), j::user_id.eq(user_id), j::subject_id.eq(subject), j::local_store.eq(local_store)))
         .on_conflict_do_nothing() // one live job per document and kind
         .execute(c)
         .await?;
@@ -78,20 +90,48 @@ pub struct Job {
     pub max_attempts: i32,
 }
 
-/// Takes the next due job of one of `kinds`, or one whose worker's lease lapsed.
-pub async fn claim(c: &mut AsyncPgConnection, worker: &str, kinds: &[&str]) -> QueryResult<Option<Job>> {
+/// What a job that killed its worker on every attempt says on its document.
+pub const STOPPED_THE_WORKER: &str =
+    "Reading this file stopped the worker on every attempt, so Bartleby gave up on it. Delete it, or retry it.";
+
+/// Fails the jobs whose worker died (the lease lapsed) on their last attempt: a job that takes
+/// its worker down with it must not be claimed again and again. Returns the jobs it failed.
+pub async fn reap_abandoned(c: &mut AsyncPgConnection, kinds: &[&str]) -> QueryResult<Vec<Job>> {
+    diesel::sql_query(
+        "UPDATE jobs SET state = 'failed', last_error = $1, locked_until = NULL, updated_at = now() \
+         WHERE kind = ANY($2) AND state = 'running' AND locked_until < now() AND attempts >= max_attempts \
+         RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
+    )
+    .bind::<Text, _>(STOPPED_THE_WORKER)
+    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .get_results(c)
+    .await
+}
+
+/// Takes the next due job of one of `kinds`, or one whose worker's lease lapsed (with attempts
+/// left: [`reap_abandoned`] fails the others first). The claim counts as an attempt before the
+/// work starts, so a job that kills its worker uses up its attempts like any other failure.
+pub async fn claim(
+    c: &mut AsyncPgConnection,
+    worker: &str,
+    kinds: &[&str],
+    my_stores: &[String],
+) -> QueryResult<Option<Job>> {
     diesel::sql_query(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = now() + make_interval(secs => $2), updated_at = now() \
          WHERE id = (SELECT id FROM jobs \
                      WHERE kind = ANY($3) \
-                       AND ((state = 'queued' AND run_at <= now()) OR (state = 'running' AND locked_until < now())) \
+                       AND ((state = 'queued' AND run_at <= now()) \
+                            OR (state = 'running' AND locked_until < now() AND attempts < max_attempts)) \
+                       AND (local_store IS NULL OR local_store = ANY($4)) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
     )
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(LEASE_SECS)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .bind::<diesel::sql_types::Array<Text>, _>(my_stores)
     .get_result(c)
     .await
     .optional()
@@ -122,8 +162,8 @@ async fn finish(state: &AppState, job: &Job) {
 
 /// Retries later with backoff (5 s, 10 s, 20 s, … up to 10 minutes), or gives up.
 /// Returns true when the job will not run again.
-async fn retry_or_fail(state: &AppState, job: &Job, reason: &str) -> bool {
-    let give_up = job.attempts >= job.max_attempts;
+async fn retry_or_fail(state: &AppState, job: &Job, reason: &str, permanent: bool) -> bool {
+    let give_up = permanent || job.attempts >= job.max_attempts;
     let delay = (5i64 << job.attempts.clamp(0, 7)).min(600);
     if let Ok(mut c) = conn(&state.db).await {
         let _ = diesel::sql_query(
@@ -145,14 +185,53 @@ enum Outcome {
     Done,
     /// Try again later (the reason is kept on the job and shown on the document).
     Retry(String),
+    /// The input itself is at fault: running it again would fail the same way.
+    Fail(String),
+}
+
+/// Why a job did not finish.
+#[derive(Debug)]
+pub enum JobError {
+    /// A passing problem (a provider or database away): tried again with backoff.
+    Retry(String),
+    /// The input is at fault (a photo that does not decode): failed at once.
+    Permanent(String),
+}
+
+impl From<String> for JobError {
+    fn from(reason: String) -> Self {
+        Self::Retry(reason)
+    }
+}
+
+impl From<JobError> for Outcome {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Retry(r) => Outcome::Retry(r),
+            JobError::Permanent(r) => Outcome::Fail(r),
+        }
+    }
 }
 
 /// Runs one job of `kinds`, if one is due. Returns false when the queue had nothing to do.
 pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<bool, crate::error::AppError> {
-    let job = {
+    let (job, abandoned) = {
         let mut c = conn(&state.db).await?;
-        claim(&mut c, worker, kinds).await.map_err(crate::server::db::query_failed)?
+        let abandoned = reap_abandoned(&mut c, kinds).await.map_err(crate::server::db::query_failed)?;
+        let mine: Vec<String> = [&state.documents, &state.images].iter().filter_map(|s| s.local_store_id()).collect();
+        (claim(&mut c, worker, kinds, &mine).await.map_err(crate::server::db::query_failed)?, abandoned)
     };
+    for dead in abandoned {
+        tracing::error!(
+            job = dead.id,
+            kind = dead.kind,
+            attempts = dead.attempts,
+            "a job stopped its worker every time; failed"
+        );
+        if dead.kind == INGEST {
+            set_status(state, dead.subject_id, Some("failed"), Some(STOPPED_THE_WORKER.into())).await;
+        }
+    }
     let Some(job) = job else { return Ok(false) };
     tracing::debug!(job = job.id, kind = job.kind, attempt = job.attempts, "job claimed");
     let outcome = match job.kind.as_str() {
@@ -160,7 +239,7 @@ pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<b
         DELETE_VECTORS => delete_vectors(state, &job).await,
         THUMBNAILS => match crate::inventory::photos::thumbnails_job(state, job.user_id, job.subject_id).await {
             Ok(()) => Outcome::Done,
-            Err(reason) => Outcome::Retry(reason),
+            Err(e) => e.into(),
         },
         EMBED_ITEMS => match embed_items(state, &job).await {
             Ok(()) => Outcome::Done,
@@ -168,17 +247,20 @@ pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<b
         },
         other => Outcome::Retry(format!("unknown job kind {other}")),
     };
-    match outcome {
-        Outcome::Done => finish(state, &job).await,
-        Outcome::Retry(reason) => {
-            tracing::warn!(job = job.id, attempt = job.attempts, reason, "job failed");
-            let gave_up = retry_or_fail(state, &job, &reason).await;
-            if job.kind == INGEST {
-                let detail = if gave_up { reason } else { format!("{reason} Retrying automatically.") };
-                let status = if gave_up { Some("failed") } else { None };
-                set_status(state, job.subject_id, status, Some(detail)).await;
-            }
+    let (reason, permanent) = match outcome {
+        Outcome::Done => {
+            finish(state, &job).await;
+            return Ok(true);
         }
+        Outcome::Retry(reason) => (reason, false),
+        Outcome::Fail(reason) => (reason, true),
+    };
+    tracing::warn!(job = job.id, attempt = job.attempts, reason, permanent, "job failed");
+    let gave_up = retry_or_fail(state, &job, &reason, permanent).await;
+    if job.kind == INGEST {
+        let detail = if gave_up { reason } else { format!("{reason} Retrying automatically.") };
+        let status = if gave_up { Some("failed") } else { None };
+        set_status(state, job.subject_id, status, Some(detail)).await;
     }
     Ok(true)
 }
@@ -433,7 +515,7 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
         return Err(format!("Could not read the file from storage ({e})."));
     }
     let doc_type = DocType::parse(&doc.doc_type).unwrap_or(DocType::Txt);
-    let extracted = extract::extract(&tmp, doc_type).await;
+    let extracted = extract::extract(&tmp, doc_type, &state.config.parser).await;
     let _ = tokio::fs::remove_file(&tmp).await;
     let extracted = match extracted {
         Ok(x) => x,
@@ -517,6 +599,20 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
         }
         // the document was deleted while we read it
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Ok(false)
+        }
+        // the connection went away: a passing problem
+        Err(
+            e @ diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ),
+        ) => Err(format!("Could not store the text ({e}).")),
+        // the database refused this text: retrying would only be refused again
+        Err(e @ diesel::result::Error::DatabaseError(..)) => {
+            tracing::error!(error = %e, document_id = id, "the extracted text was refused");
+            set_status(state, id, Some("failed"), Some("The text of this file could not be stored.".into())).await;
             Ok(false)
         }
         Err(e) => Err(format!("Could not store the text ({e}).")),

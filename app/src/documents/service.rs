@@ -161,7 +161,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
                 ))
                 .execute(c)
                 .await?;
-            jobs::enqueue(c, jobs::INGEST, user_id, id).await
+            jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(backend)).await
         })
         .await;
     match inserted {
@@ -319,6 +319,11 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     Ok(())
 }
 
+/// Sharing with an email that has no account: at most this many times per user and hour.
+const SHARE_MISSES_ALLOWED: i64 = 10;
+const SHARE_MISS_WINDOW: time::Duration = time::Duration::hours(1);
+const SHARE_MISS_SCOPE: &str = "share_unknown_email";
+
 /// Lets another user (by email) read the document.
 pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Result<(), AppError> {
     let email = email.trim().to_lowercase();
@@ -327,10 +332,24 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
     }
     let mut c = conn(&state.db).await?;
     owned(&mut c, user_id, id).await?;
+    // "no user has that email" tells who has an account: a user may be told so only a few times
+    // an hour, or the form would be a way to test a list of addresses
+    let key = user_id.to_string();
+    let since = time::OffsetDateTime::now_utc() - SHARE_MISS_WINDOW;
+    let (misses, _) =
+        crate::auth::repo::recent_failures(&mut c, SHARE_MISS_SCOPE, &key, since).await.map_err(query_failed)?;
+    if misses >= SHARE_MISSES_ALLOWED {
+        return Err(AppError::validation(
+            "email",
+            "Too many emails that have no account were tried. Check the address and try again in an hour.",
+        ));
+    }
     let grantee: Option<i64> =
         u::users.filter(u::email.eq(&email)).select(u::id).first(&mut c).await.optional().map_err(query_failed)?;
-    let grantee = grantee
-        .ok_or_else(|| AppError::validation("email", "No Bartleby user has that email. They need an account first."))?;
+    let Some(grantee) = grantee else {
+        crate::auth::repo::record_failure(&mut c, SHARE_MISS_SCOPE, &key).await.map_err(query_failed)?;
+        return Err(AppError::validation("email", "No Bartleby user has that email. They need an account first."));
+    };
     if grantee == user_id {
         return Err(AppError::validation("email", "That is you: you already have this document."));
     }
@@ -365,7 +384,7 @@ pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppErr
             .set((d::status.eq("queued"), d::status_detail.eq(None::<String>), d::updated_at.eq(diesel::dsl::now)))
             .execute(c)
             .await?;
-        jobs::enqueue(c, jobs::INGEST, user_id, id).await
+        jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(&doc.backend)).await
     })
     .await
     .map_err(query_failed)?;

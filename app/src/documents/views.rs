@@ -26,12 +26,18 @@ fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSig
     });
 }
 
-/// The message for `?error=<code>` after an upload (fixed codes only).
-fn upload_error_message(code: &str) -> &'static str {
+/// The message for `?error=<code>` after an upload (fixed codes only; the limit comes from the
+/// server's redirect and is read as a number only).
+fn upload_error_message(code: &str, limit_mb: Option<u32>) -> String {
+    match (code, limit_mb) {
+        ("too_large", Some(mb)) => format!("A file was larger than the {mb} MB limit; it was not added."),
+        (code, _) => upload_error_text(code).into(),
+    }
+}
+
+fn upload_error_text(code: &str) -> &'static str {
     match code {
-        "too_large" => {
-            "A file was larger than the upload limit (100 MB unless your administrator changed it); it was not added."
-        }
+        "too_large" => "A file was larger than the upload limit; it was not added.",
         "unsupported" => {
             "A file was not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file; it was not added."
         }
@@ -89,7 +95,11 @@ pub fn DocumentsPage() -> impl IntoView {
         }
         parts.join(" ")
     };
-    let error = move || query.read().get("error").map(|c| upload_error_message(&c));
+    let error = move || {
+        let q = query.read();
+        let limit_mb = q.get("limit_mb").and_then(|n| n.parse::<u32>().ok());
+        q.get("error").map(|c| upload_error_message(&c, limit_mb))
+    };
     view! {
         <Title text="Documents · Bartleby"/>
         <div class="page-head">

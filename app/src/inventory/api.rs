@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::types::{ImportPreview, InventoryStats, ItemForm, ItemPage, ItemQuery, ItemView, LocationTree, Suggestions};
+use super::types::{
+    ImportPreview, InventoryStats, ItemForm, ItemPage, ItemPatch, ItemQuery, ItemView, LocationTree, Suggestions,
+};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "inventory/list")]
@@ -63,12 +65,12 @@ pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "inventory/update")]
-pub async fn update_item(id: i64, form: ItemForm) -> Result<(), AppError> {
+pub async fn update_item(id: i64, form: ItemPatch) -> Result<(), AppError> {
     use crate::server::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
-            let item = super::service::update(&app_state()?, user.id, id, &form).await?;
+            let item = super::service::patch(&app_state()?, user.id, id, form).await?;
             leptos_axum::redirect(&format!("/inventory/{}", item.id));
             Ok(())
         }

@@ -57,11 +57,13 @@ fn field_for(header: &str) -> Option<&'static str> {
 }
 
 /// A cell as typed; our own exports prefix formula-like text with `'`, which comes off again.
+/// NUL, which Postgres cannot store, is dropped.
 fn unescape(cell: &str) -> String {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest.to_owned(),
-        _ => cell.to_owned(),
-    }
+    let cell = match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    };
+    cell.replace('\0', "")
 }
 
 /// A checked file: the forms of its rows (with their line numbers) and every problem found.
@@ -235,6 +237,23 @@ pub async fn discard(state: &AppState, user_id: i64, token: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any file, as a supplier might send it: an answer (rows, problems or a reason), never a
+        /// panic, and no NUL in what would be stored.
+        #[test]
+        fn any_csv_gets_an_answer(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
+            let mut with_header = b"name,description,tags\n".to_vec();
+            with_header.extend(&bytes);
+            for input in [bytes.as_slice(), with_header.as_slice()] {
+                if let Ok(checked) = check_file(input) {
+                    for (_, form) in checked.rows {
+                        proptest::prop_assert!(!form.name.contains('\0') && !form.description.contains('\0'));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn rows_are_checked_and_problems_named_by_line_and_column() {

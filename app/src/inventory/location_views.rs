@@ -131,11 +131,12 @@ fn PlaceList(tree: LocationTree, parent: Option<i64>) -> impl IntoView {
                     {rows
                         .into_iter()
                         .map(|l| {
-                            let indent = format!("padding-left: {}rem", f64::from(l.depth - base) * 1.25 + 0.75);
+                            // a class per depth, not a style attribute: the CSP allows no inline styles
+                            let indent = format!("depth-{}", (l.depth - base).clamp(0, 12));
                             let v = value(&l);
                             view! {
                                 <tr>
-                                    <td style=indent><A href=format!("/inventory/locations/{}", l.id)>{l.name.clone()}</A></td>
+                                    <td class=indent><A href=format!("/inventory/locations/{}", l.id)>{l.name.clone()}</A></td>
                                     <td class="num">{l.items}</td>
                                     <td class="num">{l.quantity}</td>
                                     <td class="num">{v}</td>

@@ -10,6 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
+use crate::documents::jobs::JobError;
 use crate::error::AppError;
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
@@ -85,8 +86,32 @@ fn decode_upright(path: &Path) -> Result<DynamicImage, String> {
     Ok(img)
 }
 
-/// Stores an uploaded photo for one of the user's items and queues its thumbnails.
+/// Stores an uploaded photo for one of the user's items and queues its thumbnails. The spooled
+/// file is removed whatever happens.
 pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
+    let path = upload.path.clone();
+    let result = store_photo(state, user_id, item_id, upload).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    result
+}
+
+/// Refuses a photo with more pixels than `max` (decoding it would take that many times four bytes).
+pub fn check_pixels(width: u32, height: u32, max: u64) -> Result<(), AppError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max {
+        return Err(AppError::validation(
+            "photos",
+            format!(
+                "That photo is {width} × {height} pixels ({} megapixels); Bartleby takes photos up to {} megapixels.",
+                pixels.div_ceil(1_000_000),
+                max / 1_000_000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
     let mut c = conn(&state.db).await?;
     if super::repo::find_item(&mut c, user_id, item_id).await.map_err(query_failed)?.is_none() {
         return Err(AppError::NotFound);
@@ -97,6 +122,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
     } else {
         tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??
     };
+    check_pixels(width, height, state.config.photo_max_pixels)?;
     let id = next_id(&mut c, "inventory_assets_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
     let backend = state.images.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
@@ -122,10 +148,10 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
                 ))
                 .execute(c)
                 .await?;
-            crate::documents::jobs::enqueue(c, crate::documents::jobs::THUMBNAILS, user_id, id).await
+            let store = state.images.local_store(backend);
+            crate::documents::jobs::enqueue_on(c, crate::documents::jobs::THUMBNAILS, user_id, id, store).await
         })
         .await;
-    let _ = tokio::fs::remove_file(&upload.path).await;
     if let Err(e) = inserted {
         let _ = state.images.delete(backend, &key).await; // no row, no object
         return Err(query_failed(e));
@@ -137,7 +163,7 @@ pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spo
 
 /// The thumbnails job of one photo: reads the original back from storage (wherever it is now)
 /// and makes what is missing. A photo deleted in the meantime needs nothing.
-pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), String> {
+pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobError> {
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
     let original: Option<Asset> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
@@ -160,13 +186,13 @@ pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Re
     if made >= THUMB_SIZES.len() as i64 {
         return Ok(());
     }
-    let key = BlobKey::from_stored(&original.key).ok_or("a stored key that is not ours")?;
+    let key = BlobKey::from_stored(&original.key).ok_or(JobError::Permanent("a stored key that is not ours".into()))?;
     let ext = original.key.rsplit('.').next().unwrap_or("img");
     let source = state.config.dirs.uploads.join("tmp").join(format!("thumbsrc-{asset_id}.{ext}"));
     // read back from wherever the photo is now (fetch_to_file makes the directory)
     let result = match state.images.fetch_to_file(&original.backend, &key, &source).await {
         Ok(_) => make_thumbnails(state, user_id, original.item_id, asset_id, &source).await,
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(JobError::Retry(e.to_string())),
     };
     let _ = tokio::fs::remove_file(&source).await;
     result
@@ -182,51 +208,72 @@ struct Thumb {
     sha256: String,
 }
 
+/// What the thumbnails child made of a photo: its upright size and a JPEG per size.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Rendered {
+    pub width: u32,
+    pub height: u32,
+    /// (longest side asked for, file, width, height)
+    pub thumbs: Vec<(u32, PathBuf, u32, u32)>,
+}
+
+/// The child's side of [`make_thumbnails`]: decodes `source` and writes `source.thumb{size}.jpg`
+/// for each size. Blocking; runs in the limited parser child (`bartleby parse thumbnails`).
+pub fn render_thumbnails(source: &Path) -> Result<Rendered, String> {
+    let img = decode_upright(source)?;
+    let mut thumbs = Vec::new();
+    for size in THUMB_SIZES {
+        let thumb = if img.width() > size || img.height() > size { img.thumbnail(size, size) } else { img.clone() };
+        let path = source.with_extension(format!("thumb{size}.jpg"));
+        let mut buf = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 85)
+            .encode_image(&thumb.to_rgb8())
+            .map_err(|e| e.to_string())?;
+        std::fs::write(&path, &buf).map_err(|e| e.to_string())?;
+        thumbs.push((size, path, thumb.width(), thumb.height()));
+    }
+    Ok(Rendered { width: img.width(), height: img.height(), thumbs })
+}
+
 /// Makes the thumbnails of one photo from its spooled file (runs after the upload has answered).
+/// The decoding happens in a limited child process: a hostile image fails its photo only.
 async fn make_thumbnails(
     state: &AppState,
     user_id: i64,
     item_id: i64,
     parent: i64,
     source: &Path,
-) -> Result<(), String> {
+) -> Result<(), JobError> {
+    use crate::server::sandbox::SandboxError;
     // a HEIC photo is decoded by libheif's tool to a PNG first (rotation applied by it)
     let png = source.with_extension("decoded.png");
     let heic = source.extension().is_some_and(|e| e == ImageExt::Heic.as_str());
     if heic {
-        super::heic::to_png(source, &png).await?;
+        super::heic::to_png(source, &png).await.map_err(JobError::Permanent)?;
     }
     let src = if heic { png.clone() } else { source.to_owned() };
-    let outputs = tokio::task::spawn_blocking(move || -> Result<(Vec<Thumb>, (u32, u32)), String> {
-        use sha2::Digest;
-        let img = decode_upright(&src)?;
-        let mut out = Vec::new();
-        for size in THUMB_SIZES {
-            let thumb = if img.width() > size || img.height() > size { img.thumbnail(size, size) } else { img.clone() };
-            let path = src.with_extension(format!("thumb{size}.jpg"));
-            let mut buf = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 85)
-                .encode_image(&thumb.to_rgb8())
-                .map_err(|e| e.to_string())?;
-            std::fs::write(&path, &buf).map_err(|e| e.to_string())?;
-            let sha = format!("{:x}", sha2::Sha256::digest(&buf));
-            out.push(Thumb {
-                size,
-                path,
-                width: thumb.width(),
-                height: thumb.height(),
-                bytes: buf.len() as u64,
-                sha256: sha,
-            });
-        }
-        Ok((out, (img.width(), img.height())))
-    })
-    .await
-    .map_err(|e| e.to_string());
+    let parser = &state.config.parser;
+    let rendered: Result<Result<Rendered, String>, _> =
+        crate::server::sandbox::run(&parser.exe, &["thumbnails".as_ref(), src.as_os_str()], parser.memory, parser.time)
+            .await;
     if heic {
         let _ = tokio::fs::remove_file(&png).await;
     }
-    let (outputs, (width, height)) = outputs??;
+    // the same file fails the same way next time: only a missing tool or an I/O error is worth a retry
+    let rendered = match rendered {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Err(JobError::Permanent(format!("the photo could not be decoded: {e}"))),
+        Err(e @ (SandboxError::Missing(_) | SandboxError::Io(_))) => return Err(JobError::Retry(e.to_string())),
+        Err(e) => return Err(JobError::Permanent(format!("the photo could not be decoded: {e}"))),
+    };
+    let mut outputs = Vec::new();
+    for (size, path, width, height) in rendered.thumbs {
+        use sha2::Digest;
+        let buf = tokio::fs::read(&path).await.map_err(|e| e.to_string())?;
+        let sha256 = format!("{:x}", sha2::Sha256::digest(&buf));
+        outputs.push(Thumb { size, path, width, height, bytes: buf.len() as u64, sha256 });
+    }
+    let (width, height) = (rendered.width, rendered.height);
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
     if heic {
         // the size read at upload is before the file's rotation; the decoded one is upright
@@ -458,6 +505,8 @@ pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncRepor
         if preferred == local {
             continue;
         }
+        // a provider remembered as down is asked first: if it answers again, the objects move now
+        stores.probe().await;
         let mut after = 0i64;
         loop {
             let mut c = conn(&state.db).await?;

@@ -181,6 +181,7 @@ pub async fn list_items(
     q: &ItemQuery,
     per_page: u32,
 ) -> QueryResult<ItemsPage> {
+    let q = &q.bounded();
     let places = match q.location {
         Some(place) => subtree(conn, user_id, place).await?,
         None => Vec::new(),

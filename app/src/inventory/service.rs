@@ -10,8 +10,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::locations;
 use super::repo::{self, Item, ItemChanges};
 use super::types::{
-    parse_currency, parse_price, parse_quantity, parse_tags, BulkOp, InventoryStats, ItemForm, ItemPage, ItemQuery,
-    ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
+    parse_currency, parse_price, parse_quantity, parse_tags, BulkOp, InventoryStats, ItemForm, ItemPage, ItemPatch,
+    ItemQuery, ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
 };
 use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
@@ -174,6 +174,16 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
         .await?;
     crate::documents::jobs::items_changed(state, &mut c, user_id).await;
     one_view(&mut c, user_id, item).await
+}
+
+/// Applies an edit that may leave fields out: those keep the item's current values.
+pub async fn patch(state: &AppState, user_id: i64, id: i64, patch: ItemPatch) -> Result<ItemView, AppError> {
+    let current = {
+        let mut c = conn(&state.db).await?;
+        let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
+        one_view(&mut c, user_id, item).await?
+    };
+    update(state, user_id, id, &patch.apply(ItemForm::from_item(&current))).await
 }
 
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {

@@ -106,6 +106,90 @@ impl ItemForm {
     }
 }
 
+/// An edit (`inventory/update`): the fields sent replace the item's; a field left out keeps its
+/// value (a client that sends only a name changes only the name). The edit page sends every field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemPatch {
+    #[serde(default, deserialize_with = "sent")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub category: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub material: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub colour: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub dimensions: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub origin: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub quantity: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub location: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub tags: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub import_cost: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub retail_price: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    pub currency: Option<String>,
+}
+
+/// A field that was sent, empty or not (a form decoder would otherwise read an empty value as
+/// "not sent", and an emptied field would keep its old value).
+fn sent<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
+impl ItemPatch {
+    /// The item's form with the sent fields put in.
+    pub fn apply(self, mut form: ItemForm) -> ItemForm {
+        if let Some(v) = self.name {
+            form.name = v;
+        }
+        if let Some(v) = self.description {
+            form.description = v;
+        }
+        if let Some(v) = self.category {
+            form.category = v;
+        }
+        if let Some(v) = self.material {
+            form.material = v;
+        }
+        if let Some(v) = self.colour {
+            form.colour = v;
+        }
+        if let Some(v) = self.dimensions {
+            form.dimensions = v;
+        }
+        if let Some(v) = self.origin {
+            form.origin = v;
+        }
+        if let Some(v) = self.quantity {
+            form.quantity = v;
+        }
+        if let Some(v) = self.location {
+            form.location = v;
+        }
+        if let Some(v) = self.tags {
+            form.tags = v;
+        }
+        if let Some(v) = self.import_cost {
+            form.import_cost = v;
+        }
+        if let Some(v) = self.retail_price {
+            form.retail_price = v;
+        }
+        if let Some(v) = self.currency {
+            form.currency = v;
+        }
+        form
+    }
+}
+
 /// Splits "a, b,,A" into ["a", "b"]: trimmed, no empties, case-insensitive duplicates dropped.
 pub fn parse_tags(raw: &str) -> Result<Vec<String>, AppError> {
     let mut tags: Vec<String> = Vec::new();
@@ -293,6 +377,20 @@ impl ItemQuery {
     }
 
     /// True when any filter narrows the table.
+    /// The query with its free text cut to what the page's box takes (200 characters) and its
+    /// filters to their longest possible values: a client that sends a megabyte of search words
+    /// gets the first 200, not three seconds of the database's time.
+    pub fn bounded(&self) -> Self {
+        let cut = |s: &str, n: usize| s.trim().chars().take(n).collect::<String>();
+        Self {
+            q: cut(&self.q, 200),
+            category: cut(&self.category, 100),
+            tag: cut(&self.tag, TAG_MAX_CHARS),
+            page: self.page.clamp(1, 100_000),
+            ..self.clone()
+        }
+    }
+
     pub fn is_filtered(&self) -> bool {
         !self.q.is_empty() || !self.category.is_empty() || !self.tag.is_empty() || self.location.is_some()
     }

@@ -369,10 +369,25 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
     }
 }
 
-/// The message for `?photo_error=<code>` after a plain form upload (fixed codes only).
-fn photo_error_message(code: &str) -> &'static str {
+/// The message for `?photo_error=<code>` after a plain form upload (fixed codes only; the limits
+/// come from the server's redirect and are read as numbers only).
+fn photo_error_message(code: &str, limit_mb: Option<u32>, max_files: Option<u32>) -> String {
     match code {
-        "too_large" => "That photo is larger than the upload limit (25 MB unless your administrator changed it).",
+        "too_large" => match limit_mb {
+            Some(mb) => format!("That photo is larger than the {mb} MB limit. Nothing was added."),
+            None => "That photo is larger than the upload limit. Nothing was added.".into(),
+        },
+        "too_many" => match max_files {
+            Some(n) => format!("Upload at most {n} photos at once. Nothing was added."),
+            None => "Too many photos at once. Nothing was added.".into(),
+        },
+        "too_many_pixels" => "That photo has more pixels than Bartleby takes. Nothing was added.".into(),
+        other => photo_error_text(other).into(),
+    }
+}
+
+fn photo_error_text(code: &str) -> &'static str {
+    match code {
         "not_image" => "That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.",
         "empty" => "That file is empty. Nothing was added.",
         "none_chosen" => "Choose one or more photos first.",
@@ -385,7 +400,11 @@ fn photo_error_message(code: &str) -> &'static str {
 #[component]
 fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> impl IntoView {
     let query = use_query_map();
-    let error = move || query.read().get("photo_error").map(|c| photo_error_message(&c));
+    let error = move || {
+        let q = query.read();
+        let number = |k: &str| q.get(k).and_then(|n| n.parse::<u32>().ok());
+        q.get("photo_error").map(|c| photo_error_message(&c, number("limit_mb"), number("max_files")))
+    };
     let added = move || {
         query.read().get("photos_added").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0).map(|n| match n {
             1 => "1 photo added.".to_owned(),
@@ -489,8 +508,9 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: S
         </div>
         <div class="field">
             <label for="item-description">"Description"</label>
+            // a textarea's content is written unescaped by the renderer: escape it here
             <textarea id="item-description" name="form[description]" rows=4 aria-invalid=invalid("description")>
-                {initial.description.clone()}
+                {crate::raw_text_content(initial.description.clone())}
             </textarea>
         </div>
         <div class="grid-2">

@@ -112,6 +112,43 @@ pub struct Config {
     pub embedding: EmbeddingConfig,
     /// Run the ingest worker in this process (`INGEST_WORKERS`, default 1; 0 = this server only serves).
     pub ingest_workers: usize,
+    /// How untrusted files are parsed: in a limited child process.
+    pub parser: ParserLimits,
+    /// Largest photo accepted, in pixels (`PHOTO_MAX_MEGAPIXELS`, default 100).
+    pub photo_max_pixels: u64,
+    /// How many proxies in front of Bartleby append to `X-Forwarded-For` (`TRUST_PROXY_HOPS`,
+    /// default 1): the client is that many entries from the right, the first one no client wrote.
+    pub trust_proxy_hops: usize,
+    /// How long a storage provider may take to answer one call before it counts as down
+    /// (`STORAGE_TIMEOUT_SECS`, default 10).
+    pub storage_timeout: Duration,
+    pub http: HttpLimits,
+}
+
+/// The child process that reads one uploaded file (see `server::sandbox`).
+#[derive(Debug, Clone)]
+pub struct ParserLimits {
+    /// The program: Bartleby itself (`BARTLEBY_PARSER_EXE`, default the running executable).
+    pub exe: PathBuf,
+    /// Address space of one child, in bytes (`PARSER_MEMORY_MB`, default 2048).
+    pub memory: u64,
+    /// CPU and wall-clock time of one child (`PARSER_TIME_SECS`, default 120).
+    pub time: Duration,
+}
+
+/// What one client may hold of the server (each a variable, see `.env.example`).
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// A request's headers must arrive within this (`HTTP_HEADER_TIMEOUT_SECS`, default 10).
+    pub header_timeout: Duration,
+    /// A request body that sends nothing for this long is dropped (`HTTP_BODY_IDLE_SECS`, default 30).
+    pub body_idle_timeout: Duration,
+    /// A kept-alive connection with no request for this long is closed (`HTTP_IDLE_SECS`, default 60).
+    pub idle_timeout: Duration,
+    /// Open connections in all (`HTTP_MAX_CONNECTIONS`, default 1024); past it new ones are refused.
+    pub max_connections: usize,
+    /// Open connections from one address (`HTTP_MAX_CONNECTIONS_PER_IP`, default 64).
+    pub max_connections_per_ip: usize,
 }
 
 /// Which embedder turns passages into vectors.
@@ -238,6 +275,26 @@ impl Config {
             document_max_bytes: 1024 * 1024 * parse(&get, "DOCUMENT_MAX_MB", 100u64, |n| (1..=4096).contains(n))?,
             embedding,
             ingest_workers: parse(&get, "INGEST_WORKERS", 1usize, |n| *n <= 16)?,
+            parser: ParserLimits {
+                exe: get("BARTLEBY_PARSER_EXE")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::current_exe().ok())
+                    .unwrap_or_else(|| PathBuf::from("bartleby")),
+                memory: 1024 * 1024 * parse(&get, "PARSER_MEMORY_MB", 2048u64, |n| (64..=65536).contains(n))?,
+                time: secs(&get, "PARSER_TIME_SECS", 120)?,
+            },
+            photo_max_pixels: 1_000_000 * parse(&get, "PHOTO_MAX_MEGAPIXELS", 100u64, |n| (1..=400).contains(n))?,
+            trust_proxy_hops: parse(&get, "TRUST_PROXY_HOPS", 1usize, |n| (1..=16).contains(n))?,
+            storage_timeout: Duration::from_secs(parse(&get, "STORAGE_TIMEOUT_SECS", 10u64, |n| {
+                (1..=600).contains(n)
+            })?),
+            http: HttpLimits {
+                header_timeout: secs(&get, "HTTP_HEADER_TIMEOUT_SECS", 10)?,
+                body_idle_timeout: secs(&get, "HTTP_BODY_IDLE_SECS", 30)?,
+                idle_timeout: secs(&get, "HTTP_IDLE_SECS", 60)?,
+                max_connections: parse(&get, "HTTP_MAX_CONNECTIONS", 1024usize, |n| *n >= 1)?,
+                max_connections_per_ip: parse(&get, "HTTP_MAX_CONNECTIONS_PER_IP", 64usize, |n| *n >= 1)?,
+            },
         })
     }
 
@@ -260,6 +317,10 @@ fn parse<T: std::str::FromStr>(
             _ => Err(ConfigError { var, message: format!("`{raw}` is not a valid value") }),
         },
     }
+}
+
+fn secs(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    parse(get, var, default, |n| (1..=3600).contains(n)).map(Duration::from_secs)
 }
 
 fn check_pg_url(var: &'static str, url: String) -> Result<Secret, ConfigError> {

@@ -21,6 +21,17 @@ pub enum ToolError {
 /// suffixes) and `time` of CPU and of wall clock. Any exit status is returned as output: what a
 /// failure means is the caller's to read.
 pub async fn run(program: &'static str, args: &[&OsStr], memory: u64, time: Duration) -> Result<Output, ToolError> {
+    run_program(program.as_ref(), program, args, memory, time).await
+}
+
+/// As [`run`], for a program given by path (`name` is what a missing one is called).
+pub async fn run_program(
+    program: &OsStr,
+    name: &'static str,
+    args: &[&OsStr],
+    memory: u64,
+    time: Duration,
+) -> Result<Output, ToolError> {
     let mut cmd = tokio::process::Command::new("prlimit");
     cmd.arg(format!("--as={memory}"))
         .arg(format!("--cpu={}", time.as_secs().max(1)))
@@ -32,11 +43,11 @@ pub async fn run(program: &'static str, args: &[&OsStr], memory: u64, time: Dura
     match tokio::time::timeout(time, cmd.output()).await {
         Err(_) => Err(ToolError::Timeout),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(ToolError::Missing("prlimit")),
-        Ok(Err(e)) => Err(ToolError::Io(format!("{program}: {e}"))),
+        Ok(Err(e)) => Err(ToolError::Io(format!("{name}: {e}"))),
         Ok(Ok(out))
             if out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("failed to execute") =>
         {
-            Err(ToolError::Missing(program))
+            Err(ToolError::Missing(name))
         }
         Ok(Ok(out)) => Ok(out),
     }

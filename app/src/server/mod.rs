@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod limited;
+pub mod sandbox;
 pub mod schema;
 pub mod session_store;
 pub mod state;

@@ -72,6 +72,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        local_store -> Nullable<Text>,
     }
 }
 
@@ -155,13 +156,13 @@ diesel::table! {
         import_cost -> Nullable<Numeric>,
         retail_price -> Nullable<Numeric>,
         currency -> Text,
-        search -> Nullable<Tsvector>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         location_id -> Nullable<Int8>,
         location_sort -> Nullable<Text>,
         text_version -> Int8,
         embedded_version -> Int8,
+        search -> Nullable<Tsvector>,
     }
 }
 

@@ -4,6 +4,7 @@
 //! nothing a user sends (a file name, say) ever becomes part of one. [`BlobStore`] is the one
 //! interface every backend implements; this module has the local-disk backend.
 
+pub mod guard;
 pub mod s3;
 pub mod vercel;
 
@@ -37,6 +38,11 @@ impl BlobKey {
     /// An uploaded document: `users/{user}/documents/{document}.{ext}`.
     pub fn document(user_id: i64, document_id: i64, ext: &'static str) -> Self {
         Self(format!("users/{user_id}/documents/{document_id}.{ext}"))
+    }
+
+    /// A key no object has: the background probe asks a provider for it ("not found" = it answers).
+    pub fn probe() -> Self {
+        Self("users/0/.bartleby-probe".to_owned())
     }
 
     /// Rebuilds a key read back from the database, refusing anything that is not a plain
@@ -120,17 +126,34 @@ pub enum StorageError {
 pub struct Stores {
     preferred: Arc<dyn BlobStore>,
     local: Arc<dyn BlobStore>,
-    /// How long the preferred provider gets before the object goes to local disk instead.
-    timeout: Duration,
+    /// The preferred provider with its time limit and breaker (`None` when it is local disk).
+    guard: Option<Arc<guard::GuardedStore>>,
 }
 
 impl Stores {
-    pub fn new(preferred: Arc<dyn BlobStore>, local: Arc<dyn BlobStore>) -> Self {
-        Self { preferred, local, timeout: Duration::from_secs(60) }
+    /// A provider (S3, Vercel Blob) with local disk as the fallback. Every call to the provider
+    /// gets at most `timeout` (see [`guard`]).
+    pub fn new(preferred: Arc<dyn BlobStore>, local: Arc<dyn BlobStore>, timeout: Duration) -> Self {
+        let guard = Arc::new(guard::GuardedStore::new(preferred, timeout));
+        Self { preferred: guard.clone(), local, guard: Some(guard) }
     }
 
     pub fn local_only(local: Arc<dyn BlobStore>) -> Self {
-        Self::new(local.clone(), local)
+        Self { preferred: local.clone(), local, guard: None }
+    }
+
+    /// The provider's state as last seen (`None`: objects stay on local disk).
+    pub fn provider_state(&self) -> Option<(&'static str, guard::ProviderState)> {
+        self.guard.as_ref().map(|g| (g.backend(), g.state()))
+    }
+
+    /// Probes the provider when it is down, so the breaker closes once it answers again.
+    pub async fn probe(&self) {
+        if let Some(g) = &self.guard {
+            if g.state() != guard::ProviderState::Up {
+                g.probe().await;
+            }
+        }
     }
 
     /// The backend new objects should go to.
@@ -147,10 +170,9 @@ impl Stores {
         content_type: &str,
     ) -> Result<&'static str, StorageError> {
         if self.preferred.backend() != self.local.backend() {
-            match tokio::time::timeout(self.timeout, self.preferred.put_file(key, source, content_type)).await {
-                Ok(Ok(())) => return Ok(self.preferred.backend()),
-                Ok(Err(e)) => tracing::warn!(error = %e, key = key.as_str(), "provider failed; storing on local disk"),
-                Err(_) => tracing::warn!(key = key.as_str(), "provider timed out; storing on local disk"),
+            match self.preferred.put_file(key, source, content_type).await {
+                Ok(()) => return Ok(self.preferred.backend()),
+                Err(e) => tracing::warn!(error = %e, key = key.as_str(), "provider failed; storing on local disk"),
             }
         }
         self.local.put_file(key, source, content_type).await?;
@@ -175,14 +197,23 @@ impl Stores {
         if !tokio::fs::try_exists(&path).await? {
             return Err(StorageError::NotFound);
         }
-        tokio::time::timeout(self.timeout, self.preferred.put_file(key, &path, content_type))
-            .await
-            .map_err(|_| StorageError::Provider { backend: self.preferred.backend(), message: "timed out".into() })??;
+        self.preferred.put_file(key, &path, content_type).await?;
         Ok(true)
     }
 
     pub fn local_backend(&self) -> &'static str {
         self.local.backend()
+    }
+
+    /// The id of the local disk an object on `backend` is on (`None` for a provider's objects,
+    /// which every server reaches). Recorded with the object's jobs.
+    pub fn local_store(&self, backend: &str) -> Option<String> {
+        (backend == self.local.backend()).then(|| self.local.store_id()).flatten()
+    }
+
+    /// The id of this server's local disk for these objects.
+    pub fn local_store_id(&self) -> Option<String> {
+        self.local.store_id()
     }
 
     pub async fn get(&self, backend: &str, key: &BlobKey) -> Result<Body, StorageError> {
@@ -229,16 +260,46 @@ pub trait BlobStore: Send + Sync {
     fn local_path(&self, _key: &BlobKey) -> Option<PathBuf> {
         None
     }
+    /// For local disk: the id of this directory (servers that share it share the id), so a job
+    /// about an object here is claimed only by a server that can read it.
+    fn store_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Local disk, under a root directory (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, …).
 pub struct LocalBlobStore {
     root: PathBuf,
+    id: std::sync::OnceLock<String>,
 }
+
+/// The file in a local store's root that names it.
+const STORE_ID_FILE: &str = ".bartleby-store-id";
 
 impl LocalBlobStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self { root: root.into(), id: std::sync::OnceLock::new() }
+    }
+
+    /// Reads the directory's id, making one the first time (random; kept in the directory so a
+    /// shared volume has one id for every server that mounts it).
+    fn read_or_make_id(&self) -> String {
+        let file = self.root.join(STORE_ID_FILE);
+        if let Ok(id) = std::fs::read_to_string(&file) {
+            if !id.trim().is_empty() {
+                return id.trim().to_owned();
+            }
+        }
+        let id = format!("{:032x}", rand::random::<u128>());
+        let written = std::fs::create_dir_all(&self.root).and_then(|()| {
+            // create_new: two servers starting at once on a shared volume agree on the first id
+            use std::io::Write;
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&file)?.write_all(id.as_bytes())
+        });
+        match written {
+            Ok(()) => id,
+            Err(_) => std::fs::read_to_string(&file).map(|s| s.trim().to_owned()).unwrap_or(id),
+        }
     }
 
     fn path(&self, key: &BlobKey) -> PathBuf {
@@ -274,6 +335,10 @@ impl BlobStore for LocalBlobStore {
 
     fn local_path(&self, key: &BlobKey) -> Option<PathBuf> {
         Some(self.path(key))
+    }
+
+    fn store_id(&self) -> Option<String> {
+        Some(self.id.get_or_init(|| self.read_or_make_id()).clone())
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
