@@ -16,6 +16,8 @@ use tokio::sync::OnceCell;
 
 #[path = "api/documents.rs"]
 mod documents;
+#[path = "api/hostile.rs"]
+mod hostile;
 #[path = "api/organising.rs"]
 mod organising;
 
@@ -62,6 +64,8 @@ fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         ("DATA_DIR", data.display().to_string()),
         ("DATABASE_TIMEOUT_SECS", "2".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
+        // untrusted files are parsed by the real binary's `parse` child, as in production
+        ("BARTLEBY_PARSER_EXE", env!("CARGO_BIN_EXE_bartleby").to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -124,13 +128,13 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let app = server::router(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let limits = state.config.http.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+            // the production accept loop: its timeouts and connection caps are under test too
+            server::listen::serve(listener, app, &limits, true, async {
+                let _ = stopped.await;
+            })
+            .await;
         });
         TestApp { addr, db_url, state, client, stop: Some(stop), server }
     }
@@ -594,7 +598,9 @@ async fn add_item(app: &TestApp, name: &str, extra: &[(&str, &str)]) -> i64 {
         form.push((format!("form[{k}]"), (*v).into()));
     }
     let r = app.client.post(app.url("/api/inventory/create")).form(&form).send().await.unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    if !r.status().is_success() {
+        panic!("{}: {}", r.status(), r.text().await.unwrap_or_default());
+    }
     let location = r.headers().get(LOCATION).unwrap().to_str().unwrap().to_owned();
     location.trim_start_matches("/inventory/").parse().unwrap()
 }

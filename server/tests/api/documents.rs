@@ -152,7 +152,7 @@ fn wrap(text: &str) -> Vec<String> {
     lines
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     use std::io::Write;
     let mut buf = std::io::Cursor::new(Vec::new());
     {
@@ -167,7 +167,7 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     buf.into_inner()
 }
 
-fn docx(paragraphs: &[&str]) -> Vec<u8> {
+pub(crate) fn docx(paragraphs: &[&str]) -> Vec<u8> {
     let body: String = paragraphs.iter().map(|p| format!("<w:p><w:r><w:t>{p}</w:t></w:r></w:p>")).collect();
     let xml = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
@@ -201,25 +201,25 @@ pub(crate) async fn upload_docs(app: &TestApp, files: Vec<(&str, Vec<u8>)>) -> (
     (status, r.json().await.unwrap())
 }
 
-fn ids(v: &Value, key: &str) -> Vec<i64> {
+pub(crate) fn ids(v: &Value, key: &str) -> Vec<i64> {
     v[key].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
 }
 
-async fn ingest(app: &TestApp) -> usize {
+pub(crate) async fn ingest(app: &TestApp) -> usize {
     jobs::drain(&app.state, "test-worker").await.unwrap()
 }
 
-async fn documents(app: &TestApp) -> Value {
+pub(crate) async fn documents(app: &TestApp) -> Value {
     let r = app.call("documents/list", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
 }
 
-async fn document(app: &TestApp, id: i64) -> reqwest::Response {
+pub(crate) async fn document(app: &TestApp, id: i64) -> reqwest::Response {
     app.call("documents/get", &[("id", &id.to_string())]).await
 }
 
-async fn search(app: &TestApp, q: &str, extra: &[(&str, &str)]) -> Value {
+pub(crate) async fn search(app: &TestApp, q: &str, extra: &[(&str, &str)]) -> Value {
     let mut form = vec![
         ("query[q]".to_owned(), q.to_owned()),
         ("query[doc_type]".to_owned(), String::new()),
@@ -236,11 +236,11 @@ async fn search(app: &TestApp, q: &str, extra: &[(&str, &str)]) -> Value {
     r.json().await.unwrap()
 }
 
-fn titles(results: &Value) -> Vec<String> {
+pub(crate) fn titles(results: &Value) -> Vec<String> {
     results["groups"].as_array().unwrap().iter().map(|g| g["title"].as_str().unwrap().to_owned()).collect()
 }
 
-fn status_of(list: &Value, title: &str) -> (String, Value) {
+pub(crate) fn status_of(list: &Value, title: &str) -> (String, Value) {
     let row = list["mine"]
         .as_array()
         .unwrap()
@@ -539,10 +539,11 @@ async fn an_interrupted_ingest_resumes_where_it_stopped() {
 
     // a worker claims the job and dies (no heartbeat, no answer)
     let mut c = app.state.db.get().await.unwrap();
-    let job = jobs::claim(&mut c, "doomed-worker", jobs::DOCUMENT_KINDS).await.unwrap().unwrap();
+    let here = [app.state.documents.local_store_id().unwrap()];
+    let job = jobs::claim(&mut c, "doomed-worker", jobs::DOCUMENT_KINDS, &here).await.unwrap().unwrap();
     assert_eq!(job.subject_id, id);
     // nobody else may take it while the lease holds
-    assert!(jobs::claim(&mut c, "other", jobs::DOCUMENT_KINDS).await.unwrap().is_none());
+    assert!(jobs::claim(&mut c, "other", jobs::DOCUMENT_KINDS, &here).await.unwrap().is_none());
     assert_eq!(ingest(&app).await, 0);
     diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
         .bind::<diesel::sql_types::BigInt, _>(job.id)
@@ -772,6 +773,31 @@ async fn switching_to_an_openai_compatible_api_needs_a_reindex_then_searches_wit
 
 /// A minimal XLSX workbook: one sheet per entry, rows of inline strings.
 fn xlsx(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
+    let cols = ["A", "B", "C", "D"];
+    let sheets: Vec<(&str, String)> = sheets
+        .iter()
+        .map(|(name, rows)| {
+            let body: String = rows
+                .iter()
+                .enumerate()
+                .map(|(r, cells)| {
+                    let cs: String = cells
+                        .iter()
+                        .enumerate()
+                        .map(|(c, v)| format!(r#"<c r="{}{}" t="inlineStr"><is><t>{v}</t></is></c>"#, cols[c], r + 1))
+                        .collect();
+                    format!(r#"<row r="{}">{cs}</row>"#, r + 1)
+                })
+                .collect();
+            (*name, body)
+        })
+        .collect();
+    xlsx_raw(&sheets, "")
+}
+
+/// A workbook whose sheets hold the given `<sheetData>` XML, each after `before_data` (a
+/// `<dimension>` element, say).
+pub(crate) fn xlsx_raw(sheets: &[(&str, String)], before_data: &str) -> Vec<u8> {
     const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
     const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
     let book_sheets: String = sheets
@@ -811,23 +837,12 @@ fn xlsx(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
             ),
         ),
     ];
-    for (i, (_, rows)) in sheets.iter().enumerate() {
-        let cols = ["A", "B", "C", "D"];
-        let body: String = rows
-            .iter()
-            .enumerate()
-            .map(|(r, cells)| {
-                let cs: String = cells
-                    .iter()
-                    .enumerate()
-                    .map(|(c, v)| format!(r#"<c r="{}{}" t="inlineStr"><is><t>{v}</t></is></c>"#, cols[c], r + 1))
-                    .collect();
-                format!(r#"<row r="{}">{cs}</row>"#, r + 1)
-            })
-            .collect();
+    for (i, (_, body)) in sheets.iter().enumerate() {
         files.push((
             format!("xl/worksheets/sheet{}.xml", i + 1),
-            format!(r#"<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>"#),
+            format!(
+                r#"<?xml version="1.0"?><worksheet xmlns="{MAIN}">{before_data}<sheetData>{body}</sheetData></worksheet>"#
+            ),
         ));
     }
     let entries: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_bytes())).collect();
