@@ -111,19 +111,9 @@ fn values(v: &ItemView) -> [String; 15] {
 
 /// XML text: escaped, without the control characters XML 1.0 cannot hold.
 fn xml_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(ch),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let allowed =
+        |c: &char| matches!(c, '\t' | '\n' | '\r') || !((*c as u32) < 0x20 || *c == '\u{FFFE}' || *c == '\u{FFFF}');
+    crate::escape_html(&s.chars().filter(allowed).collect::<String>())
 }
 
 fn column_letter(i: usize) -> String {

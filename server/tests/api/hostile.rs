@@ -645,3 +645,28 @@ async fn a_cluster_left_by_a_killed_bartleby_is_adopted_and_stopped_one_started_
     pg.stop_owned().await.unwrap();
     assert!(!pg.is_running().await && !owner.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_decompression_bomb_png_is_refused_from_its_header() {
+    use image::ImageEncoder;
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("pngbomb"), "Png bomb").await;
+    let item = add_item(&app, "Poster", &[]).await;
+    // 19,000 × 19,000 grey pixels of one value: a few hundred KB that decode to 361 MB
+    let (w, h) = (19_000u32, 19_000u32);
+    let mut bomb = Vec::new();
+    image::codecs::png::PngEncoder::new_with_quality(
+        &mut bomb,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&vec![0u8; (w * h) as usize], w, h, image::ExtendedColorType::L8)
+    .unwrap();
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let (status, body) = error_json(upload(&app, item, "poster.png", bomb, "application/json").await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("19000 × 19000") && message.contains("up to 100 megapixels"), "{message}");
+    assert_eq!(item_json(&app, item).await["photos"], serde_json::json!([]));
+    assert_eq!(temporary_files(&app), Vec::<String>::new());
+}
