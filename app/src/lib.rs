@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod documents;
 pub mod error;
+pub mod format;
 pub mod inventory;
 pub mod pages;
 #[cfg(feature = "ssr")]

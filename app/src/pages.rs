@@ -160,7 +160,7 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
                 other => other,
             };
             let files = if s.objects == 1 { "1 file".to_owned() } else { format!("{} files", s.objects) };
-            format!("{backend}: {} in {files}", crate::inventory::types::human_bytes(s.bytes))
+            format!("{backend}: {} in {files}", crate::format::bytes(s.bytes))
         })
         .collect();
     view! {

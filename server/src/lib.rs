@@ -438,6 +438,15 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                 if let Err(e) = app::auth::repo::prune_failures(&mut c, before).await {
                     tracing::warn!(error = %e, "could not prune sign-in failures");
                 }
+                // finished jobs: done ones after a day, failed ones after 30 days
+                let now = time::OffsetDateTime::now_utc();
+                match app::documents::jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(30))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
+                }
                 if state.embedder.is_some() && state.vector.pool().is_some() {
                     match app::documents::jobs::queue_item_embedding(&mut c).await {
                         Ok(0) => {}

@@ -145,11 +145,10 @@ async fn spool_photo(
     }
 }
 
+/// A random number from the thread's cryptographic generator (names of temporary files, and
+/// tokens that must not be guessed).
 pub(crate) fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    h.finish()
+    rand::random()
 }
 
 fn io_failed(e: std::io::Error) -> AppError {

@@ -414,6 +414,24 @@ async fn embed_items(state: &AppState, job: &Job) -> Result<(), String> {
     }
 }
 
+/// Deletes finished jobs: done ones finished before `done_before`, failed ones before
+/// `failed_before` (kept longer: the reason a document failed stays on the document itself, the
+/// job row is for whoever looks into it). Returns how many.
+pub async fn prune(
+    c: &mut AsyncPgConnection,
+    done_before: time::OffsetDateTime,
+    failed_before: time::OffsetDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        j::jobs.filter(
+            (j::state.eq("done").and(j::updated_at.lt(done_before)))
+                .or(j::state.eq("failed").and(j::updated_at.lt(failed_before))),
+        ),
+    )
+    .execute(c)
+    .await
+}
+
 /// Jobs still queued or running (waiting for a retry, say).
 pub async fn unfinished(state: &AppState) -> Result<i64, crate::error::AppError> {
     let mut c = conn(&state.db).await?;

@@ -241,17 +241,3 @@ pub struct SearchResults {
     pub has_more: bool,
     pub took_ms: u64,
 }
-
-/// Human file sizes: "912 B", "14.2 KB", "3.1 MB".
-pub fn format_bytes(n: i64) -> String {
-    let n = n.max(0) as f64;
-    if n < 1024.0 {
-        format!("{n} B")
-    } else if n < 1024.0 * 1024.0 {
-        format!("{:.1} KB", n / 1024.0)
-    } else if n < 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.1} MB", n / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} GB", n / (1024.0 * 1024.0 * 1024.0))
-    }
-}

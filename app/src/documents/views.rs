@@ -11,7 +11,7 @@ use super::api::{
     get_document, list_documents, search_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument,
 };
 use super::types::{
-    format_bytes, DocStatus, DocType, DocumentDetail, DocumentRow, ResultGroup, SearchMode, SearchQuery, SearchResults,
+    DocStatus, DocType, DocumentDetail, DocumentRow, ResultGroup, SearchMode, SearchQuery, SearchResults,
 };
 use crate::auth::views::FormError;
 use crate::error::AppError;
@@ -189,7 +189,7 @@ fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
                         .map(|row| {
                             let last = if shared { row.owner_email.clone().unwrap_or_default() } else { row.created_at.clone() };
                             let (href, title, label) = (format!("/documents/{}", row.id), row.title.clone(), row.doc_type.label());
-                            let (size, pages) = (format_bytes(row.bytes), row.pages.map(|p| p.to_string()).unwrap_or_default());
+                            let (size, pages) = (crate::format::bytes(row.bytes), row.pages.map(|p| p.to_string()).unwrap_or_default());
                             view! {
                                 <tr data-testid="document-row">
                                     <td><A href=href>{title}</A></td>
@@ -306,7 +306,7 @@ fn DocumentDetails(
             <dt>"Status"</dt><dd><StatusCell row=row.clone()/></dd>
             <dt>"File"</dt><dd>{row.file_name.clone()}</dd>
             <dt>"Type"</dt><dd>{row.doc_type.label()}</dd>
-            <dt>"Size"</dt><dd>{format_bytes(row.bytes)}</dd>
+            <dt>"Size"</dt><dd>{crate::format::bytes(row.bytes)}</dd>
             {row.pages.map(|p| view! { <dt>{if paged && row.doc_type == DocType::Xlsx { "Sheets" } else { "Pages" }}</dt><dd>{p}</dd> })}
             <dt>"Added"</dt><dd>{row.created_at.clone()}</dd>
         </dl>

@@ -635,17 +635,6 @@ pub struct StorageUse {
     pub objects: i64,
 }
 
-/// "1.4 MB": bytes for people (powers of 1000, as file managers show them).
-pub fn human_bytes(bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    match b {
-        b if b < 1000.0 => format!("{bytes} B"),
-        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
-        b if b < 1e9 => format!("{:.1} MB", b / 1e6),
-        b => format!("{:.2} GB", b / 1e9),
-    }
-}
-
 /// The dashboard's inventory figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventoryStats {

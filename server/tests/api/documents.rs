@@ -1028,3 +1028,26 @@ async fn queries_embedded_together_and_beside_ingest_match_queries_embedded_alon
         assert!(cos(&together, alone) > 0.9999, "{}", cos(&together, alone));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_are_pruned_and_failures_kept_longer() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("prune"), "Prune").await;
+    upload_docs(&app, vec![("a.txt", b"The first note.".to_vec()), ("b.txt", b"The second note.".to_vec())]).await;
+    ingest(&app).await;
+    let mut c = app.state.db.get().await.unwrap();
+    // one finished two days ago, the other failed two days ago
+    diesel::sql_query(
+        "UPDATE jobs SET updated_at = now() - interval '2 days', \
+         state = CASE WHEN id = (SELECT min(id) FROM jobs) THEN 'done' ELSE 'failed' END",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let pruned = jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(30)).await.unwrap();
+    assert_eq!(pruned, 1, "the done job goes, the failed one stays");
+    let pruned = jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(1)).await.unwrap();
+    assert_eq!(pruned, 1, "the failed one goes once it is old enough");
+}

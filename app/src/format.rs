@@ -1,0 +1,26 @@
+//! How numbers are written for people, the same on every page.
+
+/// Bytes for people, in powers of 1000 as file managers show them: "912 B", "14.2 kB", "1.5 MB",
+/// "2.31 GB". (One convention everywhere: the documents page and the dashboard once disagreed
+/// about the same file, "1.4 MB" and "1.5 MB".)
+pub fn bytes(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    match b {
+        b if b < 1000.0 => format!("{} B", bytes.max(0)),
+        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
+        b if b < 1e9 => format!("{:.1} MB", b / 1e6),
+        b => format!("{:.2} GB", b / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_convention_for_every_size() {
+        assert_eq!(super::bytes(-5), "0 B");
+        assert_eq!(super::bytes(912), "912 B");
+        assert_eq!(super::bytes(14_200), "14.2 kB");
+        assert_eq!(super::bytes(1_500_000), "1.5 MB");
+        assert_eq!(super::bytes(2_310_000_000), "2.31 GB");
+    }
+}
