@@ -11,6 +11,7 @@ pub mod listen;
 pub mod media;
 pub mod middleware;
 pub mod openai_double;
+pub mod progress;
 pub mod vercel_double;
 
 use std::sync::Arc;

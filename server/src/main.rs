@@ -1,53 +1,133 @@
-//! `bartleby`: the command line. `serve` (the default) runs the web app; `migrate` applies the
-//! database migrations; `db start|stop|status|url` manages the embedded Postgres.
+//! `bartleby`: the command line (clap). `serve` (the default) runs the web app; the other
+//! commands manage the databases, move stored objects, re-embed, and serve the local stand-ins.
+//! `bartleby --help` and each command's `--help` are the reference.
 
 use std::net::SocketAddr;
 
 use anyhow::{bail, Context, Result};
 use app::server::config::Config;
 use app::server::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use clap::{Parser, Subcommand, ValueEnum};
 use server::embedded_pg::{EmbeddedPg, DEFAULT_PORT, PG_WHEEL_NAME};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "\
-Bartleby — a web clerk for your things and papers.
+/// Bartleby — a web clerk for your things and papers.
+///
+/// With no command, serves the web app. Configuration comes from the environment (every variable
+/// is listed, with its default, in .env.example); with none set, Bartleby runs on its own embedded
+/// Postgres and local disk.
+#[derive(Parser)]
+#[command(name = "bartleby", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-Usage:
-  bartleby [serve]        run the web app (http://localhost:3000 by default)
-  bartleby migrate        apply database migrations and exit
-  bartleby db start       start the embedded Postgres (when DATABASE_URL is unset)
-  bartleby db stop        stop the embedded Postgres
-  bartleby db status      say whether the embedded Postgres runs
-  bartleby db url         print the embedded database's connection URL
-  bartleby db create NAME create a database in the embedded Postgres, print its URL
-  bartleby storage sync   move photos, documents and exports that fell back to local disk to the
-                          configured provider
-  bartleby storage migrate --to s3|vercel|local [--dry-run]
-                          move every stored object to another backend, verified by size and sha256
-                          (photos to any; documents and exports to s3 or local)
-  bartleby reindex        re-embed every document and inventory item with the configured embedding
-                          model (after changing it); resumable: run it again after an interruption
-  bartleby vercel-blob-double [PORT]
-                          serve a local stand-in for the Vercel Blob API (default port 3300)
-  bartleby openai-double [PORT]
-                          serve a local stand-in for an OpenAI-compatible embeddings API (default 3400)
-  bartleby bench documents [--passages N]
-                          ingest and search figures (a database of its own; default 100000 passages)
-  bartleby bench inventory [--items N] [--users U]
-                          inventory page, search and photo ingest figures (a database of its own;
-                          default 11 users of 100000 items each)
-  bartleby bench retrieval
-                          search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking)
-  bartleby help           this text
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web app (http://localhost:3000 unless BIND_ADDR or PORT say otherwise).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// The embedded Postgres (used when DATABASE_URL is unset).
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Move stored objects (photos, thumbnails, documents, exports) between backends.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+    /// Re-embed every document and inventory item with the configured embedding model (after
+    /// changing it). Resumable: run it again after an interruption.
+    Reindex,
+    /// Serve a local stand-in for the Vercel Blob API, to try STORAGE_BACKEND=vercel without an
+    /// account. Objects live in memory and are gone when it stops.
+    VercelBlobDouble {
+        #[arg(default_value_t = 3300)]
+        port: u16,
+    },
+    /// Serve a local stand-in for an OpenAI-compatible embeddings API. Its vectors come from word
+    /// hashes, not from a model: for trying the hosted mode, not for real search.
+    OpenaiDouble {
+        #[arg(default_value_t = 3400)]
+        port: u16,
+    },
+    /// Performance figures, each in a database of its own (bartleby_bench, recreated each run).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
 
-Configuration comes from the environment; see .env.example.";
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Start the embedded Postgres and print its connection URL.
+    Start,
+    /// Stop the embedded Postgres.
+    Stop,
+    /// Say whether the embedded Postgres runs (exit status 3 when it does not).
+    Status,
+    /// Print the embedded database's connection URL.
+    Url,
+    /// Create a database in the embedded Postgres (starting it if needed) and print its URL.
+    Create { name: String },
+}
+
+#[derive(Subcommand)]
+enum StorageCommand {
+    /// Move photos, documents and exports that fell back to local disk (the provider did not
+    /// answer when they were stored) to the configured provider.
+    Sync,
+    /// Move every stored object to another backend, verified by size and sha256 (photos to any;
+    /// documents and exports to s3 or local).
+    Migrate {
+        /// The backend every object moves to.
+        #[arg(long, value_enum)]
+        to: Backend,
+        /// Count what would move; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Local,
+    S3,
+    Vercel,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::S3 => "s3",
+            Self::Vercel => "vercel",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Ingest and search figures.
+    Documents {
+        #[arg(long, default_value_t = 100_000)]
+        passages: usize,
+    },
+    /// Inventory page, search and photo-ingest figures.
+    Inventory {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 11)]
+        users: usize,
+    },
+    /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking).
+    Retrieval,
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(app::server::sandbox::CHILD_COMMAND) {
         std::process::exit(parse_child(&args[1..]));
     }
-    if let Err(e) = real_main() {
+    let cli = Cli::parse();
+    if let Err(e) = real_main(cli.command.unwrap_or(Command::Serve)) {
         eprintln!("bartleby: {e:#}");
         std::process::exit(1);
     }
@@ -74,8 +154,7 @@ fn parse_child(args: &[String]) -> i32 {
     }
 }
 
-fn real_main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+fn real_main(command: Command) -> Result<()> {
     let config = Config::from_env()?;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(&config.log_filter))
@@ -83,46 +162,24 @@ fn real_main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     runtime.block_on(async move {
-        match args.as_slice() {
-            [] | ["serve"] => serve(config).await,
-            ["migrate"] => migrate(config).await,
-            ["db", cmd] => db_command(config, cmd, None).await,
-            ["db", "create", name] => db_command(config, "create", Some(name)).await,
-            ["storage", "sync"] => storage_sync(config).await,
-            ["storage", "migrate", "--to", to] => storage_migrate(config, to, false).await,
-            ["storage", "migrate", "--to", to, "--dry-run"] | ["storage", "migrate", "--dry-run", "--to", to] => {
-                storage_migrate(config, to, true).await
+        match command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::Db(cmd) => db_command(config, cmd).await,
+            Command::Storage(StorageCommand::Sync) => storage_sync(config).await,
+            Command::Storage(StorageCommand::Migrate { to, dry_run }) => {
+                storage_migrate(config, to.name(), dry_run).await
             }
-            ["reindex"] => reindex(config).await,
-            ["bench", "retrieval"] => bench_retrieval(config).await,
-            ["bench", "documents"] => bench_documents(config, 100_000).await,
-            ["bench", "inventory", rest @ ..] => {
-                let flag = |name: &str, default: usize| -> Result<usize> {
-                    match rest.iter().position(|a| *a == name) {
-                        Some(i) => rest.get(i + 1).context("a number after the flag")?.parse().context(name.to_owned()),
-                        None => Ok(default),
-                    }
-                };
-                let (items, users) = (flag("--items", 100_000)?, flag("--users", 11)?);
+            Command::Reindex => reindex(config).await,
+            Command::Bench(BenchCommand::Retrieval) => bench_retrieval(config).await,
+            Command::Bench(BenchCommand::Documents { passages }) => bench_documents(config, passages).await,
+            Command::Bench(BenchCommand::Inventory { items, users }) => {
                 bench_in_own_database(config, move |state| server::bench_inventory::inventory(state, items, users))
                     .await
             }
-            ["bench", "documents", "--passages", n] => {
-                bench_documents(config, n.parse().context("--passages takes a number")?).await
-            }
-            ["openai-double"] => openai_double(3400).await,
-            ["openai-double", port] => openai_double(port.parse().context("PORT must be a number")?).await,
-            ["vercel-blob-double"] => vercel_blob_double(&config, 3300).await,
-            ["vercel-blob-double", port] => {
-                vercel_blob_double(&config, port.parse().context("PORT must be a number")?).await
-            }
-            ["help"] | ["--help"] | ["-h"] => {
-                println!("{USAGE}");
-                Ok(())
-            }
-            _ => bail!("unknown command `{}`\n\n{USAGE}", args.join(" ")),
+            Command::OpenaiDouble { port } => openai_double(port).await,
+            Command::VercelBlobDouble { port } => vercel_blob_double(&config, port).await,
         }
     })
 }
@@ -133,18 +190,31 @@ fn embedded(config: &Config) -> Result<EmbeddedPg> {
     Ok(pg)
 }
 
-/// The metadata database URL, starting the embedded Postgres when `DATABASE_URL` is unset.
-/// Returns the cluster when this process started it (so it must stop it).
-async fn metadata_db(config: &Config) -> Result<(String, Option<EmbeddedPg>)> {
-    match &config.database_url {
-        Some(url) => Ok((url.expose().to_owned(), None)),
+/// Runs `work` with the metadata database's URL: when `DATABASE_URL` is unset, the embedded
+/// Postgres is started first and, if this command started it, stopped afterwards (whatever `work`
+/// returned). Every command but `serve` (which supervises it) goes through here.
+async fn with_metadata_db<F, Fut>(config: &Config, work: F) -> Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let (url, started) = match &config.database_url {
+        Some(url) => (url.expose().to_owned(), None),
         None => {
             let pg = embedded(config)?;
             let started = pg.start().await?;
             pg.ensure_database("bartleby").await?;
-            Ok((pg.url("bartleby"), started.then_some(pg)))
+            (pg.url("bartleby"), started.then_some(pg))
         }
+    };
+    let result = work(url).await;
+    if let Some(pg) = started {
+        let stopped = pg.stop().await;
+        result?;
+        stopped?;
+        return Ok(());
     }
+    result
 }
 
 async fn serve(config: Config) -> Result<()> {
@@ -206,8 +276,7 @@ fn display_addr(addr: SocketAddr) -> String {
 }
 
 async fn migrate(config: Config) -> Result<()> {
-    let (url, owned_pg) = metadata_db(&config).await?;
-    let result = async {
+    with_metadata_db(&config.clone(), |url| async move {
         let applied = db::run_migrations(&url, META_MIGRATIONS).await?;
         println!("metadata database: {} migration(s) applied", applied.len());
         let vector_url = match &config.vector_database_url {
@@ -222,28 +291,24 @@ async fn migrate(config: Config) -> Result<()> {
             }
             None => println!("vector database: none (no NEON_DATABASE_URL, no pgvector in the metadata database)"),
         }
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    if let Some(pg) = owned_pg {
-        pg.stop().await?;
-    }
-    result
+        Ok(())
+    })
+    .await
 }
 
-async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()> {
+async fn db_command(config: Config, cmd: DbCommand) -> Result<()> {
     if config.database_url.is_some() {
         bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");
     }
     let pg = embedded(&config)?;
     match cmd {
-        "start" => {
+        DbCommand::Start => {
             pg.start().await?;
             pg.ensure_database("bartleby").await?;
             println!("{}", pg.url("bartleby"));
         }
-        "stop" => pg.stop().await?,
-        "status" => {
+        DbCommand::Stop => pg.stop().await?,
+        DbCommand::Status => {
             if pg.is_running().await {
                 println!("running ({})", pg.socket_dir().display());
             } else {
@@ -251,14 +316,12 @@ async fn db_command(config: Config, cmd: &str, name: Option<&str>) -> Result<()>
                 std::process::exit(3);
             }
         }
-        "url" => println!("{}", pg.url("bartleby")),
-        "create" => {
-            let name = name.unwrap_or("bartleby");
+        DbCommand::Url => println!("{}", pg.url("bartleby")),
+        DbCommand::Create { name } => {
             pg.start().await?;
-            pg.ensure_database(name).await?;
-            println!("{}", pg.url(name));
+            pg.ensure_database(&name).await?;
+            println!("{}", pg.url(&name));
         }
-        other => bail!("unknown db command `{other}`\n\n{USAGE}"),
     }
     Ok(())
 }
@@ -318,8 +381,7 @@ where
 }
 
 async fn reindex(config: Config) -> Result<()> {
-    let (url, owned_pg) = metadata_db(&config).await?;
-    let result = async {
+    with_metadata_db(&config.clone(), |url| async move {
         let state = server::build_state_with(config, &url, false).await?;
         let left = server::reindex(&state, |line| eprintln!("{line}")).await?;
         if left > 0 {
@@ -328,18 +390,13 @@ async fn reindex(config: Config) -> Result<()> {
             );
         }
         println!("Reindex complete.");
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    if let Some(pg) = owned_pg {
-        pg.stop().await?;
-    }
-    result
+        Ok(())
+    })
+    .await
 }
 
 async fn storage_sync(config: Config) -> Result<()> {
-    let (url, owned_pg) = metadata_db(&config).await?;
-    let result = async {
+    with_metadata_db(&config.clone(), |url| async move {
         let state = server::build_state(config, &url).await?;
         let stores = [&state.images, &state.documents, &state.exports];
         if stores.iter().all(|s| s.preferred_backend() == s.local_backend()) {
@@ -347,12 +404,13 @@ async fn storage_sync(config: Config) -> Result<()> {
             return Ok(());
         }
         let preferred = "the configured provider";
+        let progress = server::progress::Progress::new(&format!("moving to {preferred}"), None);
         let report = app::inventory::photos::sync_fallbacks(&state, |r| {
-            eprint!("\rmoved {} to {preferred}, {} still failing", r.moved, r.failed);
+            progress.set(r.moved, || format!("moved {} to {preferred}, {} still failing", r.moved, r.failed));
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        eprintln!();
+        progress.finish();
         println!("{} object(s) moved to {preferred}; {} could not be moved yet.", report.moved, report.failed);
         if report.failed > 0 {
             anyhow::bail!(
@@ -360,13 +418,9 @@ async fn storage_sync(config: Config) -> Result<()> {
                 report.failed
             );
         }
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    if let Some(pg) = owned_pg {
-        pg.stop().await?;
-    }
-    result
+        Ok(())
+    })
+    .await
 }
 
 async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> {
@@ -377,8 +431,7 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
              BLOB_READ_WRITE_TOKEN; local is always there)"
         );
     }
-    let (url, owned_pg) = metadata_db(&config).await?;
-    let result = async {
+    with_metadata_db(&config.clone(), |url| async move {
         let state = server::build_state(config.clone(), &url).await?;
         let mut failed = 0;
         // photos and thumbnails, documents, exports: each kind's local disk is its own directory
@@ -389,13 +442,24 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
             }
             let backends = server::configured_backends(&config, kind)?;
             let target = backends.get(to).cloned().context("target backend")?;
-            let report =
-                migrate_objects(&state, kind, &backends, target.as_ref(), dry_run, |step| match &step.outcome {
-                    Ok(()) => eprintln!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from),
-                    Err(e) => eprintln!("[{}/{}] {} stays on {}: {e}", step.done, step.total, step.key, step.from),
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut progress: Option<server::progress::Progress> = None;
+            let report = migrate_objects(&state, kind, &backends, target.as_ref(), dry_run, |step| {
+                let bar = progress.get_or_insert_with(|| {
+                    server::progress::Progress::new(&format!("{} → {to}", kind.label()), Some(step.total))
+                });
+                match &step.outcome {
+                    Ok(()) => bar.step(|| format!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from)),
+                    Err(e) => {
+                        bar.note(format!("[{}/{}] {} stays on {}: {e}", step.done, step.total, step.key, step.from));
+                        bar.advance();
+                    }
+                }
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(bar) = progress {
+                bar.finish();
+            }
             if dry_run {
                 println!("dry run: {} {} would move to {to}; nothing was changed.", report.total, kind.label());
             } else {
@@ -406,13 +470,9 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
         if failed > 0 {
             bail!("{failed} object(s) did not move; run the same command again to retry them");
         }
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    if let Some(pg) = owned_pg {
-        pg.stop().await?;
-    }
-    result
+        Ok(())
+    })
+    .await
 }
 
 /// Serves the Vercel Blob stand-in, so `STORAGE_BACKEND=vercel` can be tried without an account.
