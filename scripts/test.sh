@@ -19,6 +19,7 @@ scripts/setup.sh --test
 
 say "Building the server and the WASM bundle"
 scripts/build-site.sh debug
+cargo build -p doubles   # bartleby-doubles: the hosted services' stand-ins
 BIN="$CARGO_TARGET_DIR/debug/bartleby"
 
 SERVER_PID=
@@ -41,8 +42,8 @@ BARTLEBY_TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bartleby-tests.XXXXXX")
 status=0
 say "Unit tests (app)"
 cargo test -p app --features ssr 2>&1 | tee "$LOGS/app.log" || status=1
-say "Unit and integration tests (server, against Postgres $BARTLEBY_TEST_PG_DIR)"
-cargo test -p server 2>&1 | tee "$LOGS/server.log" || status=1
+say "Unit and integration tests (server, stand-ins, bench; against Postgres $BARTLEBY_TEST_PG_DIR)"
+cargo test -p server -p doubles -p bench 2>&1 | tee "$LOGS/server.log" || status=1
 
 say "Browser tests (Chromium)"
 export EMBEDDED_PG_DIR=$BARTLEBY_TEST_PG_DIR
@@ -56,7 +57,7 @@ kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_P
 
 say "Browser tests with STORAGE_BACKEND=vercel (against the local Vercel Blob stand-in)"
 dport=$(free_port)
-"$BIN" vercel-blob-double "$dport" >"$LOGS/double.log" 2>&1 &
+"$CARGO_TARGET_DIR/debug/bartleby-doubles" vercel-blob "$dport" >"$LOGS/double.log" 2>&1 &
 DOUBLE_PID=$!
 db_url=$("$BIN" db create "bartleby_e2e_vercel_test_$$" 2>/dev/null)
 port=$(free_port)

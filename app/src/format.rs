@@ -13,6 +13,15 @@ pub fn bytes(bytes: i64) -> String {
     }
 }
 
+/// A count with its noun: "1 document", "3 documents".
+pub fn count(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -22,5 +31,11 @@ mod tests {
         assert_eq!(super::bytes(14_200), "14.2 kB");
         assert_eq!(super::bytes(1_500_000), "1.5 MB");
         assert_eq!(super::bytes(2_310_000_000), "2.31 GB");
+    }
+
+    #[test]
+    fn a_count_of_one_is_singular() {
+        assert_eq!(super::count(1, "item", "items"), "1 item");
+        assert_eq!(super::count(0, "item", "items"), "0 items");
     }
 }

@@ -4,14 +4,25 @@
 
 pub mod auth;
 pub mod documents;
+/// The embedding model (local or an OpenAI-compatible API). Knows no feature.
+#[cfg(feature = "ssr")]
+pub mod embedding;
 pub mod error;
 pub mod format;
 pub mod inventory;
+/// The durable job queue, its workers and the registry of job kinds. Knows no feature.
+#[cfg(feature = "ssr")]
+pub mod jobs;
 pub mod pages;
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod storage;
+/// The vector store (document passages and inventory items, pgvector). Knows no feature.
+#[cfg(feature = "ssr")]
+pub mod vectors;
+pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -132,7 +143,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/documents") view=documents::views::DocumentsPage ssr=SsrMode::InOrder/>
                         <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/search") view=documents::views::SearchPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/search") view=search::views::SearchPage ssr=SsrMode::InOrder/>
                     </Routes>
                 </main>
             </div>

@@ -1,4 +1,5 @@
-//! The dashboard, the section pages and the 404 page.
+//! The shell's own pages: the dashboard (it reads the features) and the 404 page. Shared
+//! widgets live in `widgets`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,6 +10,7 @@ use crate::auth::types::UserView;
 use crate::error::AppError;
 use crate::inventory::api::inventory_summary;
 use crate::inventory::types::InventoryStats;
+use crate::widgets::ErrorNotice;
 use crate::AuthContext;
 
 /// Renders `content` for the signed-in user; sends a signed-out visitor to the sign-in page.
@@ -41,38 +43,6 @@ where
                 }
             }
         </Suspense>
-    }
-}
-
-/// The numeric `:id` of the current route, if it is one.
-pub fn id_param() -> Memo<Option<i64>> {
-    let params = leptos_router::hooks::use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|s| s.parse().ok()))
-}
-
-/// While rendering on the server, answers with the HTTP status that matches `e` (404 for a
-/// missing item or document, …).
-pub fn set_error_status(e: &AppError) {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(s) = http::StatusCode::from_u16(e.status_code()) {
-            resp.set_status(s);
-        }
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = e;
-}
-
-/// What a page shows when its data could not be loaded; the answer carries the error's status
-/// (404 for a place or item that is not there, 503 while the database is away).
-#[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    set_error_status(&error);
-    view! {
-        <div class="notice error" role="alert">
-            <h2>"We could not load this page"</h2>
-            <p>{error.to_string()}</p>
-        </div>
     }
 }
 

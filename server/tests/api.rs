@@ -905,8 +905,8 @@ async fn bad_uploads_are_refused_with_clear_messages() {
 
 const BLOB_TOKEN: &str = "vercel_blob_rw_teststore_s3cr3t";
 
-async fn spawn_vercel_double() -> (server::vercel_double::VercelDouble, String) {
-    let double = server::vercel_double::VercelDouble::new(BLOB_TOKEN);
+async fn spawn_vercel_double() -> (doubles::vercel::VercelDouble, String) {
+    let double = doubles::vercel::VercelDouble::new(BLOB_TOKEN);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     double.set_base(&base);
@@ -1099,12 +1099,12 @@ async fn storage_sync_moves_fallen_back_photos_once_the_provider_answers() {
     assert!(local.exists());
 
     // still down: nothing moves, nothing is lost
-    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    let r = app::storage::relocate::sync(&app.state, &app.state.holdings, |_| {}).await.unwrap();
     assert_eq!((r.moved, r.failed), (0, 3));
     assert!(local.exists());
 
     double.fail_with.store(0, std::sync::atomic::Ordering::SeqCst);
-    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    let r = app::storage::relocate::sync(&app.state, &app.state.holdings, |_| {}).await.unwrap();
     assert_eq!((r.moved, r.failed), (3, 0));
     assert!(!local.exists(), "the local copy goes once the provider has it");
     assert_eq!(double.pathnames().len(), 3);
@@ -1114,7 +1114,7 @@ async fn storage_sync_moves_fallen_back_photos_once_the_provider_answers() {
     let html = app.get(&format!("/inventory/{item}")).await.text().await.unwrap();
     assert!(!html.contains("did not answer"));
     // a second run has nothing to do
-    let r = app::inventory::photos::sync_fallbacks(&app.state, |_| {}).await.unwrap();
+    let r = app::storage::relocate::sync(&app.state, &app.state.holdings, |_| {}).await.unwrap();
     assert_eq!((r.moved, r.failed), (0, 0));
 }
 
@@ -1199,6 +1199,21 @@ async fn photos_go_to_s3_when_configured_and_fall_back_when_it_refuses() {
     let _ = std::fs::remove_dir_all(&s3.root);
 }
 
+use app::storage::relocate::{relocate, Holdings, RelocateError, Selection};
+
+/// The stored objects `storage migrate` calls `label` ("photos and thumbnails", "documents", "exports").
+fn holdings(app: &TestApp, label: &str) -> std::sync::Arc<dyn Holdings> {
+    app.state.holdings.iter().find(|h| h.label() == label).cloned().unwrap()
+}
+
+/// Every backend the app's configuration reaches, with local disk where `kind` lives.
+fn backends_for(
+    app: &TestApp,
+    kind: &dyn Holdings,
+) -> std::collections::HashMap<&'static str, std::sync::Arc<dyn app::storage::BlobStore>> {
+    app::storage::build::backends(&app.state.config, kind.local_dir(&app.state.config)).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn storage_migrate_moves_every_object_and_verifies_it() {
     let (double, api) = spawn_vercel_double().await;
@@ -1215,17 +1230,16 @@ async fn storage_migrate_moves_every_object_and_verifies_it() {
     assert_eq!(photo["backend"], "local");
     let id = photo["id"].as_i64().unwrap();
 
-    let images = app::inventory::photos::ObjectKind::Images;
-    let backends = server::configured_backends(&app.state.config, images).unwrap();
+    let images = holdings(&app, "photos and thumbnails");
+    let backends = backends_for(&app, images.as_ref());
     let target = backends["vercel"].clone();
-    let dry = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), true, |_| {})
-        .await
-        .unwrap();
+    let to_vercel = Selection::NotOn("vercel");
+    let dry = relocate(&app.state, images.as_ref(), to_vercel, &backends, target.as_ref(), true, |_| {}).await.unwrap();
     assert_eq!((dry.total, dry.moved), (3, 0));
     assert!(double.pathnames().is_empty(), "a dry run changes nothing");
 
     let mut lines = Vec::new();
-    let r = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), false, |s| {
+    let r = relocate(&app.state, images.as_ref(), to_vercel, &backends, target.as_ref(), false, |s| {
         lines.push(format!("{}/{} {}", s.done, s.total, s.key));
     })
     .await
@@ -1234,9 +1248,8 @@ async fn storage_migrate_moves_every_object_and_verifies_it() {
     assert_eq!(lines.len(), 3, "progress for every object");
     assert_eq!(double.pathnames().len(), 3);
     // a second run has nothing left to do
-    let again = app::inventory::photos::migrate_objects(&app.state, images, &backends, target.as_ref(), false, |_| {})
-        .await
-        .unwrap();
+    let again =
+        relocate(&app.state, images.as_ref(), to_vercel, &backends, target.as_ref(), false, |_| {}).await.unwrap();
     assert_eq!(again.total, 0);
 
     // Bartleby configured for Vercel Blob now serves the photo from there
@@ -1441,7 +1454,7 @@ async fn documents_and_exports_that_fell_back_are_moved_to_s3_by_storage_sync() 
     let mut vars = s3_vars(&s3.endpoint, S3_SECRET);
     vars.push(("DATA_DIR", data.as_str()));
     let fixed = TestApp::spawn_with(test_config(&url, &vars), None).await;
-    let r = app::inventory::photos::sync_fallbacks(&fixed.state, |_| {}).await.unwrap();
+    let r = app::storage::relocate::sync(&fixed.state, &fixed.state.holdings, |_| {}).await.unwrap();
     assert_eq!((r.moved, r.failed), (2, 0));
     assert_eq!(backends(&fixed, "user_documents").await, ["s3"]);
     assert_eq!(backends(&fixed, "user_exports").await, ["s3"]);
@@ -1470,7 +1483,6 @@ async fn documents_and_exports_that_fell_back_are_moved_to_s3_by_storage_sync() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn storage_migrate_moves_documents_and_exports_to_s3_and_they_still_download() {
-    use app::inventory::photos::{migrate_objects, ObjectKind};
     let s3 = spawn_s3().await;
     let url = fresh_database(cluster().await).await;
     // stored while Bartleby kept everything on local disk (S3 configured but not chosen)
@@ -1486,14 +1498,20 @@ async fn storage_migrate_moves_documents_and_exports_to_s3_and_they_still_downlo
     add_item(&app, "Kettle", &[]).await;
     let (_, csv) = export_file(&app, "csv").await;
 
-    for kind in [ObjectKind::Documents, ObjectKind::Exports] {
-        let backends = server::configured_backends(&app.state.config, kind).unwrap();
+    for kind in ["documents", "exports"] {
+        let kind = holdings(&app, kind);
+        let backends = backends_for(&app, kind.as_ref());
         // Vercel Blob holds images only: documents and exports cannot be moved there
-        let vercel = server::configured_backends(&app.state.config, ObjectKind::Images).unwrap();
-        let refused = migrate_objects(&app.state, kind, &backends, vercel["vercel"].as_ref(), false, |_| {}).await;
-        assert_eq!(refused.unwrap_err().field(), Some("to"));
-        let r = migrate_objects(&app.state, kind, &backends, backends["s3"].as_ref(), false, |_| {}).await.unwrap();
-        assert_eq!((r.total, r.moved, r.failed), (1, 1, 0), "{kind:?}");
+        let vercel = &backends["vercel"];
+        let refused =
+            relocate(&app.state, kind.as_ref(), Selection::NotOn("vercel"), &backends, vercel.as_ref(), false, |_| {})
+                .await;
+        assert!(matches!(refused, Err(RelocateError::NotHere { .. })));
+        let to_s3 = Selection::NotOn("s3");
+        let r = relocate(&app.state, kind.as_ref(), to_s3, &backends, backends["s3"].as_ref(), false, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((r.total, r.moved, r.failed), (1, 1, 0), "{}", kind.label());
     }
     let bucket = s3.root.join(S3_BUCKET).join(format!("users/{user_id}"));
     assert_eq!(std::fs::read_dir(bucket.join("documents")).unwrap().count(), 1);
@@ -1536,8 +1554,12 @@ fn the_command_line_explains_itself_and_refuses_what_it_does_not_know() {
     let help = run(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for command in ["serve", "migrate", "db", "storage", "reindex", "bench", "vercel-blob-double"] {
+    for command in ["serve", "migrate", "db", "storage", "reindex"] {
         assert!(text.contains(command), "{command} missing from --help: {text}");
+    }
+    // the product binary carries only what a user runs: figures and stand-ins have binaries of their own
+    for command in ["bench", "double"] {
+        assert!(!text.contains(command), "{command} in bartleby --help: {text}");
     }
     let help = run(&["storage", "migrate", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("--dry-run"));

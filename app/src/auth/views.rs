@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{SignIn, SignUp};
 use super::types::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::error::AppError;
+use crate::widgets::FormError;
 use crate::AuthContext;
 
 /// The `next` query parameter, passed through sign-in and sign-up.
@@ -70,16 +71,6 @@ where
         None if action.version().get() == 0 => query.read().get("error").and_then(|code| error_from_code(page, &code)),
         None => None,
     })
-}
-
-/// The alert above a form that shows the last submission's error (shared by every form).
-#[component]
-pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
-    view! {
-        <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
-            {move || error.get().map(|e| e.to_string())}
-        </div>
-    }
 }
 
 /// A labelled text input that marks itself invalid when the last error names it.

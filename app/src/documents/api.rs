@@ -1,8 +1,8 @@
-//! Documents and search server functions: check the user, call the service, answer DTOs.
+//! Documents server functions: check the user, call the service, answer DTOs.
 
 use leptos::prelude::*;
 
-use super::types::{DocumentDetail, DocumentList, SearchQuery, SearchResults};
+use super::types::{DocumentDetail, DocumentList};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "documents/list")]
@@ -90,17 +90,5 @@ pub async fn retry_document(id: i64) -> Result<(), AppError> {
         .await,
         &format!("/documents/{id}"),
         None,
-    )
-}
-
-#[server(prefix = "/api", endpoint = "search")]
-pub async fn search_documents(query: SearchQuery) -> Result<SearchResults, AppError> {
-    use crate::server::{app_state, respond};
-    respond(
-        async {
-            let user = crate::auth::api::require_user().await?;
-            super::search::search(&app_state()?, user.id, &query).await
-        }
-        .await,
     )
 }

@@ -15,7 +15,7 @@ use crate::server::schema::document_pages::dsl as pg;
 use crate::server::schema::user_documents::{self, dsl as d};
 use crate::server::schema::users::dsl as u;
 use crate::server::AppState;
-use crate::storage::BlobKey;
+use crate::storage::{Backend, BlobKey, PutError};
 
 /// A file streamed to local disk by the upload handler, not yet stored.
 #[derive(Debug)]
@@ -139,12 +139,9 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
     }
     let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::document(user_id, id, doc_type.as_str());
-    let backend = state.documents.put_file(&key, &file.path, doc_type.content_type()).await.map_err(|e| {
-        tracing::error!(error = %e, "could not store a document");
-        AppError::Unavailable
-    })?;
-    let inserted = c
-        .transaction::<(), diesel::result::Error, _>(async |c| {
+    let record = async |on: Backend| {
+        let backend = on.as_str();
+        c.transaction::<(), diesel::result::Error, _>(async |c| {
             diesel::insert_into(d::user_documents)
                 .values((
                     d::id.eq(id),
@@ -161,17 +158,18 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
                 ))
                 .execute(c)
                 .await?;
-            jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(backend)).await
+            crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(backend)).await
         })
-        .await;
-    match inserted {
+        .await
+    };
+    match state.documents.put_recorded(&key, &file.path, doc_type.content_type(), record).await {
         Ok(()) => {
             state.jobs_added.notify_waiters();
             tracing::info!(user_id, document_id = id, bytes = file.bytes, kind = doc_type.as_str(), "document added");
             Ok(Added::New(id))
         }
-        Err(e) => {
-            let _ = state.documents.delete(backend, &key).await; // no row, no object
+        Err(PutError::Store(_)) => Err(AppError::Unavailable),
+        Err(PutError::Record(e)) => {
             if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) = e {
                 // the same file, uploaded twice at the same moment
                 let id = d::user_documents
@@ -186,6 +184,18 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         }
     }
 }
+
+/// Documents, as storage relocation sees them (Vercel Blob holds photos only).
+pub struct Documents;
+
+crate::impl_holdings!(Documents {
+    table: user_documents,
+    label: "documents",
+    stores: documents,
+    local_dir: documents,
+    on_vercel: false,
+    content_type: content_type => |c| c,
+});
 
 fn fallback_note(state: &AppState, backend: &str) -> Option<String> {
     (backend != state.documents.preferred_backend())
@@ -303,9 +313,9 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     let doc = owned(&mut c, user_id, id).await?;
     c.transaction::<(), diesel::result::Error, _>(async |c| {
         diesel::delete(d::user_documents.filter(d::id.eq(id).and(d::user_id.eq(user_id)))).execute(c).await?;
-        jobs::cancel_for(c, id).await?;
+        crate::jobs::cancel(c, jobs::INGEST, id).await?;
         // vectors live in the vector database: a job removes them (now, or once it answers)
-        jobs::enqueue(c, jobs::DELETE_VECTORS, user_id, id).await
+        crate::jobs::enqueue(c, jobs::DELETE_VECTORS, user_id, id).await
     })
     .await
     .map_err(query_failed)?;
@@ -384,7 +394,7 @@ pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppErr
             .set((d::status.eq("queued"), d::status_detail.eq(None::<String>), d::updated_at.eq(diesel::dsl::now)))
             .execute(c)
             .await?;
-        jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(&doc.backend)).await
+        crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(&doc.backend)).await
     })
     .await
     .map_err(query_failed)?;

@@ -1,21 +1,17 @@
-//! Documents pages: the list with uploads and live ingest status, a document with its text and
-//! sharing, and the search page. Every control is a plain link or form, so the pages work before
+//! Documents pages: the list with uploads and live ingest status, and a document with its text and
+//! sharing. Every control is a plain link or form, so the pages work before
 //! the WASM loads; once it has, the list and a document refresh themselves while ingest runs.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{
-    get_document, list_documents, search_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument,
-};
-use super::types::{
-    DocStatus, DocType, DocumentDetail, DocumentRow, ResultGroup, SearchMode, SearchQuery, SearchResults,
-};
-use crate::auth::views::FormError;
+use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument};
+use super::types::{DocStatus, DocType, DocumentDetail, DocumentRow};
 use crate::error::AppError;
-use crate::pages::{id_param, set_error_status, ErrorNotice};
+use crate::widgets::FormError;
+use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
 /// Re-runs `refresh` two seconds after the data says work is still going on (browser only).
 fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSignal<u32>) {
@@ -50,14 +46,6 @@ fn upload_error_text(code: &str) -> &'static str {
     }
 }
 
-fn count_text(n: u32, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// A file input that picks a whole folder (`webkitdirectory`, which has no typed attribute in Leptos).
 fn folder_input() -> impl IntoView {
     use leptos::tachys::html::attribute::custom::custom_attribute;
@@ -76,18 +64,21 @@ pub fn DocumentsPage() -> impl IntoView {
     let status = move || {
         let mut parts = Vec::new();
         if num("uploaded") > 0 {
-            parts.push(format!("{} added; reading them now.", count_text(num("uploaded"), "document", "documents")));
+            parts.push(format!(
+                "{} added; reading them now.",
+                crate::format::count(num("uploaded"), "document", "documents")
+            ));
         }
         if num("duplicates") > 0 {
             parts.push(format!(
                 "{} you already had (same content) skipped.",
-                count_text(num("duplicates"), "file", "files")
+                crate::format::count(num("duplicates"), "file", "files")
             ));
         }
         if num("skipped") > 0 {
             parts.push(format!(
                 "{} of a type Bartleby does not read skipped.",
-                count_text(num("skipped"), "file", "files")
+                crate::format::count(num("skipped"), "file", "files")
             ));
         }
         if query.read().get("deleted").is_some() {
@@ -381,170 +372,5 @@ fn DocumentDetails(
                     .into_any()
             }}
         </section>
-    }
-}
-
-fn current_search() -> Memo<SearchQuery> {
-    let query = use_query_map();
-    Memo::new(move |_| {
-        let m = query.read();
-        SearchQuery {
-            q: m.get("q").unwrap_or_default(),
-            doc_type: m.get("type").unwrap_or_default(),
-            from: m.get("from").unwrap_or_default(),
-            to: m.get("to").unwrap_or_default(),
-            page: m.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        }
-    })
-}
-
-fn search_url(q: &SearchQuery, page: u32) -> String {
-    let enc = crate::url_encode;
-    format!("/search?q={}&type={}&from={}&to={}&page={page}", enc(&q.q), enc(&q.doc_type), enc(&q.from), enc(&q.to))
-}
-
-#[component]
-pub fn SearchPage() -> impl IntoView {
-    let query = current_search();
-    let results = Resource::new_blocking(
-        move || query.get(),
-        |q| async move {
-            if q.q.trim().is_empty() {
-                Ok(None)
-            } else {
-                search_documents(q).await.map(Some)
-            }
-        },
-    );
-    view! {
-        <Title text="Search · Bartleby"/>
-        <h1>"Search"</h1>
-        <Form method="GET" action="/search" attr:class="search-form" attr:role="search">
-            <div class="field grow">
-                <label for="search-q">"Search your documents by meaning or by words"</label>
-                <input id="search-q" name="q" type="search" value=move || query.get().q placeholder="e.g. how long is the warranty on the boiler?"/>
-            </div>
-            <div class="field">
-                <label for="search-type">"Type"</label>
-                <select id="search-type" name="type">
-                    <option value="" selected=move || query.get().doc_type.is_empty()>"All types"</option>
-                    {DocType::ALL.into_iter().map(|t| view! {
-                        <option value=t.as_str() selected=move || query.get().doc_type == t.as_str()>{t.label()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="search-from">"Added from"</label>
-                <input id="search-from" name="from" type="date" value=move || query.get().from/>
-            </div>
-            <div class="field">
-                <label for="search-to">"to"</label>
-                <input id="search-to" name="to" type="date" value=move || query.get().to/>
-            </div>
-            <button type="submit" class="primary">"Search"</button>
-        </Form>
-        <Transition fallback=|| view! { <p class="muted">"Searching…"</p> }>
-            {move || Suspend::new(async move {
-                match results.await {
-                    Ok(Some(r)) => view! { <Results results=r query=query.get_untracked()/> }.into_any(),
-                    Ok(None) => view! {
-                        <p class="muted">"Results show the best passages of each document, with the matching words marked."</p>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
-    let notice = match &results.mode {
-        SearchMode::TextOnly { reason } => Some(reason.clone()),
-        SearchMode::Hybrid => None,
-    };
-    let count = results.groups.len();
-    let items = results.items.clone();
-    let items_total = results.items_total;
-    let all_items = format!("/inventory?q={}", crate::url_encode(&query.q));
-    let prev = (results.page > 1).then(|| search_url(&query, results.page - 1));
-    let next = results.has_more.then(|| search_url(&query, results.page + 1));
-    view! {
-        {notice.map(|n| view! { <p class="notice" role="status" data-testid="search-fallback">{n}</p> })}
-        <p class="muted" data-testid="search-meta">
-            {if count == 0 {
-                "No documents match.".to_owned()
-            } else {
-                format!("Page {} · {} · {} ms", results.page, count_text(count as u32, "document", "documents"), results.took_ms)
-            }}
-        </p>
-        {(!items.is_empty()).then(|| view! {
-            <section class="item-hits" aria-labelledby="item-hits-title" data-testid="item-hits">
-                <h2 id="item-hits-title">"Inventory"</h2>
-                <ul>
-                    {items.into_iter().map(|i| view! {
-                        <li>
-                            <A href=format!("/inventory/{}", i.id)>{i.name}</A>
-                            {(!i.category.is_empty()).then(|| view! { <span class="hint">" " {i.category}</span> })}
-                            {(!i.snippet.is_empty()).then(|| view! {
-                                <span class="item-snippet">
-                                    " — "
-                                    {i.snippet.into_iter().map(|s| if s.hit {
-                                        view! { <mark>{s.text}</mark> }.into_any()
-                                    } else {
-                                        view! { <span>{s.text}</span> }.into_any()
-                                    }).collect_view()}
-                                </span>
-                            })}
-                        </li>
-                    }).collect_view()}
-                </ul>
-                {(items_total > 5).then(|| view! { <A href=all_items>"All " {items_total} " items with these words"</A> })}
-            </section>
-            <h2 class="visually-hidden">"Documents"</h2>
-        })}
-        <ol class="results" data-testid="results">
-            {results.groups.into_iter().map(|g| view! { <ResultItem group=g/> }).collect_view()}
-        </ol>
-        <nav class="pager" aria-label="Result pages">
-            {prev.map(|u| view! { <A href=u>"← Previous"</A> })}
-            {next.map(|u| view! { <A href=u>"Next →"</A> })}
-        </nav>
-    }
-}
-
-#[component]
-fn ResultItem(group: ResultGroup) -> impl IntoView {
-    let paged = group.doc_type.is_paged();
-    let id = group.document_id;
-    let first_page = group.passages.first().map(|p| p.page).unwrap_or(1);
-    let href = move |page: i32| {
-        if paged {
-            format!("/documents/{id}?page={page}#page-{page}")
-        } else {
-            format!("/documents/{id}")
-        }
-    };
-    view! {
-        <li class="result" data-testid="result">
-            <h2 class="result-title">
-                <A href=href(first_page)>{group.title.clone()}</A>
-                <span class="hint">" " {group.doc_type.label()}</span>
-            </h2>
-            {group.owner_email.clone().map(|e| view! { <p class="hint">"Shared by " {e}</p> })}
-            {group.passages.into_iter().map(|p| {
-                let page = p.page;
-                view! {
-                    <blockquote class="passage" data-testid="passage">
-                        {paged.then(|| view! { <A href=href(page) attr:class="page-link">"Page " {page}</A> " " })}
-                        {p.snippet.into_iter().map(|s| if s.hit {
-                            view! { <mark>{s.text}</mark> }.into_any()
-                        } else {
-                            view! { <span>{s.text}</span> }.into_any()
-                        }).collect_view()}
-                    </blockquote>
-                }
-            }).collect_view()}
-        </li>
     }
 }

@@ -20,7 +20,7 @@ use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::schema::user_exports::dsl as e;
 use crate::server::schema::user_inventory::dsl as t;
 use crate::server::AppState;
-use crate::storage::BlobKey;
+use crate::storage::{Backend, BlobKey, PutError};
 
 /// The columns of every export, in order (CSV import reads the same names).
 pub const HEADER: [&str; 15] = [
@@ -391,29 +391,28 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
     .await;
     let result = async {
         let count = written?;
-        let bytes = tokio::fs::metadata(&tmp).await.map_err(|_| AppError::Unavailable)?.len();
+        let (bytes, sha256) = crate::storage::sha256_file(&tmp).await.map_err(io)?;
         let key = BlobKey::export(user_id, id, format.as_str());
-        let backend = state.exports.put_file(&key, &tmp, format.content_type()).await.map_err(|err| {
-            tracing::error!(error = %err, "could not store an export");
-            AppError::Unavailable
+        let record = async |on: Backend| {
+            let backend = on.as_str();
+            diesel::insert_into(e::user_exports)
+                .values((
+                    e::id.eq(id),
+                    e::user_id.eq(user_id),
+                    e::format.eq(format.as_str()),
+                    e::backend.eq(backend),
+                    e::key.eq(key.as_str()),
+                    e::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
+                    e::items.eq(count),
+                    e::sha256.eq(&sha256),
+                ))
+                .execute(&mut c)
+                .await
+        };
+        state.exports.put_recorded(&key, &tmp, format.content_type(), record).await.map_err(|e| match e {
+            PutError::Store(_) => AppError::Unavailable,
+            PutError::Record(e) => query_failed(e),
         })?;
-        let inserted = diesel::insert_into(e::user_exports)
-            .values((
-                e::id.eq(id),
-                e::user_id.eq(user_id),
-                e::format.eq(format.as_str()),
-                e::backend.eq(backend),
-                e::key.eq(key.as_str()),
-                e::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
-                e::items.eq(count),
-            ))
-            .execute(&mut c)
-            .await
-            .map_err(query_failed);
-        if let Err(e) = inserted {
-            let _ = state.exports.delete(backend, &key).await; // no row, no object
-            return Err(e);
-        }
         tracing::info!(user_id, export_id = id, items = count, format = format.as_str(), "export written");
         Ok(id)
     }
@@ -421,6 +420,18 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
     let _ = tokio::fs::remove_file(&tmp).await;
     result
 }
+
+/// Exports, as storage relocation sees them (Vercel Blob holds photos only).
+pub struct Exports;
+
+crate::impl_holdings!(Exports {
+    table: user_exports,
+    label: "exports",
+    stores: exports,
+    local_dir: exports,
+    on_vercel: false,
+    content_type: format => |f| ExportFormat::parse(&f).unwrap_or(ExportFormat::Csv).content_type().to_owned(),
+});
 
 /// A stored export.
 #[derive(Debug, Clone, Queryable, Selectable)]

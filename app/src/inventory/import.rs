@@ -219,7 +219,7 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
         Ok(())
     })
     .await?;
-    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
+    super::embedding::items_changed(state, &mut c, user_id).await;
     let _ = tokio::fs::remove_file(pending_path(state, user_id, token)?).await;
     tracing::info!(user_id, items = n, "items imported");
     Ok(n)

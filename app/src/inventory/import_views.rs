@@ -8,9 +8,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{get_import_preview, ImportCommit, ImportDiscard};
 use super::types::IMPORT_MAX_ROWS;
-use crate::auth::views::FormError;
 use crate::error::AppError;
-use crate::pages::{set_error_status, ErrorNotice};
+use crate::widgets::FormError;
+use crate::widgets::{set_error_status, ErrorNotice};
 
 fn upload_error(code: &str) -> &'static str {
     match code {

@@ -8,9 +8,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{get_location_tree, list_items, CreateLocation, DeleteLocation, MoveLocation, RenameLocation};
 use super::types::{ItemPage, ItemQuery, LocationTree, LocationView, SortKey};
-use crate::auth::views::FormError;
 use crate::error::AppError;
-use crate::pages::{id_param, set_error_status, ErrorNotice};
+use crate::widgets::FormError;
+use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
 fn count(n: i64) -> String {
     match n {

@@ -7,6 +7,8 @@ pub mod types;
 pub mod views;
 
 #[cfg(feature = "ssr")]
+pub mod embedding;
+#[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
 pub mod heic;
@@ -20,3 +22,15 @@ pub mod photos;
 pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+/// The inventory's jobs, for the server's registry.
+#[cfg(feature = "ssr")]
+pub fn jobs() -> Vec<std::sync::Arc<dyn crate::jobs::Job>> {
+    vec![std::sync::Arc::new(embedding::EmbedItems), std::sync::Arc::new(photos::Thumbnails)]
+}
+
+/// The inventory's stored objects (photos and thumbnails, exports), for storage relocation.
+#[cfg(feature = "ssr")]
+pub fn holdings() -> Vec<std::sync::Arc<dyn crate::storage::relocate::Holdings>> {
+    vec![std::sync::Arc::new(photos::Photos), std::sync::Arc::new(export::Exports)]
+}

@@ -10,12 +10,31 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
-use crate::documents::jobs::JobError;
 use crate::error::AppError;
+use crate::jobs::{Claimed, Job, JobError, Lane};
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::AppState;
-use crate::storage::{BlobKey, ImageExt, Stores};
+use crate::storage::{Backend, BlobKey, ImageExt, PutError, Stores};
+
+/// Makes a photo's thumbnails (`subject_id` is the original's asset id).
+pub const THUMBNAILS: &str = "make_thumbnails";
+
+pub struct Thumbnails;
+
+#[async_trait::async_trait]
+impl Job for Thumbnails {
+    fn kind(&self) -> &'static str {
+        THUMBNAILS
+    }
+    /// photos should not wait behind a long document
+    fn lane(&self) -> Lane {
+        Lane::Quick
+    }
+    async fn run(&self, state: &AppState, job: &Claimed) -> Result<(), JobError> {
+        thumbnails_job(state, job.user_id, job.subject_id).await
+    }
+}
 
 /// Thumbnail sizes (longest side, pixels).
 pub const THUMB_SIZES: [u32; 2] = [256, 1024];
@@ -125,13 +144,10 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
     check_pixels(width, height, state.config.photo_max_pixels)?;
     let id = next_id(&mut c, "inventory_assets_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
-    let backend = state.images.put_file(&key, &upload.path, upload.ext.content_type()).await.map_err(|e| {
-        tracing::error!(error = %e, "could not store a photo");
-        AppError::Unavailable
-    })?;
     // the row and its thumbnails job together: the job survives a crash or restart
-    let inserted = c
-        .transaction::<(), diesel::result::Error, _>(async |c| {
+    let record = async |on: Backend| {
+        let backend = on.as_str();
+        c.transaction::<(), diesel::result::Error, _>(async |c| {
             diesel::insert_into(a::inventory_assets)
                 .values((
                     a::id.eq(id),
@@ -149,13 +165,14 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
                 .execute(c)
                 .await?;
             let store = state.images.local_store(backend);
-            crate::documents::jobs::enqueue_on(c, crate::documents::jobs::THUMBNAILS, user_id, id, store).await
+            crate::jobs::enqueue_on(c, THUMBNAILS, user_id, id, store).await
         })
-        .await;
-    if let Err(e) = inserted {
-        let _ = state.images.delete(backend, &key).await; // no row, no object
-        return Err(query_failed(e));
-    }
+        .await
+    };
+    state.images.put_recorded(&key, &upload.path, upload.ext.content_type(), record).await.map_err(|e| match e {
+        PutError::Store(_) => AppError::Unavailable,
+        PutError::Record(e) => query_failed(e),
+    })?;
     tracing::info!(user_id, item_id, asset_id = id, bytes = upload.bytes, "photo stored");
     state.jobs_added.notify_waiters();
     Ok(id)
@@ -268,10 +285,8 @@ async fn make_thumbnails(
     };
     let mut outputs = Vec::new();
     for (size, path, width, height) in rendered.thumbs {
-        use sha2::Digest;
-        let buf = tokio::fs::read(&path).await.map_err(|e| e.to_string())?;
-        let sha256 = format!("{:x}", sha2::Sha256::digest(&buf));
-        outputs.push(Thumb { size, path, width, height, bytes: buf.len() as u64, sha256 });
+        let (bytes, sha256) = crate::storage::sha256_file(&path).await.map_err(|e| e.to_string())?;
+        outputs.push(Thumb { size, path, width, height, bytes, sha256 });
     }
     let (width, height) = (rendered.width, rendered.height);
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
@@ -288,26 +303,32 @@ async fn make_thumbnails(
     }
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
         let key = BlobKey::thumbnail(user_id, item_id, parent, size);
-        let backend = state.images.put_file(&key, &path, "image/jpeg").await.map_err(|e| e.to_string())?;
+        let record = async |on: Backend| {
+            let backend = on.as_str();
+            diesel::insert_into(a::inventory_assets)
+                .values((
+                    a::user_id.eq(user_id),
+                    a::item_id.eq(item_id),
+                    a::parent_id.eq(parent),
+                    a::kind.eq(format!("thumb_{size}")),
+                    a::backend.eq(backend),
+                    a::key.eq(key.as_str()),
+                    a::content_type.eq("image/jpeg"),
+                    a::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
+                    a::width.eq(i32::try_from(w).unwrap_or(i32::MAX)),
+                    a::height.eq(i32::try_from(h).unwrap_or(i32::MAX)),
+                    a::sha256.eq(sha),
+                ))
+                .on_conflict_do_nothing()
+                .execute(&mut c)
+                .await
+        };
+        let stored = state.images.put_recorded(&key, &path, "image/jpeg", record).await;
         let _ = tokio::fs::remove_file(&path).await;
-        diesel::insert_into(a::inventory_assets)
-            .values((
-                a::user_id.eq(user_id),
-                a::item_id.eq(item_id),
-                a::parent_id.eq(parent),
-                a::kind.eq(format!("thumb_{size}")),
-                a::backend.eq(backend),
-                a::key.eq(key.as_str()),
-                a::content_type.eq("image/jpeg"),
-                a::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
-                a::width.eq(i32::try_from(w).unwrap_or(i32::MAX)),
-                a::height.eq(i32::try_from(h).unwrap_or(i32::MAX)),
-                a::sha256.eq(sha),
-            ))
-            .on_conflict_do_nothing()
-            .execute(&mut c)
-            .await
-            .map_err(|e| e.to_string())?;
+        stored.map_err(|e| match e {
+            PutError::Store(e) => e.to_string(),
+            PutError::Record(e) => e.to_string(),
+        })?;
     }
     Ok(())
 }
@@ -409,304 +430,14 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
     Ok(photo.item_id)
 }
 
-/// What one pass of [`sync_fallbacks`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SyncReport {
-    pub moved: u64,
-    pub failed: u64,
-}
+/// Photos and thumbnails, as storage relocation sees them.
+pub struct Photos;
 
-/// What is stored where: photos and thumbnails, documents, exports. Each has its table, its
-/// storage (`AppState::images`, `documents`, `exports`) and its own local directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectKind {
-    Images,
-    Documents,
-    Exports,
-}
-
-impl ObjectKind {
-    pub const ALL: [ObjectKind; 3] = [Self::Images, Self::Documents, Self::Exports];
-
-    /// The table, the column that gives an object's content type, and its recorded sha256
-    /// (exports record no hash: their copies are checked against each other only).
-    fn table(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Self::Images => ("inventory_assets", "content_type", "sha256"),
-            Self::Documents => ("user_documents", "content_type", "sha256"),
-            Self::Exports => ("user_exports", "format", "NULL::text"),
-        }
-    }
-
-    /// The content type to store an object with, from the column `table` names.
-    fn content_type(self, column: String) -> String {
-        match self {
-            Self::Exports => crate::inventory::export::ExportFormat::parse(&column)
-                .unwrap_or(crate::inventory::export::ExportFormat::Csv)
-                .content_type()
-                .to_owned(),
-            _ => column,
-        }
-    }
-
-    pub fn stores(self, state: &AppState) -> &Stores {
-        match self {
-            Self::Images => &state.images,
-            Self::Documents => &state.documents,
-            Self::Exports => &state.exports,
-        }
-    }
-
-    /// Where this kind lives on local disk (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, `EXPORTS_DIR`).
-    pub fn local_dir(self, config: &crate::server::config::Config) -> PathBuf {
-        match self {
-            Self::Images => config.dirs.inventory_images.clone(),
-            Self::Documents => config.dirs.documents.clone(),
-            Self::Exports => config.dirs.exports.clone(),
-        }
-    }
-
-    /// Where this kind may be kept: Vercel Blob holds images only (as the deployment guide says).
-    pub fn can_live_on(self, backend: &str) -> bool {
-        self == Self::Images || backend != "vercel"
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Images => "photos and thumbnails",
-            Self::Documents => "documents",
-            Self::Exports => "exports",
-        }
-    }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Fallen {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    key: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    content_type: String,
-}
-
-/// Moves objects that fell back to local disk (photos, thumbnails, documents, exports) to their
-/// preferred provider, oldest first, in batches. Safe to interrupt and run again: a row changes
-/// backend only after its object is at the provider, and the local copy goes only after that.
-/// `progress` is called after each object.
-pub async fn sync_fallbacks(state: &AppState, mut progress: impl FnMut(SyncReport)) -> Result<SyncReport, AppError> {
-    use diesel::sql_types::{BigInt, Text};
-    let mut report = SyncReport::default();
-    for kind in ObjectKind::ALL {
-        let (table, content_type, _) = kind.table();
-        let stores = kind.stores(state);
-        let preferred = stores.preferred_backend();
-        let local = stores.local_backend();
-        if preferred == local {
-            continue;
-        }
-        // a provider remembered as down is asked first: if it answers again, the objects move now
-        stores.probe().await;
-        let mut after = 0i64;
-        loop {
-            let mut c = conn(&state.db).await?;
-            let batch: Vec<Fallen> = diesel::sql_query(format!(
-                "SELECT id, key, {content_type} AS content_type FROM {table} \
-                 WHERE backend = $1 AND id > $2 ORDER BY id LIMIT 100"
-            ))
-            .bind::<Text, _>(local)
-            .bind::<BigInt, _>(after)
-            .load(&mut c)
-            .await
-            .map_err(query_failed)?;
-            drop(c);
-            let Some(last) = batch.last() else { break };
-            after = last.id;
-            for Fallen { id, key, content_type } in batch {
-                let Some(k) = BlobKey::from_stored(&key) else { continue };
-                match stores.copy_to_preferred(&k, &kind.content_type(content_type)).await {
-                    Ok(_) => {
-                        let mut c = conn(&state.db).await?;
-                        diesel::sql_query(format!("UPDATE {table} SET backend = $1 WHERE id = $2 AND backend = $3"))
-                            .bind::<Text, _>(preferred)
-                            .bind::<BigInt, _>(id)
-                            .bind::<Text, _>(local)
-                            .execute(&mut c)
-                            .await
-                            .map_err(query_failed)?;
-                        if let Err(e) = stores.delete(local, &k).await {
-                            tracing::warn!(error = %e, key, "moved, but the local copy could not be removed");
-                        }
-                        report.moved += 1;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, key, "still cannot reach the provider");
-                        report.failed += 1;
-                    }
-                }
-                progress(report);
-            }
-        }
-    }
-    Ok(report)
-}
-
-/// What [`migrate_objects`] did (or, in a dry run, would do).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct MigrateReport {
-    /// objects not yet on the target
-    pub total: u64,
-    pub moved: u64,
-    pub failed: u64,
-}
-
-/// One object being moved, for progress lines.
-pub struct MigrateStep<'a> {
-    pub done: u64,
-    pub total: u64,
-    pub key: &'a str,
-    pub from: &'a str,
-    pub outcome: Result<(), String>,
-}
-
-/// Streams an object to a temporary file, returning its size and sha256.
-async fn download(store: &dyn crate::storage::BlobStore, key: &BlobKey, dest: &Path) -> Result<(u64, String), String> {
-    use futures::StreamExt;
-    use sha2::Digest;
-    use tokio::io::AsyncWriteExt;
-    let body = store.get(key).await.map_err(|e| e.to_string())?;
-    let mut stream = body.into_data_stream();
-    let mut file = tokio::fs::File::create(dest).await.map_err(|e| e.to_string())?;
-    let mut hasher = sha2::Sha256::new();
-    let mut n = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
-        n += chunk.len() as u64;
-        hasher.update(&chunk);
-        file.write_all(&chunk).await.map_err(|e| e.to_string())?;
-    }
-    file.flush().await.map_err(|e| e.to_string())?;
-    Ok((n, format!("{:x}", hasher.finalize())))
-}
-
-#[derive(diesel::QueryableByName)]
-struct Stored {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    backend: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    key: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    content_type: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    bytes: i64,
-    /// exports record no hash: their copies are checked against each other only
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    sha256: Option<String>,
-}
-
-/// Moves every object of `kind` that is not on `target` there: copy, verify the copy by size and
-/// sha256 (read back from the target, and against the row's record where it keeps one), point the
-/// row at it, then delete the old object. Safe to interrupt and run again at any point; an object
-/// that fails stays where it was. `sources` are the backends by name, with local disk rooted where
-/// this kind lives.
-pub async fn migrate_objects(
-    state: &AppState,
-    kind: ObjectKind,
-    sources: &std::collections::HashMap<&'static str, std::sync::Arc<dyn crate::storage::BlobStore>>,
-    target: &dyn crate::storage::BlobStore,
-    dry_run: bool,
-    mut progress: impl FnMut(MigrateStep<'_>),
-) -> Result<MigrateReport, AppError> {
-    use diesel::sql_types::{BigInt, Text};
-    let (table, content_type, sha) = kind.table();
-    let to = target.backend();
-    if !kind.can_live_on(to) {
-        return Err(AppError::validation("to", format!("{} cannot be kept on {to}", kind.label())));
-    }
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut c = conn(&state.db).await?;
-    let total: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {table} WHERE backend <> $1"))
-        .bind::<Text, _>(to)
-        .get_result(&mut c)
-        .await
-        .map_err(query_failed)?;
-    drop(c);
-    let mut report = MigrateReport { total: u64::try_from(total.n).unwrap_or(0), ..Default::default() };
-    if dry_run {
-        return Ok(report);
-    }
-    let tmp_dir = state.config.dirs.uploads.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir).await.map_err(|_| AppError::Unavailable)?;
-    let mut after = 0i64;
-    loop {
-        let mut c = conn(&state.db).await?;
-        let batch: Vec<Stored> = diesel::sql_query(format!(
-            "SELECT id, backend, key, {content_type} AS content_type, bytes, {sha} AS sha256 FROM {table} \
-             WHERE backend <> $1 AND id > $2 ORDER BY id LIMIT 100"
-        ))
-        .bind::<Text, _>(to)
-        .bind::<BigInt, _>(after)
-        .load(&mut c)
-        .await
-        .map_err(query_failed)?;
-        drop(c);
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        for Stored { id, backend: from, key, content_type, bytes, sha256 } in batch {
-            let outcome = async {
-                let k = BlobKey::from_stored(&key).ok_or("unexpected key")?;
-                let source = sources.get(from.as_str()).ok_or_else(|| format!("{from} is not configured"))?;
-                let tmp = tmp_dir.join(format!("migrate-{table}-{id}"));
-                let result = async {
-                    let (n, sha) = download(source.as_ref(), &k, &tmp).await?;
-                    if i64::try_from(n).ok() != Some(bytes) || sha256.as_ref().is_some_and(|s| *s != sha) {
-                        return Err(format!("the {from} copy does not match its record (size or sha256)"));
-                    }
-                    target
-                        .put_file(&k, &tmp, &kind.content_type(content_type.clone()))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let (n2, sha2) = download(target, &k, &tmp).await?;
-                    if n2 != n || sha2 != sha {
-                        return Err(format!("the copy on {to} does not verify"));
-                    }
-                    Ok(())
-                }
-                .await;
-                let _ = tokio::fs::remove_file(&tmp).await;
-                result?;
-                let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-                diesel::sql_query(format!("UPDATE {table} SET backend = $1 WHERE id = $2 AND backend = $3"))
-                    .bind::<Text, _>(to)
-                    .bind::<BigInt, _>(id)
-                    .bind::<Text, _>(&from)
-                    .execute(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if let Err(e) = source.delete(&k).await {
-                    tracing::warn!(error = %e, key, "moved, but the old copy could not be removed");
-                }
-                Ok::<_, String>(())
-            }
-            .await;
-            match outcome {
-                Ok(()) => report.moved += 1,
-                Err(_) => report.failed += 1,
-            }
-            progress(MigrateStep {
-                done: report.moved + report.failed,
-                total: report.total,
-                key: &key,
-                from: &from,
-                outcome,
-            });
-        }
-    }
-    Ok(report)
-}
+crate::impl_holdings!(Photos {
+    table: inventory_assets,
+    label: "photos and thumbnails",
+    stores: images,
+    local_dir: inventory_images,
+    on_vercel: true,
+    content_type: content_type => |c| c,
+});

@@ -149,7 +149,7 @@ pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<I
         })
         .await?;
     tracing::info!(user_id, item_id = item.id, "item created");
-    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
+    super::embedding::items_changed(state, &mut c, user_id).await;
     one_view(&mut c, user_id, item).await
 }
 
@@ -172,7 +172,7 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
             repo::update_item(c, user_id, id, &changes).await?.ok_or(AppError::NotFound)
         })
         .await?;
-    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
+    super::embedding::items_changed(state, &mut c, user_id).await;
     one_view(&mut c, user_id, item).await
 }
 
@@ -208,7 +208,7 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
             // items that are still in the metadata database
             match pool.get().await {
                 Ok(mut vc) => {
-                    if let Err(e) = crate::documents::vectors::delete_items(&mut vc, user_id, &[id]).await {
+                    if let Err(e) = crate::vectors::delete_items(&mut vc, user_id, &[id]).await {
                         tracing::warn!(error = %e, item_id = id, "could not delete the item's vector");
                     }
                 }
@@ -295,7 +295,7 @@ pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> R
         })
         .await?;
     tracing::info!(user_id, items = n, "items changed in bulk");
-    crate::documents::jobs::items_changed(state, &mut c, user_id).await;
+    super::embedding::items_changed(state, &mut c, user_id).await;
     Ok(n)
 }
 

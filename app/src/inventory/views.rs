@@ -8,9 +8,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
-use crate::auth::views::FormError;
 use crate::error::AppError;
-use crate::pages::{id_param, set_error_status, ErrorNotice};
+use crate::widgets::FormError;
+use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
 fn current_query() -> Memo<ItemQuery> {
     let query = use_query_map();

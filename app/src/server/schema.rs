@@ -134,6 +134,7 @@ diesel::table! {
         bytes -> Int8,
         items -> Int4,
         created_at -> Timestamptz,
+        sha256 -> Nullable<Text>,
     }
 }
 

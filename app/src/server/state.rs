@@ -41,10 +41,14 @@ pub struct AppState {
     /// uploaded documents (S3 when configured; local disk otherwise)
     pub documents: crate::storage::Stores,
     /// turns passages and queries into vectors; `None` when off or the model failed to load
-    pub embedder: Option<Arc<dyn crate::documents::embed::Embedder>>,
+    pub embedder: Option<Arc<dyn crate::embedding::Embedder>>,
     pub leptos_options: LeptosOptions,
     /// nudges idle job workers when a job is queued (they also poll every second)
     pub jobs_added: Arc<tokio::sync::Notify>,
+    /// every kind of job, assembled from each feature's list (the one list of kinds)
+    pub jobs: Arc<crate::jobs::Registry>,
+    /// every kind of stored object (photos, documents, exports), for storage relocation
+    pub holdings: Arc<[Arc<dyn crate::storage::relocate::Holdings>]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -4,7 +4,9 @@
 //! nothing a user sends (a file name, say) ever becomes part of one. [`BlobStore`] is the one
 //! interface every backend implements; this module has the local-disk backend.
 
+pub mod build;
 pub mod guard;
+pub mod relocate;
 pub mod s3;
 pub mod vercel;
 
@@ -120,6 +122,64 @@ pub enum StorageError {
     Unconfigured(String),
 }
 
+/// A file's size and sha256 (hex), read in pieces: what rows of stored objects record.
+pub async fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut n = 0u64;
+    loop {
+        let read = file.read(&mut buf).await?;
+        if read == 0 {
+            break;
+        }
+        n += read as u64;
+        hasher.update(&buf[..read]);
+    }
+    Ok((n, format!("{:x}", hasher.finalize())))
+}
+
+/// A storage backend, as rows record it (`backend` columns hold [`Backend::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Local,
+    S3,
+    Vercel,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 3] = [Self::Local, Self::S3, Self::Vercel];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::S3 => "s3",
+            Self::Vercel => "vercel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why [`Stores::put_recorded`] kept nothing.
+#[derive(Debug)]
+pub enum PutError<E> {
+    /// no backend took the object
+    Store(StorageError),
+    /// the row could not be written (the object was deleted again)
+    Record(E),
+}
+
 /// The backends for one purpose (photos, documents, exports): where new objects go, and every
 /// backend an existing object may be on (each row records its own).
 #[derive(Clone)]
@@ -177,6 +237,34 @@ impl Stores {
         }
         self.local.put_file(key, source, content_type).await?;
         Ok(self.local.backend())
+    }
+
+    /// The one way a new object is kept: puts the file at `key` (see [`Stores::put_file`]), then
+    /// runs `record` with the backend that has it — the row that points at the object. When the
+    /// row cannot be written, the object is deleted again: no row, no object.
+    pub async fn put_recorded<T, E>(
+        &self,
+        key: &BlobKey,
+        source: &Path,
+        content_type: &str,
+        record: impl AsyncFnOnce(Backend) -> Result<T, E>,
+    ) -> Result<T, PutError<E>> {
+        let backend = self.put_file(key, source, content_type).await.map_err(|e| {
+            tracing::error!(error = %e, key = key.as_str(), "could not store an object");
+            PutError::Store(e)
+        })?;
+        let Some(on) = Backend::parse(backend) else {
+            return Err(PutError::Store(StorageError::Unconfigured(backend.to_owned())));
+        };
+        match record(on).await {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                if let Err(err) = self.delete(backend, key).await {
+                    tracing::warn!(error = %err, key = key.as_str(), "an object without a row could not be deleted");
+                }
+                Err(PutError::Record(e))
+            }
+        }
     }
 
     fn on(&self, backend: &str) -> Result<&Arc<dyn BlobStore>, StorageError> {

@@ -2,7 +2,8 @@
 //! local embedding model. Ingest runs through the real job queue (`jobs::drain` plays the worker).
 
 use super::*;
-use app::documents::jobs;
+use app::documents::jobs::INGEST;
+use app::jobs;
 
 // ---- files made for the tests -------------------------------------------------------------
 
@@ -540,10 +541,11 @@ async fn an_interrupted_ingest_resumes_where_it_stopped() {
     // a worker claims the job and dies (no heartbeat, no answer)
     let mut c = app.state.db.get().await.unwrap();
     let here = [app.state.documents.local_store_id().unwrap()];
-    let job = jobs::claim(&mut c, "doomed-worker", jobs::DOCUMENT_KINDS, &here).await.unwrap().unwrap();
+    let job =
+        jobs::claim(&mut c, "doomed-worker", &app.state.jobs.kinds(jobs::Lane::Model), &here).await.unwrap().unwrap();
     assert_eq!(job.subject_id, id);
     // nobody else may take it while the lease holds
-    assert!(jobs::claim(&mut c, "other", jobs::DOCUMENT_KINDS, &here).await.unwrap().is_none());
+    assert!(jobs::claim(&mut c, "other", &app.state.jobs.kinds(jobs::Lane::Model), &here).await.unwrap().is_none());
     assert_eq!(ingest(&app).await, 0);
     diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
         .bind::<diesel::sql_types::BigInt, _>(job.id)
@@ -574,7 +576,7 @@ async fn an_interrupted_ingest_resumes_where_it_stopped() {
         .await
         .unwrap();
     let user = app.me().await["id"].as_i64().unwrap();
-    jobs::enqueue(&mut c, jobs::INGEST, user, id).await.unwrap();
+    jobs::enqueue(&mut c, INGEST, user, id).await.unwrap();
     ingest(&app).await;
     assert_eq!(chunk_ids(&mut c, id).await, before);
     assert_eq!(vector_count(&app, id).await, total);
@@ -650,7 +652,7 @@ async fn without_a_vector_database_documents_are_searchable_by_words() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn approximate_search_never_drops_a_users_passages_among_many_others() {
-    use app::documents::vectors;
+    use app::vectors;
     let app = TestApp::spawn().await;
     let pool = app.state.vector.pool().unwrap().clone();
     let mut vc = pool.get().await.unwrap();
@@ -659,7 +661,7 @@ async fn approximate_search_never_drops_a_users_passages_among_many_others() {
     let unit = |seed: u64, closeness: f32| {
         let mut v: Vec<f32> = (0..dims).map(|i| (((seed * 31 + i as u64) % 97) as f32 / 97.0) - 0.5).collect();
         v[0] += closeness;
-        app::documents::embed::normalise(v)
+        app::embedding::normalise(v)
     };
     for batch in 0..6 {
         let rows = (0..1000).map(|i| {
@@ -694,7 +696,7 @@ async fn approximate_search_never_drops_a_users_passages_among_many_others() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_different_embedding_model_is_refused_until_reindexed() {
-    use app::documents::vectors;
+    use app::vectors;
     let app = TestApp::spawn().await;
     let mut vc = app.state.vector.pool().unwrap().get().await.unwrap();
     let e = app.state.embedder.as_ref().unwrap();
@@ -709,8 +711,8 @@ async fn a_different_embedding_model_is_refused_until_reindexed() {
     vectors::insert(&mut vc, "openai/text-embedding-3-small@1536", vec![(1, 1, 1, vec![0.1; 1536])]).await.unwrap();
 }
 
-async fn spawn_openai_double() -> (server::openai_double::OpenAiDouble, String) {
-    let double = server::openai_double::OpenAiDouble::new("sk-test-key");
+async fn spawn_openai_double() -> (doubles::openai::OpenAiDouble, String) {
+    let double = doubles::openai::OpenAiDouble::new("sk-test-key");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/v1", listener.local_addr().unwrap());
     let router = double.router();
@@ -765,8 +767,8 @@ async fn switching_to_an_openai_compatible_api_needs_a_reindex_then_searches_wit
     assert_eq!(search(&app, "warranty", &[]).await["mode"], "Hybrid");
 
     // a wrong key is an error from the embedder, with the API's message
-    let bad = app::documents::embed::OpenAiEmbedder::new(&base, "sk-wrong", "text-embedding-3-small", 1536).unwrap();
-    use app::documents::embed::Embedder;
+    let bad = app::embedding::OpenAiEmbedder::new(&base, "sk-wrong", "text-embedding-3-small", 1536).unwrap();
+    use app::embedding::Embedder;
     let e = bad.embed(&["x".to_owned()]).await.unwrap_err().to_string();
     assert!(e.contains("401") && e.contains("Incorrect API key"), "{e}");
 }
@@ -971,9 +973,9 @@ async fn items_left_waiting_are_embedded_and_an_edit_during_embedding_stays_due(
         .execute(&mut c)
         .await
         .unwrap();
-    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 1);
+    assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 1);
     assert_eq!(ingest(&app).await, 1);
-    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0, "nothing left waiting");
+    assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 0, "nothing left waiting");
     // the version an embedding recorded is the one it read: an edit after the read stays due
     #[derive(diesel::QueryableByName)]
     struct V {
@@ -995,17 +997,17 @@ async fn items_left_waiting_are_embedded_and_an_edit_during_embedding_stays_due(
         .await
         .unwrap();
     let user = app.me().await["id"].as_i64().unwrap();
-    assert_eq!(app::documents::jobs::record_embedded(&mut c, user, &[id], &[2]).await.unwrap(), 0);
-    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 1, "still due");
+    assert_eq!(app::inventory::embedding::record_embedded(&mut c, user, &[id], &[2]).await.unwrap(), 0);
+    assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 1, "still due");
     ingest(&app).await;
-    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0);
+    assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 0);
     // a change to the quantity is not a change of words: nothing to embed
     diesel::sql_query("UPDATE user_inventory SET quantity = 3 WHERE id = $1")
         .bind::<diesel::sql_types::BigInt, _>(id)
         .execute(&mut c)
         .await
         .unwrap();
-    assert_eq!(app::documents::jobs::queue_item_embedding(&mut c).await.unwrap(), 0);
+    assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 0);
     let r = search(&app, "boiling water", &[]).await;
     assert_eq!(item_names(&r), vec!["Copper tea kettle"], "{r}");
 }

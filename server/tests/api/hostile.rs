@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 
-use app::documents::jobs;
+use app::jobs;
 
 use super::documents::{document, documents, ids, ingest, search, status_of, titles, upload_docs, xlsx_raw};
 use super::*;
@@ -105,7 +105,10 @@ async fn a_job_that_stopped_its_worker_every_time_is_failed_not_claimed_forever(
     let here = [app.state.documents.local_store_id().unwrap()];
     // two workers claim it in turn and die (no answer, the lease lapses)
     for attempt in 1..=2 {
-        let job = jobs::claim(&mut c, "dying-worker", jobs::DOCUMENT_KINDS, &here).await.unwrap().unwrap();
+        let job = jobs::claim(&mut c, "dying-worker", &app.state.jobs.kinds(jobs::Lane::Model), &here)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(job.attempts, attempt, "a claim counts as an attempt before the work starts");
         diesel::sql_query("UPDATE jobs SET locked_until = now() - interval '1 second' WHERE id = $1")
             .bind::<diesel::sql_types::BigInt, _>(job.id)

@@ -2,7 +2,7 @@
 //! published contract: bearer auth, `input` as a string or a list, optional `dimensions`, answers
 //! `{"object": "list", "data": [{"object": "embedding", "index", "embedding"}], "model", "usage"}`,
 //! errors as `{"error": {"message", "type", "code"}}`. The real `OpenAiEmbedder` talks to it in
-//! tests, and `bartleby openai-double` lets you try `OPENAI_BASE_URL` on your machine.
+//! tests, and `bartleby-doubles openai` lets you try `OPENAI_BASE_URL` on your machine.
 //!
 //! Its vectors are not a language model's: each word (lower-cased, and its 4-letter prefix) is
 //! hashed to a signed position, so texts that share words are near each other. Enough for tests of

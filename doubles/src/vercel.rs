@@ -1,5 +1,5 @@
 //! A stand-in for the Vercel Blob API, following the contract of the official `@vercel/blob`
-//! client: the real adapter talks to it in tests, and `bartleby vercel-blob-double` lets you try
+//! client: the real adapter talks to it in tests, and `bartleby-doubles vercel-blob` lets you try
 //! `STORAGE_BACKEND=vercel` on your machine. Objects live in memory.
 //!
 //! Served under `/api/blob`: `PUT /api/blob/?pathname=` (put), `GET /api/blob?url=` (head),

@@ -1,4 +1,4 @@
-//! `bartleby bench inventory`: the figures of the inventory issue, printed.
+//! `bartleby-bench inventory`: the figures of the inventory issue, printed.
 //!
 //! 1. Load: one user with N items (default 100,000) and U−1 other users with N each (default 10),
 //!    every user with 1,110 places (10 rooms × 10 shelves × 10 boxes) and items spread over the
@@ -18,7 +18,7 @@ use app::server::AppState;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 
-use crate::bench::{exec, make_user, peak_rss_mb, percentile, run_clients, set_password, signed_in};
+use crate::common::{exec, make_user, peak_rss_mb, percentile, run_clients, set_password, signed_in};
 
 const WORDS: &str = "oak walnut pine maple cherry birch teak cedar ash elm brass copper iron steel silver gold tin \
     bronze glass crystal porcelain ceramic stone marble granite slate leather wool linen cotton silk velvet \
@@ -210,11 +210,11 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = crate::router(state.clone());
+    let router = server::router(state.clone());
     let limits = state.config.http.clone();
     tokio::spawn(async move {
         // the production accept loop; the benchmark's clients all come from one address
-        crate::listen::serve(listener, router, &limits, false, std::future::pending()).await;
+        server::listen::serve(listener, router, &limits, false, std::future::pending()).await;
     });
     let base = format!("http://{addr}");
     let client = signed_in(&base, "inventory@bench.invalid").await?;
@@ -273,7 +273,7 @@ async fn photo_ingest(state: &AppState, base: &str, client: &reqwest::Client, ow
     const PHOTOS: usize = 24;
     const UPLOADERS: usize = 4;
     let jpeg = three_mb_jpeg()?;
-    crate::spawn_photo_workers(state);
+    server::spawn_photo_workers(state);
     let mut c = state.db.get().await?;
     let item: N = diesel::sql_query("SELECT id AS n FROM user_inventory WHERE user_id = $1 ORDER BY id LIMIT 1")
         .bind::<BigInt, _>(owner)

@@ -1,4 +1,4 @@
-//! `bartleby bench documents`: the figures of the documents issue, printed.
+//! `bartleby-bench documents` (and `retrieval`, at the end): the figures of the documents issue, printed.
 //!
 //! 1. Ingest: the texts under /usr/share/common-licenses (real English prose), uploaded as
 //!    documents and run through the job queue with the configured embedder: documents/s,
@@ -12,9 +12,11 @@
 //!
 //! It runs in a database of its own (`bartleby_bench`, recreated each run).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
+
+use crate::common::{exec, make_user, peak_rss_mb, percentile, run_clients, set_password, signed_in};
 use app::server::AppState;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
@@ -34,103 +36,6 @@ impl Rng {
     fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
     }
-}
-
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
-pub(crate) fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-pub(crate) async fn exec(state: &AppState, sql: &str) -> Result<()> {
-    let mut c = state.db.get().await?;
-    diesel::sql_query(sql).execute(&mut c).await?;
-    Ok(())
-}
-
-pub(crate) async fn make_user(state: &AppState, email: &str) -> Result<i64> {
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let mut c = state.db.get().await?;
-    let row: Id = diesel::sql_query(
-        "INSERT INTO users (email, display_name, password_hash) VALUES ($1, 'Bench', 'x') \
-         ON CONFLICT (email) DO UPDATE SET display_name = 'Bench' RETURNING id",
-    )
-    .bind::<Text, _>(email)
-    .get_result(&mut c)
-    .await?;
-    Ok(row.id)
-}
-
-/// A client signed in as `email` (the session cookie kept), against the server at `base`.
-pub(crate) async fn signed_in(base: &str, email: &str) -> Result<reqwest::Client> {
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
-    let r = client
-        .post(format!("{base}/api/auth/sign_in"))
-        .header("Origin", base)
-        .form(&[("email", email), ("password", BENCH_PASSWORD)])
-        .send()
-        .await?;
-    anyhow::ensure!(r.status().is_success() || r.status().is_redirection(), "sign in: {}", r.status());
-    Ok(client)
-}
-
-/// Runs `clients` concurrent clients, each making `per_client` requests through `request(client
-/// number, request number)`, which answers whether the response was the right one. Returns the
-/// times of the right answers, sorted, and the wall time in seconds.
-pub(crate) async fn run_clients<F, Fut>(clients: usize, per_client: usize, request: F) -> Result<(Vec<Duration>, f64)>
-where
-    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut times = Vec::with_capacity(per_client);
-            for i in 0..per_client {
-                let t = Instant::now();
-                if request(c, i).await {
-                    times.push(t.elapsed());
-                }
-            }
-            times
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await?);
-    }
-    all.sort();
-    Ok((all, started.elapsed().as_secs_f64()))
-}
-
-/// Gives the benchmark account the password its HTTP clients sign in with.
-pub(crate) async fn set_password(state: &AppState, user: i64) -> Result<()> {
-    let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut c = state.db.get().await?;
-    diesel::sql_query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind::<Text, _>(hash)
-        .bind::<BigInt, _>(user)
-        .execute(&mut c)
-        .await?;
-    Ok(())
 }
 
 pub async fn documents(state: AppState, passages: usize) -> Result<()> {
@@ -179,7 +84,7 @@ async fn ingest(state: &AppState) -> Result<()> {
         }
     }
     let started = Instant::now();
-    app::documents::jobs::drain(state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    app::jobs::drain(state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let took = started.elapsed().as_secs_f64();
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -229,8 +134,6 @@ async fn pdf_pages(state: &AppState) {
     );
 }
 
-pub(crate) const BENCH_PASSWORD: &str = "benchmark password";
-
 /// The synthetic documents' ids start here (far above real ones).
 const FIRST_DOC_ID: i64 = 1_000_000;
 /// Synthetic corpus shape: topics, the dimension of the subspace a topic's passages vary in, and
@@ -251,7 +154,7 @@ struct Topic {
 
 impl Topic {
     fn new(rng: &mut Rng, dims: usize, vocab: usize) -> Self {
-        use app::documents::embed::normalise;
+        use app::embedding::normalise;
         let mut random_unit = || normalise((0..dims).map(|_| rng.unit()).collect());
         let centre = random_unit();
         let basis = (0..TOPIC_RANK).map(|_| random_unit()).collect();
@@ -272,7 +175,7 @@ impl Topic {
             v.iter_mut().zip(b).for_each(|(x, y)| *x += coef * y);
         }
         v.iter_mut().for_each(|x| *x += rng.unit() * 0.035);
-        app::documents::embed::normalise(v)
+        app::embedding::normalise(v)
     }
 }
 
@@ -292,7 +195,7 @@ async fn load_corpus(
     topics: &[Topic],
     accounts: [(i64, usize); 2],
 ) -> Result<()> {
-    use app::documents::vectors;
+    use app::vectors;
     let vpool = state.vector.pool().cloned().context("no vector database")?;
     let load_started = Instant::now();
     {
@@ -404,7 +307,7 @@ async fn queries_near(state: &AppState, rng: &mut Rng, user: i64, n: usize) -> R
         .into_iter()
         .map(|q| {
             let moved: Vec<f32> = q.to_vec().iter().map(|x| x + rng.unit() * 0.03).collect();
-            pgvector::Vector::from(app::documents::embed::normalise(moved))
+            pgvector::Vector::from(app::embedding::normalise(moved))
         })
         .collect())
 }
@@ -412,7 +315,7 @@ async fn queries_near(state: &AppState, rng: &mut Rng, user: i64, n: usize) -> R
 /// recall@10 of `vectors::nearest` as search calls it (the 100 nearest candidates, of which the
 /// first ten are compared) against the exact scan, for `user`.
 async fn recall(state: &AppState, rng: &mut Rng, user: i64, label: &str) -> Result<()> {
-    use app::documents::vectors;
+    use app::vectors;
     let queries = queries_near(state, rng, user, 20).await?;
     let vpool = state.vector.pool().cloned().context("no vector database")?;
     let mut c = state.db.get().await?;
@@ -428,8 +331,7 @@ async fn recall(state: &AppState, rng: &mut Rng, user: i64, label: &str) -> Resu
     for q in &queries {
         let exact = vectors::exact(&mut vc, &scope, q, 10).await?;
         let t = Instant::now();
-        let got =
-            vectors::nearest(&mut vc, &scope, in_scope.n, &q.to_vec(), app::documents::search::CANDIDATES).await?;
+        let got = vectors::nearest(&mut vc, &scope, in_scope.n, &q.to_vec(), app::search::service::CANDIDATES).await?;
         times.push(t.elapsed());
         found += got.iter().take(10).filter(|a| exact.iter().any(|e| e.chunk_id == a.chunk_id)).count();
     }
@@ -504,7 +406,8 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         (owner, "the account that owns most passages", total - SCOPED_DOCS * PER_DOC),
         (scoped, scoped_label.as_str(), SCOPED_DOCS * PER_DOC),
     ] {
-        use app::documents::{search::text_candidates, vectors};
+        use app::search::service::text_candidates;
+        use app::vectors;
         let embedder = state.embedder.clone().context("no embedder")?;
         let (mut embed_t, mut text_t, mut vector_t) = (Vec::new(), Vec::new(), Vec::new());
         let scope = vectors::Scope::owner(user, &[]);
@@ -539,11 +442,11 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     // end to end over HTTP: the real router, a signed-in user, /api/search
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = crate::router(state.clone());
+    let app = server::router(state.clone());
     let limits = state.config.http.clone();
     tokio::spawn(async move {
         // the production accept loop; the benchmark's clients all come from one address
-        crate::listen::serve(listener, app, &limits, false, std::future::pending()).await;
+        server::listen::serve(listener, app, &limits, false, std::future::pending()).await;
     });
     let base = format!("http://{addr}");
     let runs = [
@@ -588,9 +491,9 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
 /// `bartleby bench retrieval`: the quality of document search on the test set in
 /// `bench/retrieval/` (real text, real embeddings from the configured model).
 pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()> {
-    use app::documents::search::{fuse, text_candidates, MAX_DISTANCE};
     use app::documents::service::{add, SpooledFile};
-    use app::documents::vectors;
+    use app::search::service::{fuse, text_candidates, MAX_DISTANCE};
+    use app::vectors;
     let embedder = state.embedder.clone().context("no embedding model: run scripts/setup.sh")?;
     let vpool = state.vector.pool().cloned().context("no vector database")?;
     println!("Retrieval quality on {} with {}", set_dir.display(), embedder.model_id());
@@ -617,7 +520,7 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         doc_of.insert(name.clone(), id);
     }
     let started = Instant::now();
-    app::documents::jobs::drain(&state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    app::jobs::drain(&state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let ingest_secs = started.elapsed().as_secs_f64();
 
     #[derive(diesel::QueryableByName)]

@@ -10,11 +10,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text};
 use diesel_async::RunQueryDsl;
 
-use super::types::{DocType, Passage, ResultGroup, SearchMode, SearchQuery, SearchResults, Segment};
-use super::vectors;
+use super::types::{ItemHit, Passage, ResultGroup, SearchMode, SearchQuery, SearchResults, Segment};
+use crate::documents::types::DocType;
 use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
 use crate::server::AppState;
+use crate::vectors;
 
 /// Result groups (documents) per page.
 pub const PER_PAGE: usize = 10;
@@ -368,7 +369,7 @@ async fn matching_items(
     by_words: Result<(Vec<crate::inventory::types::ItemView>, i64), AppError>,
     terms: &[String],
     by_meaning: &[vectors::ItemNeighbour],
-) -> (Vec<super::types::ItemHit>, i64) {
+) -> (Vec<ItemHit>, i64) {
     let found = async {
         let (by_words, total) = by_words?;
         let words: Vec<(i64, i64)> = by_words.iter().map(|i| (i.id, i.id)).collect();
@@ -386,10 +387,10 @@ async fn matching_items(
             let rows = crate::inventory::repo::find_items(&mut c, user_id, &missing).await.map_err(query_failed)?;
             views.extend(crate::inventory::service::views(&mut c, user_id, &rows).await?);
         }
-        let hits: Vec<super::types::ItemHit> = ranked
+        let hits: Vec<ItemHit> = ranked
             .iter()
             .filter_map(|(id, _)| views.iter().find(|v| v.id == *id))
-            .map(|i| super::types::ItemHit {
+            .map(|i| ItemHit {
                 snippet: snippet(&i.description, terms),
                 id: i.id,
                 name: i.name.clone(),

@@ -1,0 +1,121 @@
+//! `bartleby-bench`: the figure commands. Each prints the figures the README quotes, measured in a
+//! database of its own (the embedded Postgres's `bartleby_bench`, recreated each run, or
+//! `BENCH_DATABASE_URL`), never in the configured databases or storage. Build it in release:
+//! `cargo run --release -p bench -- inventory`.
+
+mod common;
+mod documents;
+mod inventory;
+
+use anyhow::Result;
+use app::server::config::Config;
+use clap::{Parser, Subcommand};
+use server::embedded_pg::EmbeddedPg;
+use tracing_subscriber::EnvFilter;
+
+/// Bartleby's performance figures, each in a database of its own (bartleby_bench, recreated each
+/// run; BENCH_REUSE=1 keeps what an earlier run loaded).
+#[derive(Parser)]
+#[command(name = "bartleby-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest and search figures: documents/s and passages/s, HNSW build, recall@10, search
+    /// latency over HTTP at 1 and 16 clients, peak RSS.
+    Documents {
+        #[arg(long, default_value_t = 100_000)]
+        passages: usize,
+    },
+    /// Inventory figures: the server-rendered inventory page for sorts, filters and searches at
+    /// 1 and 32 clients, 3 MB JPEG ingest with thumbnails, peak RSS.
+    Inventory {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 11)]
+        users: usize,
+    },
+    /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking);
+    /// BENCH_RETRIEVAL_DIR for another set.
+    Retrieval,
+}
+
+fn main() -> Result<()> {
+    let command = Cli::parse().command;
+    let mut config = Config::from_env()?;
+    tracing_subscriber::fmt().with_env_filter(EnvFilter::new(&config.log_filter)).with_writer(std::io::stderr).init();
+    // the untrusted-file parser is `bartleby parse …`, beside this binary
+    if std::env::var_os("BARTLEBY_PARSER_EXE").is_none() {
+        if let Some(dir) = std::env::current_exe()?.parent() {
+            config.parser.exe = dir.join("bartleby");
+        }
+    }
+    anyhow::ensure!(
+        config.parser.exe.is_file(),
+        "{} is missing: build it first (cargo build --release -p server), or set BARTLEBY_PARSER_EXE",
+        config.parser.exe.display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Documents { passages } => {
+                in_own_database(config, move |state| documents::documents(state, passages)).await
+            }
+            Command::Inventory { items, users } => {
+                in_own_database(config, move |state| inventory::inventory(state, items, users)).await
+            }
+            Command::Retrieval => {
+                in_own_database(config, |state| async move {
+                    let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());
+                    documents::retrieval(state, std::path::Path::new(&dir)).await
+                })
+                .await
+            }
+        }
+    })
+}
+
+/// Runs a benchmark against a database of its own (`bartleby_bench`, recreated each run).
+async fn in_own_database<F, Fut>(config: Config, run: F) -> Result<()>
+where
+    F: FnOnce(app::server::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    // never in the configured databases: the benchmark writes and drops freely
+    let mut config = config;
+    config.vector_database_url = None;
+    config.storage_backend = app::server::config::StorageBackend::Local;
+    config.s3.bucket = None;
+    config.blob_read_write_token = None;
+    let scratch = std::env::temp_dir().join(format!("bartleby-bench-{}", std::process::id()));
+    config.dirs.uploads = scratch.join("uploads");
+    config.dirs.documents = scratch.join("documents");
+    config.dirs.exports = scratch.join("exports");
+    config.dirs.inventory_images = scratch.join("images");
+    let (url, owned_pg) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let pg = EmbeddedPg::from_config(&config)?;
+            let started = pg.start().await?;
+            // BENCH_REUSE=1 keeps what an earlier run loaded (a million vectors take ~20 minutes)
+            if std::env::var("BENCH_REUSE").is_err() {
+                pg.drop_database("bartleby_bench").await?;
+            }
+            pg.ensure_database("bartleby_bench").await?;
+            (pg.url("bartleby_bench"), started.then_some(pg))
+        }
+    };
+    let result = async {
+        let state = server::build_state(config, &url).await?;
+        run(state).await
+    }
+    .await;
+    if let Some(pg) = owned_pg {
+        pg.stop().await?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}

@@ -1,0 +1,8 @@
+//! Stand-ins for the hosted services that have no local emulator, each following its published
+//! contract so that Bartleby's real client code runs against it: the Vercel Blob API
+//! ([`vercel`]) and an OpenAI-compatible embeddings API ([`openai`]). The integration tests use
+//! them in-process; `bartleby-doubles` serves them for people trying the hosted modes locally.
+//! Nothing here is part of the product binary.
+
+pub mod openai;
+pub mod vercel;
