@@ -237,6 +237,7 @@ impl Embedder for LocalEmbedder {
     fn dimensions(&self) -> usize {
         self.dimensions
     }
+    #[tracing::instrument(name = "embed", skip_all, fields(model = self.id.as_str(), texts = texts.len()), err(Display))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -299,6 +300,7 @@ impl Embedder for OpenAiEmbedder {
     fn dimensions(&self) -> usize {
         self.dimensions
     }
+    #[tracing::instrument(name = "embed", skip_all, fields(model = self.id.as_str(), texts = texts.len()), err(Display))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());

@@ -33,8 +33,8 @@ pub enum AppError {
 
 fn rate_limited_message(secs: u64) -> String {
     let minutes = secs.div_ceil(60).max(1);
-    let unit = if minutes == 1 { "minute" } else { "minutes" };
-    format!("Too many failed sign-in attempts. Try again in {minutes} {unit}.")
+    let wait = crate::format::count(u32::try_from(minutes).unwrap_or(u32::MAX), "minute", "minutes");
+    format!("Too many failed sign-in attempts. Try again in {wait}.")
 }
 
 impl AppError {
@@ -79,6 +79,20 @@ impl AppError {
             Self::Internal => 500,
             Self::Transport { .. } => 502,
         }
+    }
+}
+
+/// The answer for a request that failed outside the server functions (uploads, downloads):
+/// the error's status and the error as JSON. The error also rides along in the response's
+/// extensions, so the server's `friendly_errors` layer can answer a browser that asked for HTML
+/// with a page instead: one error type, HTML or JSON as the request wants.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, axum::Json(&self)).into_response();
+        res.extensions_mut().insert(self);
+        res
     }
 }
 

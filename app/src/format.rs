@@ -1,4 +1,4 @@
-//! How numbers are written for people, the same on every page.
+//! How numbers, counts and URL values are written, the same on every page.
 
 /// Bytes for people, in powers of 1000 as file managers show them: "912 B", "14.2 kB", "1.5 MB",
 /// "2.31 GB". (One convention everywhere: the documents page and the dashboard once disagreed
@@ -11,6 +11,16 @@ pub fn bytes(bytes: i64) -> String {
         b if b < 1e9 => format!("{:.1} MB", b / 1e6),
         b => format!("{:.2} GB", b / 1e9),
     }
+}
+
+/// Percent-encodes a path or query value (keeps `/` readable).
+pub fn url(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A count with its noun: "1 document", "3 documents".

@@ -219,6 +219,7 @@ async fn retry_or_fail(state: &AppState, job: &Claimed, reason: &str, permanent:
 }
 
 /// Runs one job of `kinds`, if one is due. Returns false when the queue had nothing to do.
+#[tracing::instrument(skip_all, fields(worker = worker, job = tracing::field::Empty, kind = tracing::field::Empty))]
 pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<bool, AppError> {
     let (job, abandoned) = {
         let mut c = conn(&state.db).await?;
@@ -238,6 +239,7 @@ pub async fn run_one(state: &AppState, worker: &str, kinds: &[&str]) -> Result<b
         }
     }
     let Some(job) = job else { return Ok(false) };
+    tracing::Span::current().record("job", job.id).record("kind", job.kind.as_str());
     tracing::debug!(job = job.id, kind = job.kind, attempt = job.attempts, "job claimed");
     let outcome = match state.jobs.get(&job.kind) {
         Some(handler) => handler.run(state, &job).await,

@@ -33,16 +33,6 @@ use auth::api::{current_user, SignIn, SignOut, SignUp};
 use auth::types::UserView;
 use error::AppError;
 
-/// Percent-encodes a path or query value (keeps `/` readable).
-pub fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Text for an element whose content the server writes unescaped: `<title>` (leptos_meta writes
 /// the title as it is) and `<textarea>` (tachys does not escape its children). A name such as
 /// `</title><script>` or a description such as `</textarea><script>` would otherwise end the

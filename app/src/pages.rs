@@ -34,7 +34,7 @@ where
                             Ok(Some(user)) => content(user).into_any(),
                             Ok(None) => {
                                 let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                                let path = format!("/login?next={}", crate::url_encode(&here));
+                                let path = format!("/login?next={}", crate::format::url(&here));
                                 view! { <Redirect path=path/> }.into_any()
                             }
                             Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -129,7 +129,7 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
                 "vercel" => "Vercel Blob",
                 other => other,
             };
-            let files = if s.objects == 1 { "1 file".to_owned() } else { format!("{} files", s.objects) };
+            let files = crate::format::count(u32::try_from(s.objects).unwrap_or(u32::MAX), "file", "files");
             format!("{backend}: {} in {files}", crate::format::bytes(s.bytes))
         })
         .collect();

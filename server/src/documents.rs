@@ -55,9 +55,9 @@ pub async fn upload_documents(
     mut multipart: Multipart,
 ) -> Response {
     let json = wants_json(&headers);
-    let user = match uploader(&state, &session, json).await {
+    let user = match uploader(&state, &session).await {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(e) => return e.into_response(),
     };
     let limit = state.config.document_max_bytes;
     let limit_mb = limit / (1024 * 1024);
@@ -150,10 +150,14 @@ pub async fn upload_documents(
 
 /// `GET /documents/{id}/file`: the original file. PDFs and text open in the browser; other types
 /// download. Only for the owner and users it is shared with (anyone else: 404).
-pub async fn download_document(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let result = async {
+pub async fn download_document(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    {
         let user_id = owner_id(&state, &session).await?;
-        let mut c = app::server::db::conn(&state.db).await.map_err(|_| crate::middleware::unavailable_page())?;
+        let mut c = app::server::db::conn(&state.db).await?;
         let (doc, _) = service::readable(&mut c, user_id, id).await.map_err(lookup_failed)?;
         drop(c);
         let mut res = stream_object(&state.documents, &doc.backend, &doc.key, "document", id).await?;
@@ -172,7 +176,7 @@ pub async fn download_document(State(state): State<AppState>, session: Session, 
         let disposition = format!(
             "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
             if inline { "inline" } else { "attachment" },
-            app::url_encode(&doc.file_name)
+            app::format::url(&doc.file_name)
         );
         if let Ok(v) = HeaderValue::from_str(&disposition) {
             h.insert(header::CONTENT_DISPOSITION, v);
@@ -186,6 +190,4 @@ pub async fn download_document(State(state): State<AppState>, session: Session, 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         Ok(res)
     }
-    .await;
-    result.unwrap_or_else(|r: Response| r)
 }

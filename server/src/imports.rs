@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use tower_sessions::Session;
 
-use crate::media::{app_error, rand_u64, spool, uploader, wants_json, SpoolError};
+use crate::media::{rand_u64, spool, uploader, wants_json, SpoolError};
 
 /// Largest CSV file accepted.
 pub const IMPORT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -19,7 +19,7 @@ const PENDING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 *
 
 fn refused(code: &str, message: &str, json: bool) -> Response {
     if json {
-        app_error(AppError::validation("file", message), true)
+        AppError::validation("file", message).into_response()
     } else {
         Redirect::to(&format!("/inventory/import?error={code}")).into_response()
     }
@@ -32,9 +32,9 @@ pub async fn upload_import(
     mut multipart: Multipart,
 ) -> Response {
     let json = wants_json(&headers);
-    let user = match uploader(&state, &session, json).await {
+    let user = match uploader(&state, &session).await {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(e) => return e.into_response(),
     };
     let tmp = state.config.dirs.uploads.join("tmp");
     let mut upload = None;
@@ -55,7 +55,7 @@ pub async fn upload_import(
                     Err(SpoolError::Malformed) => {
                         return refused("malformed", "The upload was interrupted. Please try again.", json)
                     }
-                    Err(SpoolError::Io(e)) => return app_error(e, json),
+                    Err(SpoolError::Io(e)) => return e.into_response(),
                 }
             }
             Ok(Some(_)) => {}
@@ -78,7 +78,7 @@ pub async fn upload_import(
     .await;
     if let Err(e) = result {
         let _ = tokio::fs::remove_file(&raw.path).await;
-        return app_error(e, json);
+        return e.into_response();
     }
     tracing::info!(user_id = user.id, bytes = raw.bytes, "import file received");
     if json {

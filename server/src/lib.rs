@@ -262,8 +262,8 @@ pub fn spawn_storage_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
 
 /// Re-embeds every document with the configured model: adopts the model in the vector database
 /// (dropping vectors of another model), queues every document and runs the queue here. Resumable.
-/// Returns how many jobs are still waiting (to retry later).
-pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i64> {
+/// `ran(done, total)` after each job. Returns how many jobs are still waiting (to retry later).
+pub async fn reindex(state: &AppState, mut say: impl FnMut(String), mut ran: impl FnMut(u64, u64)) -> Result<i64> {
     use app::vectors::{self, VectorError};
     let err = |e: app::error::AppError| anyhow::anyhow!("{e}");
     let Some(embedder) = state.embedder.clone() else {
@@ -291,16 +291,19 @@ pub async fn reindex(state: &AppState, mut say: impl FnMut(String)) -> Result<i6
     drop(vc);
     let queued = app::documents::jobs::queue_reindex(state).await.map_err(err)?;
     say(format!("{queued} document(s) to embed."));
-    {
+    let users = {
         let mut c = db::conn(&state.db).await.map_err(err)?;
         let users = app::inventory::embedding::queue_reembedding(&mut c).await?;
         say(format!("{users} user(s) with inventory items to embed."));
-    }
+        users
+    };
+    // a job per document and per user, and any that were waiting already
+    let total = (queued + users) as u64;
     let kinds = state.jobs.kinds(app::jobs::Lane::Model);
-    let mut done = 0usize;
+    let mut done = 0u64;
     while app::jobs::run_one(state, "reindex", &kinds).await.map_err(err)? {
         done += 1;
-        say(format!("{done} job(s) done"));
+        ran(done, total.max(done));
     }
     app::jobs::unfinished(state).await.map_err(err)
 }

@@ -172,9 +172,9 @@ pub async fn upload_photos(
 ) -> Response {
     let json = wants_json(&headers);
     let limit = state.config.photo_max_bytes;
-    let user = match uploader(&state, &session, json).await {
+    let user = match uploader(&state, &session).await {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(e) => return e.into_response(),
     };
     // a request far beyond what could be accepted is refused before reading it
     let declared =
@@ -281,47 +281,25 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
     }
 }
 
-/// The signed-in user behind an upload, or the answer for a request without one (401 when signed
-/// out, as JSON when the request asks for it).
-pub(crate) async fn uploader(
-    state: &AppState,
-    session: &Session,
-    json: bool,
-) -> Result<app::auth::repo::User, Response> {
-    match session_user(state, session).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(app_error(AppError::Unauthorized, json)),
-        Err(e) => Err(app_error(e, json)),
-    }
-}
-
-pub(crate) fn app_error(e: AppError, json: bool) -> Response {
-    let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if json {
-        (status, Json(e)).into_response()
-    } else {
-        (status, e.to_string()).into_response()
-    }
-}
-
-pub(crate) fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "Not found.").into_response()
+/// The signed-in user behind an upload (401 when signed out).
+pub(crate) async fn uploader(state: &AppState, session: &Session) -> Result<app::auth::repo::User, AppError> {
+    session_user(state, session).await?.ok_or(AppError::Unauthorized)
 }
 
 /// The signed-in user's id; anyone signed out gets 404 (objects are never public).
-pub(crate) async fn owner_id(state: &AppState, session: &Session) -> Result<i64, Response> {
+pub(crate) async fn owner_id(state: &AppState, session: &Session) -> Result<i64, AppError> {
     match session_user(state, session).await {
         Ok(Some(u)) => Ok(u.id),
-        Ok(None) => Err(not_found()),
-        Err(_) => Err(crate::middleware::unavailable_page()),
+        Ok(None) => Err(AppError::NotFound),
+        Err(_) => Err(AppError::Unavailable),
     }
 }
 
-/// The answer for a failed lookup of the user's own row.
-pub(crate) fn lookup_failed(e: AppError) -> Response {
+/// A failed lookup of the user's own row: 404 when it is not theirs, else temporarily unavailable.
+pub(crate) fn lookup_failed(e: AppError) -> AppError {
     match e {
-        AppError::NotFound => not_found(),
-        _ => crate::middleware::unavailable_page(),
+        AppError::NotFound => AppError::NotFound,
+        _ => AppError::Unavailable,
     }
 }
 
@@ -332,24 +310,28 @@ pub(crate) async fn stream_object(
     key: &str,
     what: &str,
     id: i64,
-) -> Result<Response, Response> {
-    let Some(key) = BlobKey::from_stored(key) else { return Err(not_found()) };
+) -> Result<Response, AppError> {
+    let Some(key) = BlobKey::from_stored(key) else { return Err(AppError::NotFound) };
     match stores.get(backend, &key).await {
         Ok(body) => Ok(body.into_response()),
         Err(StorageError::NotFound) => {
             tracing::error!(what, id, "a stored object is missing");
-            Err(not_found())
+            Err(AppError::NotFound)
         }
         Err(e) => {
             tracing::error!(error = %e, what, id, "storage read failed");
-            Err(crate::middleware::unavailable_page())
+            Err(AppError::Unavailable)
         }
     }
 }
 
 /// `GET /media/{id}`: a stored photo or thumbnail, to its owner only (anyone else: 404).
-pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let result = async {
+pub async fn serve_asset(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    {
         let user_id = owner_id(&state, &session).await?;
         let asset = photos::find_asset(&state, user_id, id).await.map_err(lookup_failed)?;
         let mut res = stream_object(&state.images, &asset.backend, &asset.key, "photo", id).await?;
@@ -363,13 +345,15 @@ pub async fn serve_asset(State(state): State<AppState>, session: Session, Path(i
         h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         Ok(res)
     }
-    .await;
-    result.unwrap_or_else(|r| r)
 }
 
 /// `GET /exports/{id}`: an export file, as a download, to its owner only (anyone else: 404).
-pub async fn download_export(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> Response {
-    let result = async {
+pub async fn download_export(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    {
         let user_id = owner_id(&state, &session).await?;
         let export = app::inventory::export::find_export(&state, user_id, id).await.map_err(lookup_failed)?;
         let mut res = stream_object(&state.exports, &export.backend, &export.key, "export", id).await?;
@@ -384,6 +368,4 @@ pub async fn download_export(State(state): State<AppState>, session: Session, Pa
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         Ok(res)
     }
-    .await;
-    result.unwrap_or_else(|r| r)
 }

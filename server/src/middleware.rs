@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use app::auth::api::ClientIp;
 use app::auth::service::session_user_id;
+use app::error::AppError;
 use app::server::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -244,7 +245,7 @@ pub async fn require_sign_in(State(state): State<AppState>, session: Session, re
     Redirect::to(&target).into_response()
 }
 
-use app::url_encode as percent_encode;
+use app::format::url as percent_encode;
 
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -325,8 +326,14 @@ pub async fn friendly_errors(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.contains("text/html"))
         .unwrap_or(false);
+    let wants_json =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
     let res = next.run(req).await;
     let status = res.status();
+    if let Some(error) = res.extensions().get::<AppError>() {
+        // an AppError answer (`IntoResponse`): JSON as it is, or a page for a browser
+        return if wants_html && !wants_json { error_page(status, error) } else { res };
+    }
     if !status.is_server_error() {
         return res;
     }
@@ -344,6 +351,22 @@ pub async fn friendly_errors(req: Request, next: Next) -> Response {
         return unavailable_page_for(status);
     }
     res
+}
+
+/// A page for an [`AppError`] answer; its message is escaped (it may quote what a user sent).
+fn error_page(status: StatusCode, error: &AppError) -> Response {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return unavailable_page();
+    }
+    let title = match error {
+        AppError::NotFound => "Not found",
+        AppError::Unauthorized => "Please sign in",
+        AppError::Forbidden => "Not allowed",
+        AppError::RateLimited { .. } => "Too many attempts",
+        AppError::Validation { .. } | AppError::Conflict { .. } => "That did not work",
+        _ => "Something went wrong",
+    };
+    html_page(status, title, &app::escape_html(&error.to_string()))
 }
 
 fn unavailable_page_for(status: StatusCode) -> Response {

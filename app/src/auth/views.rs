@@ -21,7 +21,7 @@ fn with_next(path: &str, next: &str) -> String {
     if next.is_empty() {
         path.to_owned()
     } else {
-        format!("{path}?next={}", crate::url_encode(next))
+        format!("{path}?next={}", crate::format::url(next))
     }
 }
 

@@ -104,6 +104,7 @@ pub fn detect(path: &Path, file_name: &str) -> Option<DocType> {
 /// Extracts the text of a file of a known type: PDFs with poppler, every other format in a
 /// limited child process (`bartleby parse extract TYPE PATH`). The text that comes back holds
 /// nothing Postgres cannot store (NUL).
+#[tracing::instrument(skip_all, fields(doc_type = doc_type.as_str()))]
 pub async fn extract(
     path: &Path,
     doc_type: DocType,

@@ -108,6 +108,7 @@ fn safe_file_name(file_name: &str) -> String {
 }
 
 /// Stores an uploaded file as a new document and queues its ingest. The spooled file is removed.
+#[tracing::instrument(skip_all, fields(user_id = user_id, bytes = file.bytes))]
 pub async fn add(state: &AppState, user_id: i64, file: SpooledFile) -> Result<Added, AppError> {
     let result = add_inner(state, user_id, &file).await;
     let _ = tokio::fs::remove_file(&file.path).await;

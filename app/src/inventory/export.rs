@@ -109,55 +109,6 @@ fn values(v: &ItemView) -> [String; 15] {
     ]
 }
 
-/// XML text: escaped, without the control characters XML 1.0 cannot hold.
-fn xml_text(s: &str) -> String {
-    let allowed =
-        |c: &char| matches!(c, '\t' | '\n' | '\r') || !((*c as u32) < 0x20 || *c == '\u{FFFE}' || *c == '\u{FFFF}');
-    crate::escape_html(&s.chars().filter(allowed).collect::<String>())
-}
-
-fn column_letter(i: usize) -> String {
-    let mut n = i + 1;
-    let mut s = Vec::new();
-    while n > 0 {
-        let r = (n - 1) % 26;
-        s.push(b'A' + r as u8);
-        n = (n - 1) / 26;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
-}
-
-/// One spreadsheet row: numbers as numbers, the rest as inline strings (never formulas).
-fn xlsx_row(r: usize, cells: &[String], numeric: &[bool]) -> String {
-    let mut out = format!("<row r=\"{r}\">");
-    for (i, v) in cells.iter().enumerate() {
-        if v.is_empty() {
-            continue;
-        }
-        let at = format!("{}{r}", column_letter(i));
-        if numeric.get(i).copied().unwrap_or(false) {
-            out.push_str(&format!("<c r=\"{at}\"><v>{}</v></c>", xml_text(v)));
-        } else {
-            out.push_str(&format!(
-                "<c r=\"{at}\" t=\"inlineStr\"><is><t xml:space=\"preserve\">{}</t></is></c>",
-                xml_text(v)
-            ));
-        }
-    }
-    out.push_str("</row>");
-    out
-}
-
-const XLSX_CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
-const XLSX_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
-const XLSX_WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Inventory" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
-const XLSX_WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
-
 type Zip = ZipWriter<File>;
 
 fn deflated() -> SimpleFileOptions {
@@ -168,11 +119,11 @@ fn deflated() -> SimpleFileOptions {
 #[allow(clippy::large_enum_variant, reason = "one value per export")]
 enum Sink {
     Csv(csv::Writer<BufWriter<File>>),
+    /// rust_xlsxwriter in its constant-memory mode: rows go to a temporary file as they come
     Xlsx {
-        zip: Zip,
-        row: usize,
-        /// which columns hold numbers
-        numeric: Vec<bool>,
+        workbook: Box<rust_xlsxwriter::Workbook>,
+        row: u32,
+        path: std::path::PathBuf,
     },
     Json {
         out: BufWriter<File>,
@@ -191,7 +142,8 @@ fn io<E: std::fmt::Display>(e: E) -> AppError {
 }
 
 impl Sink {
-    fn open(format: ExportFormat, file: File) -> Result<Self, AppError> {
+    fn open(format: ExportFormat, path: &std::path::Path) -> Result<Self, AppError> {
+        let file = File::create(path).map_err(io)?;
         let mut header: Vec<String> = HEADER.iter().map(|h| (*h).to_owned()).collect();
         Ok(match format {
             ExportFormat::Csv => {
@@ -200,26 +152,17 @@ impl Sink {
                 Self::Csv(w)
             }
             ExportFormat::Xlsx => {
-                let mut zip = ZipWriter::new(file);
-                for (name, body) in [
-                    ("[Content_Types].xml", XLSX_CONTENT_TYPES),
-                    ("_rels/.rels", XLSX_RELS),
-                    ("xl/workbook.xml", XLSX_WORKBOOK),
-                    ("xl/_rels/workbook.xml.rels", XLSX_WORKBOOK_RELS),
-                ] {
-                    zip.start_file(name, deflated()).map_err(io)?;
-                    zip.write_all(body.as_bytes()).map_err(io)?;
+                drop(file); // the workbook writes the file itself when it is saved
+                let mut workbook = rust_xlsxwriter::Workbook::new();
+                if let Some(dir) = path.parent() {
+                    workbook.set_tempdir(dir).map_err(io)?;
                 }
-                zip.start_file("xl/worksheets/sheet1.xml", deflated()).map_err(io)?;
-                zip.write_all(
-                    b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>",
-                )
-                .map_err(io)?;
-                zip.write_all(xlsx_row(1, &header, &[]).as_bytes()).map_err(io)?;
-                // quantity, import cost and retail price are numbers
-                let numeric =
-                    HEADER.iter().map(|h| matches!(*h, "quantity" | "import_cost" | "retail_price")).collect();
-                Self::Xlsx { zip, row: 1, numeric }
+                let sheet = workbook.add_worksheet_with_constant_memory().map_err(io)?;
+                sheet.set_name("Inventory").map_err(io)?;
+                for (col, h) in (0u16..).zip(HEADER) {
+                    sheet.write_string(0, col, h).map_err(io)?;
+                }
+                Self::Xlsx { workbook: Box::new(workbook), row: 0, path: path.to_owned() }
             }
             ExportFormat::Json => {
                 let mut out = BufWriter::new(file);
@@ -244,9 +187,23 @@ impl Sink {
                 row.push(photos.join("; "));
                 csv.write_record(&row).map_err(io)
             }
-            Self::Xlsx { zip, row, numeric } => {
+            Self::Xlsx { workbook, row, .. } => {
                 *row += 1;
-                zip.write_all(xlsx_row(*row, &vals, numeric).as_bytes()).map_err(io)
+                let sheet = workbook.worksheet_from_index(0).map_err(io)?;
+                for (col, (h, v)) in (0u16..).zip(HEADER.iter().zip(&vals)) {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    // quantity, import cost and retail price are numbers; the rest text, never a formula
+                    let number = matches!(*h, "quantity" | "import_cost" | "retail_price")
+                        .then(|| v.parse::<f64>().ok())
+                        .flatten();
+                    match number {
+                        Some(n) => sheet.write_number(*row, col, n).map_err(io)?,
+                        None => sheet.write_string(*row, col, v).map_err(io)?,
+                    };
+                }
+                Ok(())
             }
             Self::Json { out, first } => {
                 let mut obj = serde_json::Map::new();
@@ -291,9 +248,9 @@ impl Sink {
                 w.flush().map_err(io)?;
                 w.into_inner().map_err(io)?.into_inner().map_err(io)?.sync_all().map_err(io)
             }
-            Self::Xlsx { mut zip, .. } => {
-                zip.write_all(b"</sheetData></worksheet>").map_err(io)?;
-                zip.finish().map_err(io)?.sync_all().map_err(io)
+            Self::Xlsx { mut workbook, path, .. } => {
+                workbook.save(&path).map_err(io)?;
+                File::open(&path).map_err(io)?.sync_all().map_err(io)
             }
             Self::Json { mut out, .. } => {
                 out.write_all(b"\n]\n").map_err(io)?;
@@ -331,15 +288,15 @@ async fn originals(
 }
 
 /// Writes every item of the user in `format` to the exports storage; returns the export's id.
+#[tracing::instrument(skip_all, fields(user_id = user_id, format = format.as_str()))]
 pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Result<i64, AppError> {
     let tmp_dir = state.config.dirs.uploads.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir).await.map_err(|_| AppError::Unavailable)?;
     let mut c = conn(&state.db).await?;
     let id = next_id(&mut c, "user_exports_id_seq").await.map_err(query_failed)?;
     let tmp = tmp_dir.join(format!("export-{id}.{}", format.as_str()));
-    let file = File::create(&tmp).map_err(io)?;
     let written = async {
-        let mut sink = Sink::open(format, file)?;
+        let mut sink = Sink::open(format, &tmp)?;
         let mut after = 0i64;
         let mut count = 0i32;
         loop {
@@ -466,15 +423,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spreadsheet_cells_are_escaped_and_addressed() {
-        assert_eq!(column_letter(0), "A");
-        assert_eq!(column_letter(25), "Z");
-        assert_eq!(column_letter(26), "AA");
-        let row = xlsx_row(2, &["a<b & \u{1}c".into(), String::new(), "12.50".into()], &[false, false, true]);
-        assert_eq!(
-            row,
-            "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t xml:space=\"preserve\">a&lt;b &amp; c</t></is></c><c r=\"C2\"><v>12.50</v></c></row>"
-        );
+    fn the_workbook_reads_back_as_written() {
+        use calamine::Reader;
+        let dir = std::env::temp_dir().join(format!("bartleby-xlsx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("export.xlsx");
+        let mut sink = Sink::open(ExportFormat::Xlsx, &path).unwrap();
+        let item = ItemView {
+            id: 1,
+            name: "a<b & c".into(),
+            description: "=1+1".into(),
+            category: String::new(),
+            material: String::new(),
+            colour: String::new(),
+            dimensions: String::new(),
+            origin: String::new(),
+            quantity: 3,
+            location_id: None,
+            location: String::new(),
+            tags: vec![],
+            import_cost: None,
+            retail_price: Some("12.50".into()),
+            currency: "EUR".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            photos: vec![],
+        };
+        sink.item(&item, &[]).unwrap();
+        sink.finish().unwrap();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
+        let sheet = book.worksheet_range("Inventory").unwrap();
+        assert_eq!(sheet.get((0, 0)), Some(&calamine::Data::String("name".into())));
+        assert_eq!(sheet.get((1, 0)), Some(&calamine::Data::String("a<b & c".into())));
+        assert_eq!(sheet.get((1, 1)), Some(&calamine::Data::String("=1+1".into())), "text, never a formula");
+        assert_eq!(sheet.get((1, 8)), Some(&calamine::Data::Float(3.0)));
+        assert_eq!(sheet.get((1, 11)), Some(&calamine::Data::Float(12.5)));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

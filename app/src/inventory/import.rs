@@ -187,6 +187,7 @@ pub async fn preview(state: &AppState, user_id: i64, token: &str) -> Result<Impo
 }
 
 /// Imports every row of a pending import that has no problems, in one transaction; the count.
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize, AppError> {
     let bytes = read_pending(state, user_id, token).await?;
     let checked = check_file(&bytes)?;

@@ -115,17 +115,17 @@ pub fn ImportPreviewPage() -> impl IntoView {
                 };
                 let ok = p.problem_count == 0;
                 let summary = match (p.items, p.problem_count) {
-                    (n, 0) => format!("{n} {} ready to import.", if n == 1 { "item" } else { "items" }),
+                    (n, 0) => format!("{} ready to import.", crate::format::count(n as u32, "item", "items")),
                     (n, k) => format!(
-                        "{n} rows read; {k} {} to fix before anything can be imported.",
-                        if k == 1 { "problem" } else { "problems" }
+                        "{n} rows read; {} to fix before anything can be imported.",
+                        crate::format::count(k as u32, "problem", "problems")
                     ),
                 };
                 let shown = p.problems.len();
                 let more = p.problem_count.saturating_sub(shown);
                 let token = p.token.clone();
                 let token2 = p.token.clone();
-                let button = format!("Import {} {}", p.items, if p.items == 1 { "item" } else { "items" });
+                let button = format!("Import {}", crate::format::count(p.items as u32, "item", "items"));
                 view! {
                     <h1>"Check the import"</h1>
                     <p class=if ok { "lede" } else { "lede warn" } data-testid="import-summary">{summary}</p>

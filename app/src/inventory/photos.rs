@@ -107,6 +107,7 @@ fn decode_upright(path: &Path) -> Result<DynamicImage, String> {
 
 /// Stores an uploaded photo for one of the user's items and queues its thumbnails. The spooled
 /// file is removed whatever happens.
+#[tracing::instrument(skip_all, fields(user_id = user_id, item_id = item_id, bytes = upload.bytes))]
 pub async fn add_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
     let path = upload.path.clone();
     let result = store_photo(state, user_id, item_id, upload).await;
@@ -180,6 +181,7 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
 
 /// The thumbnails job of one photo: reads the original back from storage (wherever it is now)
 /// and makes what is missing. A photo deleted in the meantime needs nothing.
+#[tracing::instrument(skip_all, fields(user_id = user_id, asset_id = asset_id))]
 pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobError> {
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
     let original: Option<Asset> = a::inventory_assets

@@ -129,6 +129,7 @@ fn views_with(items: &[Item], paths: &std::collections::HashMap<i64, String>) ->
 
 /// One page of the user's items as the query asks and how many match, without the table's menus
 /// (for other pages that show matching items, such as search).
+#[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
     let mut c = conn(&state.db).await?;
     let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;

@@ -178,6 +178,7 @@ pub enum Ranking {
     TextOnly(String),
 }
 
+#[tracing::instrument(skip_all, fields(user_id = user_id, page = query.page))]
 pub async fn search(state: &AppState, user_id: i64, query: &SearchQuery) -> Result<SearchResults, AppError> {
     search_with(state, user_id, query, true).await
 }

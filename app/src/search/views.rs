@@ -26,7 +26,7 @@ fn current_search() -> Memo<SearchQuery> {
 }
 
 fn search_url(q: &SearchQuery, page: u32) -> String {
-    let enc = crate::url_encode;
+    let enc = crate::format::url;
     format!("/search?q={}&type={}&from={}&to={}&page={page}", enc(&q.q), enc(&q.doc_type), enc(&q.from), enc(&q.to))
 }
 
@@ -93,7 +93,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
     let count = results.groups.len();
     let items = results.items.clone();
     let items_total = results.items_total;
-    let all_items = format!("/inventory?q={}", crate::url_encode(&query.q));
+    let all_items = format!("/inventory?q={}", crate::format::url(&query.q));
     let prev = (results.page > 1).then(|| search_url(&query, results.page - 1));
     let next = results.has_more.then(|| search_url(&query, results.page + 1));
     view! {

@@ -54,7 +54,7 @@ pub fn respond_form<T>(result: Result<T, AppError>, page: &str, next: Option<&st
             let mut url = format!("{page}?error={}", e.code());
             if let Some(next) = next.filter(|n| !n.is_empty()) {
                 url.push_str("&next=");
-                url.push_str(&crate::url_encode(next));
+                url.push_str(&crate::format::url(next));
             }
             leptos_axum::redirect(&url);
             return result;

@@ -401,6 +401,7 @@ impl BlobStore for LocalBlobStore {
         "local"
     }
 
+    #[tracing::instrument(name = "local.put", skip_all, fields(key = key.as_str()), err(Display))]
     async fn put_file(&self, key: &BlobKey, source: &Path, _content_type: &str) -> Result<(), StorageError> {
         let dest = self.path(key);
         if let Some(dir) = dest.parent() {

@@ -186,6 +186,7 @@ pub async fn relocate(
     Ok(report)
 }
 
+#[tracing::instrument(skip_all, fields(key = object.key.as_str(), from = object.backend.as_str(), to = target.backend()), err(Display))]
 async fn move_one(
     db: &DbPool,
     holdings: &dyn Holdings,

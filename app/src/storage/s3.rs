@@ -54,6 +54,7 @@ impl BlobStore for S3BlobStore {
         "s3"
     }
 
+    #[tracing::instrument(name = "s3.put", skip_all, fields(key = key.as_str()), err(Display))]
     async fn put_file(&self, key: &BlobKey, source: &Path, content_type: &str) -> Result<(), StorageError> {
         let body = ByteStream::from_path(source).await.map_err(provider)?;
         self.client
@@ -68,6 +69,7 @@ impl BlobStore for S3BlobStore {
         Ok(())
     }
 
+    #[tracing::instrument(name = "s3.get", skip_all, fields(key = key.as_str()), err(Display))]
     async fn get(&self, key: &BlobKey) -> Result<Body, StorageError> {
         match self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await {
             Ok(out) => {
@@ -85,6 +87,7 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    #[tracing::instrument(name = "s3.delete", skip_all, fields(key = key.as_str()), err(Display))]
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         self.client
             .delete_object()

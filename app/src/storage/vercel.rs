@@ -104,6 +104,7 @@ impl BlobStore for VercelBlobStore {
         "vercel"
     }
 
+    #[tracing::instrument(name = "vercel.put", skip_all, fields(key = key.as_str()), err(Display))]
     async fn put_file(&self, key: &BlobKey, source: &Path, content_type: &str) -> Result<(), StorageError> {
         let file = tokio::fs::File::open(source).await?;
         let len = file.metadata().await?.len();
@@ -123,6 +124,7 @@ impl BlobStore for VercelBlobStore {
         Self::check(res).await.map(drop)
     }
 
+    #[tracing::instrument(name = "vercel.get", skip_all, fields(key = key.as_str()), err(Display))]
     async fn get(&self, key: &BlobKey) -> Result<Body, StorageError> {
         let url = self.url_of(key).await?;
         let res = self.client.get(&url).bearer_auth(self.token.expose()).send().await.map_err(Self::transport)?;
@@ -130,6 +132,7 @@ impl BlobStore for VercelBlobStore {
         Ok(Body::from_stream(res.bytes_stream()))
     }
 
+    #[tracing::instrument(name = "vercel.delete", skip_all, fields(key = key.as_str()), err(Display))]
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         let res = self
             .request(reqwest::Method::POST, &format!("{}/delete", self.api_url))

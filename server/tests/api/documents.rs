@@ -738,12 +738,12 @@ async fn switching_to_an_openai_compatible_api_needs_a_reindex_then_searches_wit
 
     let state = server::build_state_with(test_config(&local.db_url, &openai), &local.db_url, false).await.unwrap();
     let mut lines = Vec::new();
-    let left = server::reindex(&state, |l| lines.push(l)).await.unwrap();
+    let left = server::reindex(&state, |l| lines.push(l), |_, _| {}).await.unwrap();
     assert_eq!(left, 0, "{lines:?}");
     assert!(lines.iter().any(|l| l.contains("2 document(s)")), "{lines:?}");
     assert!(double.calls.load(Ordering::Relaxed) >= 2);
     // a second run has nothing left to do, and start-up is happy now
-    server::reindex(&state, |_| {}).await.unwrap();
+    server::reindex(&state, |_| {}, |_, _| {}).await.unwrap();
     let app = TestApp::serve(
         server::build_state(test_config(&local.db_url, &openai), &local.db_url).await.unwrap(),
         local.db_url.clone(),

@@ -190,7 +190,7 @@ async fn stored_markup_is_shown_as_text_on_every_page_and_pages_allow_only_their
     let pages = [
         "/".to_owned(),
         "/inventory".to_owned(),
-        format!("/inventory?q={}", app::url_encode(HOSTILE)),
+        format!("/inventory?q={}", app::format::url(HOSTILE)),
         format!("/inventory/{item}"),
         format!("/inventory/{item}/edit"),
         format!("/inventory/{item}/delete"),
@@ -198,8 +198,8 @@ async fn stored_markup_is_shown_as_text_on_every_page_and_pages_allow_only_their
         format!("/inventory/locations/{place}"),
         "/documents".to_owned(),
         format!("/documents/{doc}"),
-        format!("/search?q={}", app::url_encode("lamp manual")),
-        format!("/search?q={}", app::url_encode(HOSTILE)),
+        format!("/search?q={}", app::format::url("lamp manual")),
+        format!("/search?q={}", app::format::url(HOSTILE)),
     ];
     for page in pages {
         let r = app.get(&page).await;
@@ -577,7 +577,7 @@ async fn server_functions_survive_random_arguments() {
             } else {
                 (0..rng.gen_range(0..40)).map(|_| char::from(rng.gen_range(0x20u8..0x7f))).collect()
             };
-            body.push_str(&format!("{}={}&", app::url_encode(key), app::url_encode(&value)));
+            body.push_str(&format!("{}={}&", app::format::url(key), app::format::url(&value)));
         }
         if rng.gen_bool(0.2) {
             body = (0..rng.gen_range(0..200)).map(|_| char::from(rng.gen_range(0u8..=255))).collect();
