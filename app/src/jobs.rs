@@ -33,6 +33,35 @@ pub enum Lane {
     Quick,
 }
 
+/// Where a job is (`jobs.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 4] = [Self::Queued, Self::Running, Self::Done, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+crate::text_column_enum!(JobState);
+
 /// Why a job did not finish.
 #[derive(Debug)]
 pub enum JobError {
@@ -105,7 +134,7 @@ pub async fn enqueue_on(
 
 /// Drops the queued job of `kind` about `subject` (a running one notices its subject is gone).
 pub async fn cancel(c: &mut AsyncPgConnection, kind: &str, subject: i64) -> QueryResult<()> {
-    diesel::delete(j::jobs.filter(j::subject_id.eq(subject).and(j::kind.eq(kind)).and(j::state.eq("queued"))))
+    diesel::delete(j::jobs.filter(j::subject_id.eq(subject).and(j::kind.eq(kind)).and(j::state.eq(JobState::Queued))))
         .execute(c)
         .await?;
     Ok(())
@@ -189,7 +218,7 @@ async fn finish(state: &AppState, job: &Claimed) {
     if let Ok(mut c) = conn(&state.db).await {
         let _ = diesel::update(j::jobs.filter(j::id.eq(job.id)))
             .set((
-                j::state.eq("done"),
+                j::state.eq(JobState::Done),
                 j::locked_until.eq(None::<time::OffsetDateTime>),
                 j::updated_at.eq(diesel::dsl::now),
             ))
@@ -271,8 +300,8 @@ pub async fn prune(
 ) -> QueryResult<usize> {
     diesel::delete(
         j::jobs.filter(
-            (j::state.eq("done").and(j::updated_at.lt(done_before)))
-                .or(j::state.eq("failed").and(j::updated_at.lt(failed_before))),
+            (j::state.eq(JobState::Done).and(j::updated_at.lt(done_before)))
+                .or(j::state.eq(JobState::Failed).and(j::updated_at.lt(failed_before))),
         ),
     )
     .execute(c)
@@ -282,7 +311,12 @@ pub async fn prune(
 /// Jobs still queued or running (waiting for a retry, say).
 pub async fn unfinished(state: &AppState) -> Result<i64, AppError> {
     let mut c = conn(&state.db).await?;
-    j::jobs.filter(j::state.eq_any(["queued", "running"])).count().get_result(&mut c).await.map_err(query_failed)
+    j::jobs
+        .filter(j::state.eq_any([JobState::Queued, JobState::Running]))
+        .count()
+        .get_result(&mut c)
+        .await
+        .map_err(query_failed)
 }
 
 /// Runs the queue until it is empty (the `reindex` command and tests use this).

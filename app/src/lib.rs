@@ -19,6 +19,7 @@ pub mod search;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod storage;
+pub mod upload;
 /// The vector store (document passages and inventory items, pgvector). Knows no feature.
 #[cfg(feature = "ssr")]
 pub mod vectors;

@@ -173,21 +173,38 @@ async fn any_vectors(conn: &mut AsyncPgConnection) -> Result<bool, diesel::resul
     Ok(false)
 }
 
+/// A passage's vector, as `document_vectors` keeps it.
+#[derive(Debug, Clone)]
+pub struct PassageVector {
+    pub chunk_id: i64,
+    pub document_id: i64,
+    pub user_id: i64,
+    pub embedding: Vec<f32>,
+}
+
+/// An inventory item's vector, as `item_vectors` keeps it.
+#[derive(Debug, Clone)]
+pub struct ItemVector {
+    pub item_id: i64,
+    pub user_id: i64,
+    pub embedding: Vec<f32>,
+}
+
 /// Stores (or replaces) the vectors of some passages.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     model: &str,
-    rows: Vec<(i64, i64, i64, Vec<f32>)>, // chunk, document, user, vector
+    rows: Vec<PassageVector>,
 ) -> Result<(), diesel::result::Error> {
     let values: Vec<_> = rows
         .into_iter()
-        .map(|(chunk, doc, user, vec)| {
+        .map(|r| {
             (
-                v::chunk_id.eq(chunk),
-                v::document_id.eq(doc),
-                v::user_id.eq(user),
+                v::chunk_id.eq(r.chunk_id),
+                v::document_id.eq(r.document_id),
+                v::user_id.eq(r.user_id),
                 v::model_id.eq(model.to_owned()),
-                v::embedding.eq(Vector::from(vec)),
+                v::embedding.eq(Vector::from(r.embedding)),
             )
         })
         .collect();
@@ -355,21 +372,21 @@ async fn scoped_neighbours(
     .await
 }
 
-/// Stores (or replaces) the vectors of some inventory items: (item, user, vector).
+/// Stores (or replaces) the vectors of some inventory items.
 pub async fn insert_items(
     conn: &mut AsyncPgConnection,
     model: &str,
-    rows: Vec<(i64, i64, Vec<f32>)>,
+    rows: Vec<ItemVector>,
 ) -> Result<(), diesel::result::Error> {
     use crate::server::vector_schema::item_vectors::dsl as iv;
     let values: Vec<_> = rows
         .into_iter()
-        .map(|(item, user, vec)| {
+        .map(|r| {
             (
-                iv::item_id.eq(item),
-                iv::user_id.eq(user),
+                iv::item_id.eq(r.item_id),
+                iv::user_id.eq(r.user_id),
                 iv::model_id.eq(model.to_owned()),
-                iv::embedding.eq(Vector::from(vec)),
+                iv::embedding.eq(Vector::from(r.embedding)),
             )
         })
         .collect();

@@ -247,8 +247,15 @@ async fn load_corpus(
             .load(&mut c)
             .await?;
             drop(c);
-            let rows: Vec<(i64, i64, i64, Vec<f32>)> =
-                ids.iter().map(|id| (id.id, doc_id, user, topic.passage(rng, &place))).collect();
+            let rows: Vec<vectors::PassageVector> = ids
+                .iter()
+                .map(|id| vectors::PassageVector {
+                    chunk_id: id.id,
+                    document_id: doc_id,
+                    user_id: user,
+                    embedding: topic.passage(rng, &place),
+                })
+                .collect();
             let mut vc = vpool.get().await?;
             vectors::insert(&mut vc, "bench-synthetic", rows).await?;
             chunk_rows += PER_DOC;

@@ -69,17 +69,7 @@ async fn openai(port: u16) -> Result<()> {
     Ok(())
 }
 
+/// Ctrl-C stops a stand-in cleanly (SIGTERM ends it too: it keeps nothing to save).
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -12,8 +12,10 @@ use tower_sessions::Session;
 
 use crate::media::{lookup_failed, owner_id, spool, stream_object, uploader, wants_json, SpoolError};
 
+use app::upload::{Refusal, DOCUMENTS_PER_UPLOAD};
+
 /// At most this many files in one upload (a folder, say).
-const MAX_FILES: usize = 200;
+const MAX_FILES: usize = DOCUMENTS_PER_UPLOAD as usize;
 
 #[derive(Default, serde::Serialize)]
 struct Report {
@@ -23,9 +25,9 @@ struct Report {
     rejected: Vec<Rejected>,
     #[serde(skip)]
     unsupported: usize,
-    /// the first problem, as a fixed code for the page
+    /// the first problem, for the page
     #[serde(skip)]
-    first_error: Option<&'static str>,
+    first_error: Option<Refusal>,
 }
 
 #[derive(serde::Serialize)]
@@ -35,8 +37,8 @@ struct Rejected {
 }
 
 impl Report {
-    fn reject(&mut self, file: &str, code: &'static str, message: String) {
-        if code == "unsupported" {
+    fn reject(&mut self, file: &str, code: Refusal, message: String) {
+        if code == Refusal::Unsupported {
             self.unsupported += 1;
         } else if self.first_error.is_none() {
             self.first_error = Some(code);
@@ -69,7 +71,11 @@ pub async fn upload_documents(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => {
-                report.reject("", "malformed", "The upload was interrupted or malformed. Please try again.".into());
+                report.reject(
+                    "",
+                    Refusal::Malformed,
+                    "The upload was interrupted or malformed. Please try again.".into(),
+                );
                 break;
             }
         };
@@ -78,7 +84,11 @@ pub async fn upload_documents(
         }
         let name = field.file_name().unwrap_or_default().to_owned();
         if files >= MAX_FILES {
-            report.reject(&name, "too_many", format!("Upload at most {MAX_FILES} files at once."));
+            report.reject(
+                &name,
+                Refusal::TooMany { max: Some(DOCUMENTS_PER_UPLOAD) },
+                format!("Upload at most {MAX_FILES} files at once."),
+            );
             continue;
         }
         match spool(field, &dir, limit).await {
@@ -89,44 +99,52 @@ pub async fn upload_documents(
                 match service::add(&state, user.id, file).await {
                     Ok(Added::New(id)) => report.added.push(id),
                     Ok(Added::Duplicate(id)) => report.duplicates.push(id),
-                    Err(AppError::Validation { message, .. }) => report.reject(&name, "unsupported", message),
+                    Err(AppError::Validation { message, .. }) => report.reject(&name, Refusal::Unsupported, message),
                     Err(AppError::Unavailable) => {
-                        report.reject(&name, "unavailable", AppError::Unavailable.to_string());
+                        report.reject(&name, Refusal::Unavailable, AppError::Unavailable.to_string());
                     }
-                    Err(e) => report.reject(&name, "internal", e.to_string()),
+                    Err(e) => report.reject(&name, Refusal::Other, e.to_string()),
                 }
             }
             Ok(None) => {}
             Err(SpoolError::TooLarge) => {
                 files += 1;
-                report.reject(&name, "too_large", format!("“{name}” is larger than the {limit_mb} MB limit."));
+                report.reject(
+                    &name,
+                    Refusal::TooLarge { limit_mb: Some(limit_mb) },
+                    format!("“{name}” is larger than the {limit_mb} MB limit."),
+                );
             }
             Err(SpoolError::Empty) => {
                 files += 1;
-                report.reject(&name, "empty", format!("“{name}” is empty."));
+                report.reject(&name, Refusal::Empty, format!("“{name}” is empty."));
             }
             Err(SpoolError::Malformed) => {
-                report.reject(&name, "malformed", "The upload was interrupted or malformed. Please try again.".into());
+                report.reject(
+                    &name,
+                    Refusal::Malformed,
+                    "The upload was interrupted or malformed. Please try again.".into(),
+                );
                 break;
             }
             Err(SpoolError::Io(e)) => {
-                report.reject(&name, "unavailable", e.to_string());
+                report.reject(&name, Refusal::Unavailable, e.to_string());
                 break;
             }
         }
     }
     let nothing = report.added.is_empty() && report.duplicates.is_empty();
     if nothing && report.rejected.is_empty() {
-        report.first_error = Some("none_chosen");
+        report.first_error = Some(Refusal::NoneChosen);
     }
     if nothing && report.first_error.is_none() && report.unsupported > 0 {
-        report.first_error = Some("unsupported");
+        report.first_error = Some(Refusal::Unsupported);
     }
     if json {
         use axum::http::StatusCode;
         let status = match (nothing, report.first_error) {
             (false, _) => StatusCode::OK,
-            (true, Some("too_large")) => StatusCode::PAYLOAD_TOO_LARGE,
+            (true, Some(Refusal::TooLarge { .. })) => StatusCode::PAYLOAD_TOO_LARGE,
             (true, _) => StatusCode::UNPROCESSABLE_ENTITY,
         };
         return (status, Json(report)).into_response();
@@ -137,13 +155,10 @@ pub async fn upload_documents(
         report.duplicates.len(),
         report.unsupported
     );
-    if let Some(code) = report.first_error {
-        url.push_str("&error=");
-        url.push_str(code);
-        if code == "too_large" {
-            // the page states the configured limit, not the default
-            url.push_str(&format!("&limit_mb={limit_mb}"));
-        }
+    if let Some(r) = report.first_error {
+        // the page states the configured limit, not the default
+        url.push('&');
+        url.push_str(&r.query("error"));
     }
     Redirect::to(&url).into_response()
 }

@@ -11,17 +11,17 @@ use tower_sessions::Session;
 
 use crate::media::{rand_u64, spool, uploader, wants_json, SpoolError};
 
-/// Largest CSV file accepted.
-pub const IMPORT_MAX_BYTES: u64 = 20 * 1024 * 1024;
+pub use app::upload::IMPORT_MAX_BYTES;
+use app::upload::{Refusal, Upload};
 
 /// Pending imports older than this are removed when the user uploads another.
 const PENDING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-fn refused(code: &str, message: &str, json: bool) -> Response {
+fn refused(why: Refusal, json: bool) -> Response {
     if json {
-        AppError::validation("file", message).into_response()
+        AppError::validation("file", why.message(Upload::Import)).into_response()
     } else {
-        Redirect::to(&format!("/inventory/import?error={code}")).into_response()
+        Redirect::to(&format!("/inventory/import?{}", why.query("error"))).into_response()
     }
 }
 
@@ -44,26 +44,18 @@ pub async fn upload_import(
                 match spool(field, &tmp, IMPORT_MAX_BYTES).await {
                     Ok(Some(raw)) => upload = Some(raw),
                     Ok(None) => {}
-                    Err(SpoolError::TooLarge) => {
-                        return refused(
-                            "too_large",
-                            "That file is larger than 20 MB. Split it into smaller files.",
-                            json,
-                        )
-                    }
-                    Err(SpoolError::Empty) => return refused("empty", "That file is empty.", json),
-                    Err(SpoolError::Malformed) => {
-                        return refused("malformed", "The upload was interrupted. Please try again.", json)
-                    }
+                    Err(SpoolError::TooLarge) => return refused(Refusal::TooLarge { limit_mb: None }, json),
+                    Err(SpoolError::Empty) => return refused(Refusal::Empty, json),
+                    Err(SpoolError::Malformed) => return refused(Refusal::Malformed, json),
                     Err(SpoolError::Io(e)) => return e.into_response(),
                 }
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(_) => return refused("malformed", "The upload was interrupted. Please try again.", json),
+            Err(_) => return refused(Refusal::Malformed, json),
         }
     }
-    let Some(raw) = upload else { return refused("none_chosen", "Choose a CSV file first.", json) };
+    let Some(raw) = upload else { return refused(Refusal::NoneChosen, json) };
     let token = format!("{:016x}{:016x}", rand_u64(), rand_u64());
     let result = async {
         let path = app::inventory::import::pending_path(&state, user.id, &token)?;

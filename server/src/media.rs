@@ -16,10 +16,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tower_sessions::Session;
 
-/// At most this many photos in one upload.
-const MAX_FILES: u64 = 20;
+use app::upload::{Refusal, PHOTOS_PER_UPLOAD as MAX_FILES};
 
-/// Why an upload was refused. The code goes into the redirect for plain form posts.
+/// Why an upload was refused; [`UploadError::refusal`] is what a plain form post is told.
 #[derive(Debug)]
 enum UploadError {
     TooLarge,
@@ -30,16 +29,24 @@ enum UploadError {
 }
 
 impl UploadError {
-    fn code(&self) -> &str {
+    /// What the item page says (the limits are the configured ones).
+    fn refusal(&self, limit: u64) -> Refusal {
         match self {
-            Self::TooLarge => "too_large",
-            Self::NotImage => "not_image",
-            Self::Empty => "empty",
-            Self::Malformed => "malformed",
-            Self::App(AppError::NotFound) => "not_found",
-            Self::App(AppError::Validation { .. }) => "not_image",
-            Self::App(AppError::Unavailable) => "unavailable",
-            Self::App(_) => "internal",
+            Self::TooLarge => Refusal::TooLarge { limit_mb: Some(limit / (1024 * 1024)) },
+            Self::NotImage => Refusal::NotImage,
+            Self::Empty => Refusal::Empty,
+            Self::Malformed => Refusal::Malformed,
+            Self::App(AppError::Validation { message, .. }) if message.starts_with("Choose") => Refusal::NoneChosen,
+            Self::App(AppError::Validation { message, .. }) if message.starts_with("Upload at most") => {
+                Refusal::TooMany { max: Some(MAX_FILES) }
+            }
+            Self::App(AppError::Validation { message, .. }) if message.starts_with("That photo is ") => {
+                Refusal::TooManyPixels
+            }
+            Self::App(AppError::NotFound) => Refusal::Gone,
+            Self::App(AppError::Validation { .. }) => Refusal::NotImage,
+            Self::App(AppError::Unavailable) => Refusal::Unavailable,
+            Self::App(_) => Refusal::Other,
         }
     }
 
@@ -244,26 +251,9 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
         (None, true) => Json(serde_json::json!({ "stored": stored })).into_response(),
         (None, false) => Redirect::to(&format!("/inventory/{item_id}?photos_added={stored}")).into_response(),
         (Some(e), false) => {
-            let code = match &e {
-                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Choose") => {
-                    "none_chosen"
-                }
-                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("Upload at most") => {
-                    "too_many"
-                }
-                UploadError::App(AppError::Validation { message, .. }) if message.starts_with("That photo is ") => {
-                    "too_many_pixels"
-                }
-                e => e.code(),
-            };
-            // the page states the configured limits, not the defaults
-            let limits = match code {
-                "too_large" => format!("&limit_mb={}", limit / (1024 * 1024)),
-                "too_many" => format!("&max_files={MAX_FILES}"),
-                _ => String::new(),
-            };
-            Redirect::to(&format!("/inventory/{item_id}?photo_error={code}&photos_added={stored}{limits}"))
-                .into_response()
+            let r = e.refusal(limit);
+            let to = format!("/inventory/{item_id}?photo_error={}&photos_added={stored}{}", r.code(), r.limits());
+            Redirect::to(&to).into_response()
         }
         (Some(e), true) => {
             let status = if matches!(e, UploadError::TooLarge) {

@@ -12,7 +12,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::chunk::chunk_pages;
 use super::extract::{self, ExtractError};
 use super::service::Document;
-use super::types::DocType;
+use super::types::{DocStatus, DocType};
 use crate::jobs::{enqueue, Claimed, Job, JobError, Lane};
 use crate::server::db::conn;
 use crate::server::schema::document_chunks::dsl as ch;
@@ -47,7 +47,7 @@ impl Job for Ingest {
     }
     async fn failed(&self, state: &AppState, job: &Claimed, reason: &str, gave_up: bool) {
         let detail = if gave_up { reason.to_owned() } else { format!("{reason} Retrying automatically.") };
-        let status = if gave_up { Some("failed") } else { None };
+        let status = if gave_up { Some(DocStatus::Failed) } else { None };
         set_status(state, job.subject_id, status, Some(detail)).await;
     }
 }
@@ -75,11 +75,11 @@ pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppE
     let mut c = conn(&state.db).await?;
     let docs: Vec<(i64, i64)> =
         diesel::update(d::user_documents.filter(d::chunks_total.gt(0)).filter(d::status.eq_any([
-            "ready",
-            "embedding",
-            "failed",
+            DocStatus::Ready,
+            DocStatus::Embedding,
+            DocStatus::Failed,
         ])))
-        .set((d::status.eq("embedding"), d::chunks_embedded.eq(0), d::status_detail.eq(None::<String>)))
+        .set((d::status.eq(DocStatus::Embedding), d::chunks_embedded.eq(0), d::status_detail.eq(None::<String>)))
         .returning((d::id, d::user_id))
         .get_results(&mut c)
         .await
@@ -90,7 +90,7 @@ pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppE
     Ok(docs.len())
 }
 
-async fn set_status(state: &AppState, id: i64, status: Option<&str>, detail: Option<String>) {
+async fn set_status(state: &AppState, id: i64, status: Option<DocStatus>, detail: Option<String>) {
     if let Ok(mut c) = conn(&state.db).await {
         let q = diesel::update(d::user_documents.filter(d::id.eq(id)));
         let r = match status {
@@ -123,7 +123,7 @@ async fn ingest(state: &AppState, job: &Claimed) -> Result<(), JobError> {
         return Ok(()); // deleted meanwhile
     };
     // stage 1: text (skipped when a previous run stored it)
-    let has_text = matches!(doc.status.as_str(), "embedding" | "ready") && doc.chunks_total > 0;
+    let has_text = matches!(doc.status, DocStatus::Embedding | DocStatus::Ready) && doc.chunks_total > 0;
     if !has_text && !extract_stage(state, &doc).await? {
         return Ok(()); // no text / unreadable: the status says why
     }
@@ -134,7 +134,7 @@ async fn ingest(state: &AppState, job: &Claimed) -> Result<(), JobError> {
 /// Extracts, chunks and stores the text. `Ok(false)`: the document has no usable text (its status
 /// says why); `Err`: a passing problem (retry).
 async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String> {
-    set_status(state, doc.id, Some("extracting"), None).await;
+    set_status(state, doc.id, Some(DocStatus::Extracting), None).await;
     let key = BlobKey::from_stored(&doc.key).ok_or("the stored key is invalid")?;
     let tmp = state.config.dirs.uploads.join("tmp").join(format!("ingest-{}.{}", doc.id, doc.doc_type));
     let fetched = state.documents.fetch_to_file(&doc.backend, &key, &tmp).await;
@@ -149,11 +149,11 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
         Ok(x) => x,
         Err(e) if e.is_transient() => return Err(e.to_string()),
         Err(ExtractError::NoText) => {
-            set_status(state, doc.id, Some("no_text"), Some(ExtractError::NoText.to_string())).await;
+            set_status(state, doc.id, Some(DocStatus::NoText), Some(ExtractError::NoText.to_string())).await;
             return Ok(false);
         }
         Err(e) => {
-            set_status(state, doc.id, Some("failed"), Some(e.to_string())).await;
+            set_status(state, doc.id, Some(DocStatus::Failed), Some(e.to_string())).await;
             return Ok(false);
         }
     };
@@ -210,7 +210,7 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
                     d::pages.eq(paged.then_some(page_count)),
                     d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
                     d::chunks_embedded.eq(0),
-                    d::status.eq("embedding"),
+                    d::status.eq(DocStatus::Embedding),
                     d::status_detail.eq(None::<String>),
                     d::summary.eq(None::<String>),
                     d::updated_at.eq(diesel::dsl::now),
@@ -240,7 +240,8 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
         // the database refused this text: retrying would only be refused again
         Err(e @ diesel::result::Error::DatabaseError(..)) => {
             tracing::error!(error = %e, document_id = id, "the extracted text was refused");
-            set_status(state, id, Some("failed"), Some("The text of this file could not be stored.".into())).await;
+            set_status(state, id, Some(DocStatus::Failed), Some("The text of this file could not be stored.".into()))
+                .await;
             Ok(false)
         }
         Err(e) => Err(format!("Could not store the text ({e}).")),
@@ -286,7 +287,16 @@ async fn embed_stage(state: &AppState, job: &Claimed, id: i64) -> Result<(), Str
     for batch in todo.chunks(EMBED_BATCH) {
         let texts: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
         let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;
-        let rows = batch.iter().zip(vecs).map(|((cid, _), v)| (*cid, id, job.user_id, v)).collect();
+        let rows = batch
+            .iter()
+            .zip(vecs)
+            .map(|((cid, _), v)| vectors::PassageVector {
+                chunk_id: *cid,
+                document_id: id,
+                user_id: job.user_id,
+                embedding: v,
+            })
+            .collect();
         vectors::insert(&mut *vector_conn().await?, embedder.model_id(), rows)
             .await
             .map_err(|e| format!("The vector database failed ({e})."))?;
@@ -326,7 +336,7 @@ async fn finish_document(state: &AppState, id: i64, summary: Option<String>, det
     if let Ok(mut c) = conn(&state.db).await {
         let _ = diesel::update(d::user_documents.filter(d::id.eq(id)))
             .set((
-                d::status.eq("ready"),
+                d::status.eq(DocStatus::Ready),
                 d::summary.eq(summary),
                 d::status_detail.eq(detail),
                 d::updated_at.eq(diesel::dsl::now),

@@ -41,7 +41,7 @@ pub struct Document {
     pub backend: String,
     pub key: String,
     pub pages: Option<i32>,
-    pub status: String,
+    pub status: DocStatus,
     pub status_detail: Option<String>,
     pub chunks_total: i32,
     pub chunks_embedded: i32,
@@ -62,7 +62,7 @@ impl Document {
             doc_type: self.doc_type(),
             bytes: self.bytes,
             pages: self.pages,
-            status: DocStatus::parse(&self.status),
+            status: self.status,
             status_detail: self.status_detail.clone(),
             chunks_total: self.chunks_total,
             chunks_embedded: self.chunks_embedded,
@@ -387,12 +387,16 @@ pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Re
 pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
     let mut c = conn(&state.db).await?;
     let doc = owned(&mut c, user_id, id).await?;
-    if DocStatus::parse(&doc.status).is_pending() {
+    if doc.status.is_pending() {
         return Ok(());
     }
     c.transaction::<(), diesel::result::Error, _>(async |c| {
         diesel::update(d::user_documents.filter(d::id.eq(id)))
-            .set((d::status.eq("queued"), d::status_detail.eq(None::<String>), d::updated_at.eq(diesel::dsl::now)))
+            .set((
+                d::status.eq(DocStatus::Queued),
+                d::status_detail.eq(None::<String>),
+                d::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(c)
             .await?;
         crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(&doc.backend)).await

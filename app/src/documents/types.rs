@@ -56,8 +56,10 @@ impl DocType {
     }
 }
 
-/// Where a document is in its ingest.
+/// Where a document is in its ingest (`user_documents.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow))]
+#[cfg_attr(feature = "ssr", diesel(sql_type = diesel::sql_types::Text))]
 pub enum DocStatus {
     Queued,
     Extracting,
@@ -78,15 +80,11 @@ impl DocStatus {
             Self::NoText => "no_text",
         }
     }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "extracting" => Self::Extracting,
-            "embedding" => Self::Embedding,
-            "ready" => Self::Ready,
-            "failed" => Self::Failed,
-            "no_text" => Self::NoText,
-            _ => Self::Queued,
-        }
+    pub const ALL: [DocStatus; 6] =
+        [Self::Queued, Self::Extracting, Self::Embedding, Self::Ready, Self::Failed, Self::NoText];
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
     /// Still moving: the page keeps polling while any document is.
     pub fn is_pending(self) -> bool {
@@ -169,3 +167,6 @@ pub struct DocumentDetail {
     pub is_owner: bool,
     pub shared_with: Vec<Grantee>,
 }
+
+#[cfg(feature = "ssr")]
+crate::text_column_enum!(DocStatus);

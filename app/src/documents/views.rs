@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument};
 use super::types::{DocStatus, DocType, DocumentDetail, DocumentRow};
 use crate::error::AppError;
+use crate::upload::{Refusal, Upload};
 use crate::widgets::FormError;
 use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
@@ -20,30 +21,6 @@ fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSig
             set_timeout(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(2));
         }
     });
-}
-
-/// The message for `?error=<code>` after an upload (fixed codes only; the limit comes from the
-/// server's redirect and is read as a number only).
-fn upload_error_message(code: &str, limit_mb: Option<u32>) -> String {
-    match (code, limit_mb) {
-        ("too_large", Some(mb)) => format!("A file was larger than the {mb} MB limit; it was not added."),
-        (code, _) => upload_error_text(code).into(),
-    }
-}
-
-fn upload_error_text(code: &str) -> &'static str {
-    match code {
-        "too_large" => "A file was larger than the upload limit; it was not added.",
-        "unsupported" => {
-            "A file was not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file; it was not added."
-        }
-        "empty" => "A file was empty; it was not added.",
-        "none_chosen" => "Choose one or more files first.",
-        "unavailable" => "Bartleby could not store the file just now. Please try again in a moment.",
-        "malformed" => "The upload was interrupted. Please try again.",
-        "too_many" => "Upload at most 200 files at once; the rest were not added.",
-        _ => "A file could not be added.",
-    }
 }
 
 /// A file input that picks a whole folder (`webkitdirectory`, which has no typed attribute in Leptos).
@@ -88,8 +65,7 @@ pub fn DocumentsPage() -> impl IntoView {
     };
     let error = move || {
         let q = query.read();
-        let limit_mb = q.get("limit_mb").and_then(|n| n.parse::<u32>().ok());
-        q.get("error").map(|c| upload_error_message(&c, limit_mb))
+        Refusal::from_query(|k| q.get(k), "error").map(|r| r.message(Upload::Documents))
     };
     view! {
         <Title text="Documents · Bartleby"/>

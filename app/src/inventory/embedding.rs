@@ -145,7 +145,11 @@ async fn embed_items(state: &AppState, job: &crate::jobs::Claimed) -> Result<(),
             })
             .collect();
         let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;
-        let rows = due.iter().zip(vecs).map(|(item, v)| (item.0, user, v)).collect();
+        let rows = due
+            .iter()
+            .zip(vecs)
+            .map(|(item, v)| vectors::ItemVector { item_id: item.0, user_id: user, embedding: v })
+            .collect();
         let mut vc = vpool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
         vectors::insert_items(&mut vc, embedder.model_id(), rows)
             .await

@@ -275,7 +275,7 @@ async fn originals(
     let rows: Vec<(i64, i64, String, String)> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::item_id.eq_any(items))
-        .filter(a::kind.eq("original"))
+        .filter(a::kind.eq(super::photos::AssetKind::Original))
         .order(a::id.asc())
         .select((a::item_id, a::id, a::backend, a::key))
         .load(c)

@@ -9,24 +9,17 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::api::{get_import_preview, ImportCommit, ImportDiscard};
 use super::types::IMPORT_MAX_ROWS;
 use crate::error::AppError;
+use crate::upload::{Refusal, Upload};
 use crate::widgets::FormError;
 use crate::widgets::{set_error_status, ErrorNotice};
-
-fn upload_error(code: &str) -> &'static str {
-    match code {
-        "too_large" => "That file is larger than 20 MB. Split it into smaller files.",
-        "empty" => "That file is empty.",
-        "none_chosen" => "Choose a CSV file first.",
-        "malformed" => "The upload was interrupted. Please try again.",
-        "not_found" => "That import is no longer waiting (it was imported or discarded). Upload the file again.",
-        _ => "The file could not be read. Please try again.",
-    }
-}
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let query = use_query_map();
-    let error = move || query.read().get("error").map(|c| upload_error(&c));
+    let error = move || {
+        let q = query.read();
+        Refusal::from_query(|k| q.get(k), "error").map(|r| r.message(Upload::Import))
+    };
     view! {
         <Title text="Import items · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
@@ -95,7 +88,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
                         return view! {
                             <section class="notice">
                                 <h1>"Nothing waiting to import"</h1>
-                                <p>{upload_error("not_found")}</p>
+                                <p>{Refusal::Gone.message(Upload::Import)}</p>
                                 <p><A href="/inventory/import">"Import a file"</A></p>
                             </section>
                         }

@@ -36,6 +36,42 @@ impl Job for Thumbnails {
     }
 }
 
+/// What an `inventory_assets` row holds: the photo as uploaded, or one of its thumbnails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum AssetKind {
+    Original,
+    Thumb256,
+    Thumb1024,
+}
+
+impl AssetKind {
+    pub const ALL: [AssetKind; 3] = [Self::Original, Self::Thumb256, Self::Thumb1024];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Thumb256 => "thumb_256",
+            Self::Thumb1024 => "thumb_1024",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The thumbnail of this size (one of [`THUMB_SIZES`]).
+    pub fn thumb(size: u32) -> Option<Self> {
+        match size {
+            256 => Some(Self::Thumb256),
+            1024 => Some(Self::Thumb1024),
+            _ => None,
+        }
+    }
+}
+
+crate::text_column_enum!(AssetKind);
+
 /// Thumbnail sizes (longest side, pixels).
 pub const THUMB_SIZES: [u32; 2] = [256, 1024];
 
@@ -55,7 +91,7 @@ pub struct Asset {
     pub user_id: i64,
     pub item_id: i64,
     pub parent_id: Option<i64>,
-    pub kind: String,
+    pub kind: AssetKind,
     pub backend: String,
     pub key: String,
     pub content_type: String,
@@ -154,7 +190,7 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
                     a::id.eq(id),
                     a::user_id.eq(user_id),
                     a::item_id.eq(item_id),
-                    a::kind.eq("original"),
+                    a::kind.eq(AssetKind::Original),
                     a::backend.eq(backend),
                     a::key.eq(key.as_str()),
                     a::content_type.eq(upload.ext.content_type()),
@@ -187,7 +223,7 @@ pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Re
     let original: Option<Asset> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::id.eq(asset_id))
-        .filter(a::kind.eq("original"))
+        .filter(a::kind.eq(AssetKind::Original))
         .select(Asset::as_select())
         .first(&mut c)
         .await
@@ -304,6 +340,7 @@ async fn make_thumbnails(
             .map_err(|e| e.to_string())?;
     }
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
+        let kind = AssetKind::thumb(size).ok_or(JobError::Permanent(format!("no thumbnail is {size} px")))?;
         let key = BlobKey::thumbnail(user_id, item_id, parent, size);
         let record = async |on: Backend| {
             let backend = on.as_str();
@@ -312,7 +349,7 @@ async fn make_thumbnails(
                     a::user_id.eq(user_id),
                     a::item_id.eq(item_id),
                     a::parent_id.eq(parent),
-                    a::kind.eq(format!("thumb_{size}")),
+                    a::kind.eq(kind),
                     a::backend.eq(backend),
                     a::key.eq(key.as_str()),
                     a::content_type.eq("image/jpeg"),
@@ -364,17 +401,18 @@ pub async fn item_photos(
         .load(c)
         .await
         .map_err(query_failed)?;
-    let thumb =
-        |parent: i64, kind: &str| assets.iter().find(|t| t.parent_id == Some(parent) && t.kind == kind).map(|t| t.id);
+    let thumb = |parent: i64, kind: AssetKind| {
+        assets.iter().find(|t| t.parent_id == Some(parent) && t.kind == kind).map(|t| t.id)
+    };
     Ok(assets
         .iter()
-        .filter(|x| x.kind == "original")
+        .filter(|x| x.kind == AssetKind::Original)
         .map(|o| PhotoView {
             id: o.id,
             width: o.width,
             height: o.height,
-            thumb_256: thumb(o.id, "thumb_256"),
-            thumb_1024: thumb(o.id, "thumb_1024"),
+            thumb_256: thumb(o.id, AssetKind::Thumb256),
+            thumb_1024: thumb(o.id, AssetKind::Thumb1024),
             backend: o.backend.clone(),
             preferred_backend: preferred.to_owned(),
         })
@@ -413,7 +451,7 @@ pub async fn item_keys(
 /// Deletes one photo and its thumbnails.
 pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Result<i64, AppError> {
     let photo = find_asset(state, user_id, photo_id).await?;
-    if photo.kind != "original" {
+    if photo.kind != AssetKind::Original {
         return Err(AppError::NotFound);
     }
     let mut c = conn(&state.db).await?;

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
 use crate::error::AppError;
+use crate::upload::{Refusal, Upload};
 use crate::widgets::FormError;
 use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
@@ -369,41 +370,12 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
     }
 }
 
-/// The message for `?photo_error=<code>` after a plain form upload (fixed codes only; the limits
-/// come from the server's redirect and are read as numbers only).
-fn photo_error_message(code: &str, limit_mb: Option<u32>, max_files: Option<u32>) -> String {
-    match code {
-        "too_large" => match limit_mb {
-            Some(mb) => format!("That photo is larger than the {mb} MB limit. Nothing was added."),
-            None => "That photo is larger than the upload limit. Nothing was added.".into(),
-        },
-        "too_many" => match max_files {
-            Some(n) => format!("Upload at most {n} photos at once. Nothing was added."),
-            None => "Too many photos at once. Nothing was added.".into(),
-        },
-        "too_many_pixels" => "That photo has more pixels than Bartleby takes. Nothing was added.".into(),
-        other => photo_error_text(other).into(),
-    }
-}
-
-fn photo_error_text(code: &str) -> &'static str {
-    match code {
-        "not_image" => "That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.",
-        "empty" => "That file is empty. Nothing was added.",
-        "none_chosen" => "Choose one or more photos first.",
-        "unavailable" => "Bartleby could not store the photo just now. Please try again in a moment.",
-        "malformed" => "The upload was interrupted. Please try again.",
-        _ => "The photo could not be added.",
-    }
-}
-
 #[component]
 fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> impl IntoView {
     let query = use_query_map();
     let error = move || {
         let q = query.read();
-        let number = |k: &str| q.get(k).and_then(|n| n.parse::<u32>().ok());
-        q.get("photo_error").map(|c| photo_error_message(&c, number("limit_mb"), number("max_files")))
+        Refusal::from_query(|k| q.get(k), "photo_error").map(|r| r.message(Upload::Photos))
     };
     let added = move || {
         query.read().get("photos_added").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0).map(|n| match n {

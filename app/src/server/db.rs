@@ -186,6 +186,31 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Maps an enum to a TEXT column through its `as_str` and `from_db`: the enum derives
+/// `diesel::expression::AsExpression, diesel::deserialize::FromSqlRow` with `#[diesel(sql_type = diesel::sql_types::Text)]`,
+/// and queries compare and load the enum itself, never its spelling.
+#[macro_export]
+macro_rules! text_column_enum {
+    ($ty:ty) => {
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                use std::io::Write;
+                out.write_all(self.as_str().as_bytes())?;
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let s = std::str::from_utf8(bytes.as_bytes())?;
+                <$ty>::from_db(s).ok_or_else(|| format!("unexpected {} {s:?}", stringify!($ty)).into())
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -666,12 +666,12 @@ async fn approximate_search_never_drops_a_users_passages_among_many_others() {
     for batch in 0..6 {
         let rows = (0..1000).map(|i| {
             let n = batch * 1000 + i;
-            (1_000_000 + n as i64, 500_000 + (n % 50) as i64, 999, unit(n as u64, 5.0))
+            passage(1_000_000 + n as i64, 500_000 + (n % 50) as i64, 999, unit(n as u64, 5.0))
         });
         vectors::insert(&mut vc, "test-model", rows.collect()).await.unwrap();
     }
-    let ours: Vec<(i64, i64, i64, Vec<f32>)> =
-        (0..10).map(|i| (2_000_000 + i, 7, 1, unit(90_000 + i as u64, 0.0))).collect();
+    let ours: Vec<vectors::PassageVector> =
+        (0..10).map(|i| passage(2_000_000 + i, 7, 1, unit(90_000 + i as u64, 0.0))).collect();
     vectors::insert(&mut vc, "test-model", ours).await.unwrap();
     let mut q = vec![0f32; dims];
     q[0] = 1.0;
@@ -701,14 +701,16 @@ async fn a_different_embedding_model_is_refused_until_reindexed() {
     let mut vc = app.state.vector.pool().unwrap().get().await.unwrap();
     let e = app.state.embedder.as_ref().unwrap();
     vectors::check_model(&mut vc, e.model_id(), e.dimensions()).await.unwrap();
-    vectors::insert(&mut vc, e.model_id(), vec![(1, 1, 1, vec![0.1; e.dimensions()])]).await.unwrap();
+    vectors::insert(&mut vc, e.model_id(), vec![passage(1, 1, 1, vec![0.1; e.dimensions()])]).await.unwrap();
     let err = vectors::check_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("bartleby reindex") && msg.contains("1536"), "{msg}");
     // reindex adopts the new model: the column takes its dimension and the old vectors go
     vectors::adopt_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap();
     vectors::check_model(&mut vc, "openai/text-embedding-3-small@1536", 1536).await.unwrap();
-    vectors::insert(&mut vc, "openai/text-embedding-3-small@1536", vec![(1, 1, 1, vec![0.1; 1536])]).await.unwrap();
+    vectors::insert(&mut vc, "openai/text-embedding-3-small@1536", vec![passage(1, 1, 1, vec![0.1; 1536])])
+        .await
+        .unwrap();
 }
 
 async fn spawn_openai_double() -> (doubles::openai::OpenAiDouble, String) {
@@ -1052,4 +1054,9 @@ async fn finished_jobs_are_pruned_and_failures_kept_longer() {
     assert_eq!(pruned, 1, "the done job goes, the failed one stays");
     let pruned = jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(1)).await.unwrap();
     assert_eq!(pruned, 1, "the failed one goes once it is old enough");
+}
+
+/// A passage's vector row.
+fn passage(chunk_id: i64, document_id: i64, user_id: i64, embedding: Vec<f32>) -> app::vectors::PassageVector {
+    app::vectors::PassageVector { chunk_id, document_id, user_id, embedding }
 }
