@@ -68,118 +68,25 @@ pub fn InventoryPage() -> impl IntoView {
     }
 }
 
+/// The inventory page's body: the filters, the count, the bulk bar and the rows in one form (the
+/// rows' checkboxes are its fields), and the pager.
 #[component]
 fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>) -> impl IntoView {
-    let params = use_query_map();
-    let error = Signal::derive(move || match bulk.value().get() {
-        Some(r) => r.err(),
-        None => params.read().get("error").map(|code| bulk_error(&code)),
-    });
-    let done = move || {
-        let n = match bulk.value().get() {
-            Some(Ok(n)) => Some(n),
-            Some(Err(_)) => None,
-            None => params.read().get("changed").and_then(|n| n.parse::<u64>().ok()),
-        };
-        let imported = params.read().get("imported").and_then(|n| n.parse::<u64>().ok());
-        match (n, imported) {
-            (Some(n), _) => Some(match n {
-                0 => "No items changed.".to_owned(),
-                1 => "1 item changed.".to_owned(),
-                n => format!("{n} items changed."),
-            }),
-            (None, Some(1)) => Some("1 item imported.".to_owned()),
-            (None, Some(n)) => Some(format!("{n} items imported.")),
-            (None, None) => None,
-        }
-    };
-    let all = RwSignal::new(false);
-    let back = query.href();
     let filtered = query.is_filtered();
-    let header = {
-        let query = query.clone();
-        move |key: SortKey, label: &'static str| {
-            let active = query.sort == key;
-            let aria = if !active {
-                "none"
-            } else if query.desc {
-                "descending"
-            } else {
-                "ascending"
-            };
-            let arrow = if !active {
-                ""
-            } else if query.desc {
-                " ↓"
-            } else {
-                " ↑"
-            };
-            view! {
-                <th scope="col" aria-sort=aria>
-                    <A href=query.sorted_by(key).href()>{label}{arrow}</A>
-                </th>
-            }
-        }
-    };
-    let pages = page.pages();
-    let prev = (page.page > 1).then(|| query.at_page(page.page - 1).href());
-    let next = page.has_next.then(|| query.at_page(page.page + 1).href());
     let count = match page.total {
         n if page.total_capped => format!("More than {n} items"),
         0 => "No items".to_owned(),
         1 => "1 item".to_owned(),
         n => format!("{n} items"),
     };
-    let of_pages = if page.total_capped { String::new() } else { format!(" of {pages}") };
-    let empty = page.items.is_empty();
+    let pages = (!page.total_capped).then(|| page.pages());
+    let (number, has_next) = (page.page, page.has_next);
+    let (back, rows_query, pager_query) = (query.href(), query.clone(), query.clone());
+    let ItemPage { items, categories, tags, locations, .. } = page;
     view! {
-        <Form method="GET" action="/inventory" attr:class="filters" attr:role="search" attr:aria-label="Filter items">
-            <div class="field grow">
-                <label for="inv-q">"Search"</label>
-                <input id="inv-q" type="search" name="q" value=query.q.clone() placeholder="Name, description or tag"/>
-            </div>
-            <div class="field">
-                <label for="inv-category">"Category"</label>
-                <select id="inv-category" name="category">
-                    <option value="" selected=query.category.is_empty()>"All categories"</option>
-                    {page
-                        .categories
-                        .iter()
-                        .map(|c| view! { <option value=c.clone() selected=*c == query.category>{c.clone()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="inv-tag">"Tag"</label>
-                <select id="inv-tag" name="tag">
-                    <option value="" selected=query.tag.is_empty()>"All tags"</option>
-                    {page
-                        .tags
-                        .iter()
-                        .map(|t| view! { <option value=t.clone() selected=*t == query.tag>{t.clone()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="inv-location">"Location"</label>
-                <select id="inv-location" name="location">
-                    <option value="" selected=query.location.is_none()>"Everywhere"</option>
-                    {page
-                        .locations
-                        .iter()
-                        .map(|(id, path)| {
-                            view! { <option value=id.to_string() selected=query.location == Some(*id)>{path.clone()}</option> }
-                        })
-                        .collect_view()}
-                </select>
-            </div>
-            <input type="hidden" name="sort" value=query.sort.as_str()/>
-            <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
-            <button type="submit">"Apply"</button>
-            {filtered.then(|| view! { <A href="/inventory" attr:class="button">"Clear"</A> })}
-        </Form>
+        <Filters query=query.clone() categories tags locations/>
         <p class="muted" data-testid="item-count" role="status">{count}</p>
-        {if empty {
+        {if items.is_empty() {
             if filtered {
                 view! { <p class="notice">"No items match these filters."</p> }.into_any()
             } else {
@@ -194,103 +101,223 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
         } else {
             view! {
                 <ActionForm action=bulk attr:class="bulk" attr:aria-label="Change the selected items">
-                <div class="bulk-bar">
-                    <div class="field">
-                        <label for="bulk-op">"With the selected items"</label>
-                        <select id="bulk-op" name="op">
-                            <option value="">"Choose…"</option>
-                            <option value="set_category">"Set category to"</option>
-                            <option value="set_location">"Move to location"</option>
-                            <option value="add_tags">"Add tags"</option>
-                            <option value="remove_tags">"Remove tags"</option>
-                            <option value="delete">"Delete"</option>
-                        </select>
-                    </div>
-                    <div class="field grow">
-                        <label for="bulk-value">"Category, location or tags"</label>
-                        <input id="bulk-value" name="value" placeholder="Furniture · Garage / Shelf 1 · vintage, oak"/>
-                    </div>
-                    <label class="check">
-                        <input type="checkbox" name="confirm" value="yes"/>
-                        " Yes, delete them"
-                    </label>
-                    <input type="hidden" name="back" value=back/>
-                    <button type="submit" disabled=move || bulk.pending().get()>"Change selected"</button>
-                </div>
-                <FormError error=error/>
-                <p class="muted" role="status" data-testid="bulk-status">{done}</p>
-                <div class="table-wrap">
-                    <table class="items">
-                        <thead>
-                            <tr>
-                                <th scope="col" class="select">
-                                    <input
-                                        type="checkbox"
-                                        aria-label="Select all on this page"
-                                        prop:checked=move || all.get()
-                                        on:change=move |ev| all.set(event_target_checked(&ev))
-                                    />
-                                </th>
-                                {header(SortKey::Name, "Name")}
-                                {header(SortKey::Category, "Category")}
-                                <th scope="col">"Tags"</th>
-                                {header(SortKey::Location, "Location")}
-                                {header(SortKey::Quantity, "Qty")}
-                                {header(SortKey::RetailPrice, "Retail price")}
-                                {header(SortKey::Updated, "Updated")}
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {page
-                                .items
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, item)| {
-                                    let price = price(&item);
-                                    let href = format!("/inventory/{}", item.id);
-                                    let select = format!("Select {}", item.name);
-                                    view! {
-                                        <tr>
-                                            <td class="select">
-                                                <input
-                                                    type="checkbox"
-                                                    name=format!("ids[{i}]")
-                                                    value=item.id
-                                                    aria-label=select
-                                                    prop:checked=move || all.get()
-                                                />
-                                            </td>
-                                            <td><A href=href>{item.name}</A></td>
-                                            <td>{item.category}</td>
-                                            <td class="tags">{item.tags.join(", ")}</td>
-                                            <td>
-                                                {item.location_id.map(|l| view! { <A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A> })}
-                                            </td>
-                                            <td class="num">{item.quantity}</td>
-                                            <td class="num">{price}</td>
-                                            <td class="muted">{item.updated_at}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                    <BulkBar bulk back/>
+                    <Rows items query=rows_query/>
                 </ActionForm>
             }
                 .into_any()
         }}
-        {(page.page > 1 || page.has_next)
-            .then(|| {
-                view! {
-                    <nav class="pager" aria-label="Pages">
-                        {prev.map(|h| view! { <A href=h attr:rel="prev">"← Previous"</A> })}
-                        <span>{format!("Page {}{of_pages}", page.page)}</span>
-                        {next.map(|h| view! { <A href=h attr:rel="next">"Next →"</A> })}
-                    </nav>
-                }
-            })}
+        <Pager query=pager_query number has_next pages/>
     }
+}
+
+/// The search box and the category, tag and location menus (a plain GET form: links work).
+#[component]
+fn Filters(
+    query: ItemQuery,
+    categories: Vec<String>,
+    tags: Vec<String>,
+    locations: Vec<(i64, String)>,
+) -> impl IntoView {
+    let filtered = query.is_filtered();
+    view! {
+        <Form method="GET" action="/inventory" attr:class="filters" attr:role="search" attr:aria-label="Filter items">
+            <div class="field grow">
+                <label for="inv-q">"Search"</label>
+                <input id="inv-q" type="search" name="q" value=query.q.clone() placeholder="Name, description or tag"/>
+            </div>
+            <div class="field">
+                <label for="inv-category">"Category"</label>
+                <select id="inv-category" name="category">
+                    <option value="" selected=query.category.is_empty()>"All categories"</option>
+                    {categories
+                        .into_iter()
+                        .map(|c| {
+                            let selected = c == query.category;
+                            let label = c.clone();
+                            view! { <option value=c selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="inv-tag">"Tag"</label>
+                <select id="inv-tag" name="tag">
+                    <option value="" selected=query.tag.is_empty()>"All tags"</option>
+                    {tags
+                        .into_iter()
+                        .map(|t| {
+                            let selected = t == query.tag;
+                            let label = t.clone();
+                            view! { <option value=t selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="inv-location">"Location"</label>
+                <select id="inv-location" name="location">
+                    <option value="" selected=query.location.is_none()>"Everywhere"</option>
+                    {locations
+                        .into_iter()
+                        .map(|(id, path)| {
+                            view! { <option value=id.to_string() selected=query.location == Some(id)>{path}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <input type="hidden" name="sort" value=query.sort.as_str()/>
+            <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
+            <button type="submit">"Apply"</button>
+            {filtered.then(|| view! { <A href="/inventory" attr:class="button">"Clear"</A> })}
+        </Form>
+    }
+}
+
+/// What to do with the selected items, and how the last change went (the action's answer, or
+/// `?changed=` / `?error=` after a post without JavaScript).
+#[component]
+fn BulkBar(bulk: ServerAction<BulkEdit>, back: String) -> impl IntoView {
+    let params = use_query_map();
+    let error = Signal::derive(move || match bulk.value().get() {
+        Some(r) => r.err(),
+        None => params.read().get("error").map(|code| bulk_error(&code)),
+    });
+    let done = move || {
+        let n = match bulk.value().get() {
+            Some(Ok(n)) => Some(n),
+            Some(Err(_)) => None,
+            None => params.read().get("changed").and_then(|n| n.parse::<u64>().ok()),
+        };
+        let imported = params.read().get("imported").and_then(|n| n.parse::<u64>().ok());
+        match (n, imported) {
+            (Some(0), _) => Some("No items changed.".to_owned()),
+            (Some(n), _) => Some(format!("{} changed.", crate::format::count(n as u32, "item", "items"))),
+            (None, Some(n)) => Some(format!("{} imported.", crate::format::count(n as u32, "item", "items"))),
+            (None, None) => None,
+        }
+    };
+    view! {
+        <div class="bulk-bar">
+            <div class="field">
+                <label for="bulk-op">"With the selected items"</label>
+                <select id="bulk-op" name="op">
+                    <option value="">"Choose…"</option>
+                    <option value="set_category">"Set category to"</option>
+                    <option value="set_location">"Move to location"</option>
+                    <option value="add_tags">"Add tags"</option>
+                    <option value="remove_tags">"Remove tags"</option>
+                    <option value="delete">"Delete"</option>
+                </select>
+            </div>
+            <div class="field grow">
+                <label for="bulk-value">"Category, location or tags"</label>
+                <input id="bulk-value" name="value" placeholder="Furniture · Garage / Shelf 1 · vintage, oak"/>
+            </div>
+            <label class="check">
+                <input type="checkbox" name="confirm" value="yes"/>
+                " Yes, delete them"
+            </label>
+            <input type="hidden" name="back" value=back/>
+            <button type="submit" disabled=move || bulk.pending().get()>"Change selected"</button>
+        </div>
+        <FormError error=error/>
+        <p class="muted" role="status" data-testid="bulk-status">{done}</p>
+    }
+}
+
+/// The items of this page, with sortable column headers and a checkbox each.
+#[component]
+fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
+    let all = RwSignal::new(false);
+    let header = move |key: SortKey, label: &'static str| {
+        let active = query.sort == key;
+        let (aria, arrow) = match (active, query.desc) {
+            (false, _) => ("none", ""),
+            (true, true) => ("descending", " ↓"),
+            (true, false) => ("ascending", " ↑"),
+        };
+        view! {
+            <th scope="col" aria-sort=aria>
+                <A href=query.sorted_by(key).href()>{label}{arrow}</A>
+            </th>
+        }
+    };
+    view! {
+        <div class="table-wrap">
+            <table class="items">
+                <thead>
+                    <tr>
+                        <th scope="col" class="select">
+                            <input
+                                type="checkbox"
+                                aria-label="Select all on this page"
+                                prop:checked=move || all.get()
+                                on:change=move |ev| all.set(event_target_checked(&ev))
+                            />
+                        </th>
+                        {header(SortKey::Name, "Name")}
+                        {header(SortKey::Category, "Category")}
+                        <th scope="col">"Tags"</th>
+                        {header(SortKey::Location, "Location")}
+                        {header(SortKey::Quantity, "Qty")}
+                        {header(SortKey::RetailPrice, "Retail price")}
+                        {header(SortKey::Updated, "Updated")}
+                    </tr>
+                </thead>
+                <tbody>
+                    {items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, item)| {
+                            let price = price(&item);
+                            let href = format!("/inventory/{}", item.id);
+                            let select = format!("Select {}", item.name);
+                            view! {
+                                <tr>
+                                    <td class="select">
+                                        <input
+                                            type="checkbox"
+                                            name=format!("ids[{i}]")
+                                            value=item.id
+                                            aria-label=select
+                                            prop:checked=move || all.get()
+                                        />
+                                    </td>
+                                    <td><A href=href>{item.name}</A></td>
+                                    <td>{item.category}</td>
+                                    <td class="tags">{item.tags.join(", ")}</td>
+                                    <td>
+                                        {item.location_id.map(|l| view! { <A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A> })}
+                                    </td>
+                                    <td class="num">{item.quantity}</td>
+                                    <td class="num">{price}</td>
+                                    <td class="muted">{item.updated_at}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Previous and next pages, when there are any (`pages` is unknown when the count was capped).
+#[component]
+fn Pager(query: ItemQuery, number: u32, has_next: bool, pages: Option<u32>) -> impl IntoView {
+    let prev = (number > 1).then(|| query.at_page(number - 1).href());
+    let next = has_next.then(|| query.at_page(number + 1).href());
+    let of_pages = pages.map(|p| format!(" of {p}")).unwrap_or_default();
+    (number > 1 || has_next).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {prev.map(|h| view! { <A href=h attr:rel="prev">"← Previous"</A> })}
+                <span>{format!("Page {number}{of_pages}")}</span>
+                {next.map(|h| view! { <A href=h attr:rel="next">"Next →"</A> })}
+            </nav>
+        }
+    })
 }
 
 async fn load_item(id: Option<i64>) -> Result<ItemView, AppError> {
