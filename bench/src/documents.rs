@@ -495,7 +495,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     Ok(())
 }
 
-/// `bartleby bench retrieval`: the quality of document search on the test set in
+/// `bartleby-bench retrieval`: the quality of document search on the test set in
 /// `bench/retrieval/` (real text, real embeddings from the configured model).
 pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()> {
     use app::documents::service::{add, SpooledFile};
