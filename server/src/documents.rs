@@ -175,7 +175,7 @@ pub async fn download_document(
         let mut c = app::server::db::conn(&state.db).await?;
         let (doc, _) = service::readable(&mut c, user_id, id).await.map_err(lookup_failed)?;
         drop(c);
-        let mut res = stream_object(&state.documents, &doc.backend, &doc.key, "document", id).await?;
+        let mut res = stream_object(&state.documents, doc.backend, &doc.key, "document", id).await?;
         let h = res.headers_mut();
         if let Ok(ct) = HeaderValue::from_str(&doc.content_type) {
             h.insert(header::CONTENT_TYPE, ct);

@@ -71,6 +71,7 @@ fn providers(state: &AppState) -> Vec<StorageComponent> {
     use app::storage::guard::ProviderState;
     let mut out: Vec<StorageComponent> = Vec::new();
     for (backend, seen) in [&state.images, &state.documents, &state.exports].iter().filter_map(|s| s.provider_state()) {
+        let backend = backend.as_str();
         let component = match seen {
             ProviderState::Up => StorageComponent { backend, status: "ok", detail: None },
             ProviderState::Down { reason, retry_in } => StorageComponent {

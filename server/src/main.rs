@@ -78,12 +78,12 @@ enum Backend {
     Vercel,
 }
 
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::S3 => "s3",
-            Self::Vercel => "vercel",
+impl From<Backend> for app::storage::Backend {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Local => Self::Local,
+            Backend::S3 => Self::S3,
+            Backend::Vercel => Self::Vercel,
         }
     }
 }
@@ -136,7 +136,7 @@ fn real_main(command: Command) -> Result<()> {
             Command::Db(cmd) => db_command(config, cmd).await,
             Command::Storage(StorageCommand::Sync) => storage_sync(config).await,
             Command::Storage(StorageCommand::Migrate { to, dry_run }) => {
-                storage_migrate(config, to.name(), dry_run).await
+                storage_migrate(config, to.into(), dry_run).await
             }
             Command::Reindex => reindex(config).await,
         }
@@ -334,9 +334,9 @@ async fn storage_sync(config: Config) -> Result<()> {
     .await
 }
 
-async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> {
+async fn storage_migrate(config: Config, to: app::storage::Backend, dry_run: bool) -> Result<()> {
     use app::storage::relocate::{relocate, Selection};
-    if !app::storage::build::backends(&config, config.dirs.inventory_images.clone())?.contains_key(to) {
+    if !app::storage::build::backends(&config, config.dirs.inventory_images.clone())?.contains_key(&to) {
         bail!(
             "cannot migrate to `{to}`: it is not configured (s3 needs AWS_S3_EXPRESS_BUCKET and keys, vercel needs \
              BLOB_READ_WRITE_TOKEN; local is always there)"
@@ -353,7 +353,7 @@ async fn storage_migrate(config: Config, to: &str, dry_run: bool) -> Result<()> 
                 continue;
             }
             let backends = app::storage::build::backends(&config, holdings.local_dir(&config))?;
-            let target = backends.get(to).cloned().context("target backend")?;
+            let target = backends.get(&to).cloned().context("target backend")?;
             let mut progress: Option<server::progress::Progress> = None;
             let which = Selection::NotOn(to);
             let report = relocate(&state, holdings.as_ref(), which, &backends, target.as_ref(), dry_run, |step| {

@@ -296,7 +296,7 @@ pub(crate) fn lookup_failed(e: AppError) -> AppError {
 /// Streams the object a row points at. A row whose object is missing is logged and answers 404.
 pub(crate) async fn stream_object(
     stores: &Stores,
-    backend: &str,
+    backend: app::storage::Backend,
     key: &str,
     what: &str,
     id: i64,
@@ -324,7 +324,7 @@ pub async fn serve_asset(
     {
         let user_id = owner_id(&state, &session).await?;
         let asset = photos::find_asset(&state, user_id, id).await.map_err(lookup_failed)?;
-        let mut res = stream_object(&state.images, &asset.backend, &asset.key, "photo", id).await?;
+        let mut res = stream_object(&state.images, asset.backend, &asset.key, "photo", id).await?;
         let h = res.headers_mut();
         if let Ok(ct) = HeaderValue::from_str(&asset.content_type) {
             h.insert(header::CONTENT_TYPE, ct);
@@ -346,7 +346,7 @@ pub async fn download_export(
     {
         let user_id = owner_id(&state, &session).await?;
         let export = app::inventory::export::find_export(&state, user_id, id).await.map_err(lookup_failed)?;
-        let mut res = stream_object(&state.exports, &export.backend, &export.key, "export", id).await?;
+        let mut res = stream_object(&state.exports, export.backend, &export.key, "export", id).await?;
         let h = res.headers_mut();
         let format = ExportFormat::parse(&export.format).unwrap_or(ExportFormat::Csv);
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));

@@ -137,7 +137,7 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
     set_status(state, doc.id, Some(DocStatus::Extracting), None).await;
     let key = BlobKey::from_stored(&doc.key).ok_or("the stored key is invalid")?;
     let tmp = state.config.dirs.uploads.join("tmp").join(format!("ingest-{}.{}", doc.id, doc.doc_type));
-    let fetched = state.documents.fetch_to_file(&doc.backend, &key, &tmp).await;
+    let fetched = state.documents.fetch_to_file(doc.backend, &key, &tmp).await;
     if let Err(e) = fetched {
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(format!("Could not read the file from storage ({e})."));

@@ -38,7 +38,7 @@ pub struct Document {
     pub content_type: String,
     pub bytes: i64,
     pub sha256: String,
-    pub backend: String,
+    pub backend: Backend,
     pub key: String,
     pub pages: Option<i32>,
     pub status: DocStatus,
@@ -141,7 +141,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
     let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::document(user_id, id, doc_type.as_str());
     let record = async |on: Backend| {
-        let backend = on.as_str();
+        let backend = on;
         c.transaction::<(), diesel::result::Error, _>(async |c| {
             diesel::insert_into(d::user_documents)
                 .values((
@@ -198,7 +198,7 @@ crate::impl_holdings!(Documents {
     content_type: content_type => |c| c,
 });
 
-fn fallback_note(state: &AppState, backend: &str) -> Option<String> {
+fn fallback_note(state: &AppState, backend: Backend) -> Option<String> {
     (backend != state.documents.preferred_backend())
         .then(|| "Stored on local disk: the storage provider was unavailable (moved there later).".to_owned())
 }
@@ -322,7 +322,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     .map_err(query_failed)?;
     state.jobs_added.notify_waiters();
     if let Some(key) = BlobKey::from_stored(&doc.key) {
-        if let Err(e) = state.documents.delete(&doc.backend, &key).await {
+        if let Err(e) = state.documents.delete(doc.backend, &key).await {
             tracing::warn!(error = %e, document_id = id, "could not delete a document's file");
         }
     }
@@ -399,7 +399,7 @@ pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppErr
             ))
             .execute(c)
             .await?;
-        crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(&doc.backend)).await
+        crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(doc.backend)).await
     })
     .await
     .map_err(query_failed)?;

@@ -271,8 +271,8 @@ async fn originals(
     c: &mut AsyncPgConnection,
     user_id: i64,
     items: &[i64],
-) -> Result<HashMap<i64, Vec<(i64, String, String)>>, AppError> {
-    let rows: Vec<(i64, i64, String, String)> = a::inventory_assets
+) -> Result<HashMap<i64, Vec<(i64, Backend, String)>>, AppError> {
+    let rows: Vec<(i64, i64, Backend, String)> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::item_id.eq_any(items))
         .filter(a::kind.eq(super::photos::AssetKind::Original))
@@ -280,7 +280,7 @@ async fn originals(
         .select((a::item_id, a::id, a::backend, a::key))
         .load(c)
         .await?;
-    let mut out: HashMap<i64, Vec<(i64, String, String)>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<(i64, Backend, String)>> = HashMap::new();
     for (item, id, backend, key) in rows {
         out.entry(item).or_default().push((id, backend, key));
     }
@@ -324,7 +324,7 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
                     let ext = key.rsplit('.').next().unwrap_or("jpg");
                     let name = format!("photos/{}-{asset}.{ext}", v.id);
                     let Some(k) = BlobKey::from_stored(key) else { continue };
-                    let body = match state.images.get(backend, &k).await {
+                    let body = match state.images.get(*backend, &k).await {
                         Ok(b) => b,
                         Err(e) => {
                             // one unreadable photo does not sink the export; the log says which
@@ -351,7 +351,7 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
         let (bytes, sha256) = crate::storage::sha256_file(&tmp).await.map_err(io)?;
         let key = BlobKey::export(user_id, id, format.as_str());
         let record = async |on: Backend| {
-            let backend = on.as_str();
+            let backend = on;
             diesel::insert_into(e::user_exports)
                 .values((
                     e::id.eq(id),
@@ -397,7 +397,7 @@ pub struct Export {
     pub id: i64,
     pub user_id: i64,
     pub format: String,
-    pub backend: String,
+    pub backend: Backend,
     pub key: String,
     pub bytes: i64,
     pub items: i32,

@@ -92,7 +92,7 @@ pub struct Asset {
     pub item_id: i64,
     pub parent_id: Option<i64>,
     pub kind: AssetKind,
-    pub backend: String,
+    pub backend: Backend,
     pub key: String,
     pub content_type: String,
     pub bytes: i64,
@@ -183,7 +183,7 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
     let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
     // the row and its thumbnails job together: the job survives a crash or restart
     let record = async |on: Backend| {
-        let backend = on.as_str();
+        let backend = on;
         c.transaction::<(), diesel::result::Error, _>(async |c| {
             diesel::insert_into(a::inventory_assets)
                 .values((
@@ -245,7 +245,7 @@ pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Re
     let ext = original.key.rsplit('.').next().unwrap_or("img");
     let source = state.config.dirs.uploads.join("tmp").join(format!("thumbsrc-{asset_id}.{ext}"));
     // read back from wherever the photo is now (fetch_to_file makes the directory)
-    let result = match state.images.fetch_to_file(&original.backend, &key, &source).await {
+    let result = match state.images.fetch_to_file(original.backend, &key, &source).await {
         Ok(_) => make_thumbnails(state, user_id, original.item_id, asset_id, &source).await,
         Err(e) => Err(JobError::Retry(e.to_string())),
     };
@@ -343,7 +343,7 @@ async fn make_thumbnails(
         let kind = AssetKind::thumb(size).ok_or(JobError::Permanent(format!("no thumbnail is {size} px")))?;
         let key = BlobKey::thumbnail(user_id, item_id, parent, size);
         let record = async |on: Backend| {
-            let backend = on.as_str();
+            let backend = on;
             diesel::insert_into(a::inventory_assets)
                 .values((
                     a::user_id.eq(user_id),
@@ -389,7 +389,7 @@ pub async fn find_asset(state: &AppState, user_id: i64, id: i64) -> Result<Asset
 /// The photos of one item, with their thumbnails' ids.
 pub async fn item_photos(
     c: &mut AsyncPgConnection,
-    preferred: &str,
+    preferred: Backend,
     user_id: i64,
     item_id: i64,
 ) -> Result<Vec<PhotoView>, AppError> {
@@ -413,18 +413,18 @@ pub async fn item_photos(
             height: o.height,
             thumb_256: thumb(o.id, AssetKind::Thumb256),
             thumb_1024: thumb(o.id, AssetKind::Thumb1024),
-            backend: o.backend.clone(),
-            preferred_backend: preferred.to_owned(),
+            backend: o.backend.as_str().to_owned(),
+            preferred_backend: preferred.as_str().to_owned(),
         })
         .collect())
 }
 
 /// Deletes stored objects (after their rows are gone); failures are logged, never shown.
-pub async fn delete_objects(stores: &Stores, objects: Vec<(String, String)>) {
+pub async fn delete_objects(stores: &Stores, objects: Vec<(Backend, String)>) {
     for (backend, key) in objects {
         match BlobKey::from_stored(&key) {
             Some(k) => {
-                if let Err(e) = stores.delete(&backend, &k).await {
+                if let Err(e) = stores.delete(backend, &k).await {
                     tracing::warn!(error = %e, key, "could not delete a stored object");
                 }
             }
@@ -438,7 +438,7 @@ pub async fn item_keys(
     c: &mut AsyncPgConnection,
     user_id: i64,
     item_id: i64,
-) -> Result<Vec<(String, String)>, AppError> {
+) -> Result<Vec<(Backend, String)>, AppError> {
     a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::item_id.eq(item_id))
@@ -455,7 +455,7 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
         return Err(AppError::NotFound);
     }
     let mut c = conn(&state.db).await?;
-    let keys: Vec<(String, String)> = a::inventory_assets
+    let keys: Vec<(Backend, String)> = a::inventory_assets
         .filter(a::user_id.eq(user_id))
         .filter(a::id.eq(photo_id).or(a::parent_id.eq(photo_id)))
         .select((a::backend, a::key))

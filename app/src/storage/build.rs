@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::s3::S3BlobStore;
 use super::vercel::VercelBlobStore;
-use super::{BlobStore, LocalBlobStore, Stores};
+use super::{Backend, BlobStore, LocalBlobStore, Stores};
 use crate::server::config::{Config, ConfigError, StorageBackend};
 
 fn s3(config: &Config, var: &'static str, why: &str) -> Result<S3BlobStore, ConfigError> {
@@ -72,14 +72,14 @@ pub fn exports(config: &Config) -> Result<Stores, ConfigError> {
 
 /// Every backend the configuration can reach, by name, with local disk rooted at `local_dir`
 /// (`local` is always there): the sources and targets of `storage migrate`.
-pub fn backends(config: &Config, local_dir: PathBuf) -> Result<HashMap<&'static str, Arc<dyn BlobStore>>, ConfigError> {
-    let mut all: HashMap<&'static str, Arc<dyn BlobStore>> = HashMap::new();
-    all.insert("local", Arc::new(LocalBlobStore::new(local_dir)));
+pub fn backends(config: &Config, local_dir: PathBuf) -> Result<HashMap<Backend, Arc<dyn BlobStore>>, ConfigError> {
+    let mut all: HashMap<Backend, Arc<dyn BlobStore>> = HashMap::new();
+    all.insert(Backend::Local, Arc::new(LocalBlobStore::new(local_dir)));
     if let Some(token) = &config.blob_read_write_token {
-        all.insert("vercel", Arc::new(vercel(config, token)?));
+        all.insert(Backend::Vercel, Arc::new(vercel(config, token)?));
     }
     if config.s3.bucket.is_some() {
-        all.insert("s3", Arc::new(s3(config, "AWS_S3_EXPRESS_BUCKET", "")?));
+        all.insert(Backend::S3, Arc::new(s3(config, "AWS_S3_EXPRESS_BUCKET", "")?));
     }
     Ok(all)
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use axum::body::Body;
 
-use super::{BlobKey, BlobStore, StorageError};
+use super::{Backend, BlobKey, BlobStore, StorageError};
 
 /// How long a provider is skipped after a failure; doubled for each failure in a row, up to [`MAX_OPEN`].
 const FIRST_OPEN: Duration = Duration::from_secs(15);
@@ -67,7 +67,7 @@ impl GuardedStore {
     fn succeeded(&self) {
         let mut b = self.breaker();
         if b.failures > 0 {
-            tracing::info!(backend = self.inner.backend(), "storage provider answers again");
+            tracing::info!(backend = self.inner.backend().as_str(), "storage provider answers again");
         }
         *b = Breaker::default();
     }
@@ -77,7 +77,7 @@ impl GuardedStore {
         b.failures = b.failures.saturating_add(1);
         let open = FIRST_OPEN.saturating_mul(1 << b.failures.saturating_sub(1).min(5)).min(MAX_OPEN);
         tracing::warn!(
-            backend = self.inner.backend(),
+            backend = self.inner.backend().as_str(),
             reason,
             skipped_for_secs = open.as_secs(),
             "storage provider down"
@@ -143,7 +143,7 @@ impl GuardedStore {
 
 #[async_trait]
 impl BlobStore for GuardedStore {
-    fn backend(&self) -> &'static str {
+    fn backend(&self) -> Backend {
         self.inner.backend()
     }
 
@@ -189,8 +189,8 @@ mod tests {
 
     #[async_trait]
     impl BlobStore for Hanging {
-        fn backend(&self) -> &'static str {
-            "s3"
+        fn backend(&self) -> Backend {
+            Backend::S3
         }
         async fn put_file(&self, _: &BlobKey, _: &Path, _: &str) -> Result<(), StorageError> {
             std::future::pending().await

@@ -117,7 +117,7 @@ pub enum StorageError {
     #[error("storage I/O failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("{backend} failed: {message}")]
-    Provider { backend: &'static str, message: String },
+    Provider { backend: Backend, message: String },
     #[error("no {0} backend is configured")]
     Unconfigured(String),
 }
@@ -141,8 +141,11 @@ pub async fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((n, format!("{:x}", hasher.finalize())))
 }
 
-/// A storage backend, as rows record it (`backend` columns hold [`Backend::as_str`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A storage backend, as rows record it (`backend` columns; [`Backend::as_str`] is the spelling).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Backend {
     Local,
     S3,
@@ -160,10 +163,12 @@ impl Backend {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn from_db(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|b| b.as_str() == s)
     }
 }
+
+crate::text_column_enum!(Backend);
 
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -203,7 +208,7 @@ impl Stores {
     }
 
     /// The provider's state as last seen (`None`: objects stay on local disk).
-    pub fn provider_state(&self) -> Option<(&'static str, guard::ProviderState)> {
+    pub fn provider_state(&self) -> Option<(Backend, guard::ProviderState)> {
         self.guard.as_ref().map(|g| (g.backend(), g.state()))
     }
 
@@ -217,18 +222,13 @@ impl Stores {
     }
 
     /// The backend new objects should go to.
-    pub fn preferred_backend(&self) -> &'static str {
+    pub fn preferred_backend(&self) -> Backend {
         self.preferred.backend()
     }
 
     /// Stores on the preferred backend; when it is down, refuses or times out, stores on local
     /// disk instead. Returns the backend that really has the object (record it with the object).
-    pub async fn put_file(
-        &self,
-        key: &BlobKey,
-        source: &Path,
-        content_type: &str,
-    ) -> Result<&'static str, StorageError> {
+    pub async fn put_file(&self, key: &BlobKey, source: &Path, content_type: &str) -> Result<Backend, StorageError> {
         if self.preferred.backend() != self.local.backend() {
             match self.preferred.put_file(key, source, content_type).await {
                 Ok(()) => return Ok(self.preferred.backend()),
@@ -253,10 +253,7 @@ impl Stores {
             tracing::error!(error = %e, key = key.as_str(), "could not store an object");
             PutError::Store(e)
         })?;
-        let Some(on) = Backend::parse(backend) else {
-            return Err(PutError::Store(StorageError::Unconfigured(backend.to_owned())));
-        };
-        match record(on).await {
+        match record(backend).await {
             Ok(t) => Ok(t),
             Err(e) => {
                 if let Err(err) = self.delete(backend, key).await {
@@ -267,35 +264,20 @@ impl Stores {
         }
     }
 
-    fn on(&self, backend: &str) -> Result<&Arc<dyn BlobStore>, StorageError> {
+    fn on(&self, backend: Backend) -> Result<&Arc<dyn BlobStore>, StorageError> {
         [&self.preferred, &self.local]
             .into_iter()
             .find(|s| s.backend() == backend)
-            .ok_or_else(|| StorageError::Unconfigured(backend.to_owned()))
+            .ok_or_else(|| StorageError::Unconfigured(backend.as_str().to_owned()))
     }
 
-    /// Copies an object that fell back to local disk to the preferred provider (without deleting
-    /// the local copy: the caller does that once the row says where the object is).
-    /// `Ok(false)` when there is nothing to do (the preferred backend is local disk).
-    pub async fn copy_to_preferred(&self, key: &BlobKey, content_type: &str) -> Result<bool, StorageError> {
-        if self.preferred.backend() == self.local.backend() {
-            return Ok(false);
-        }
-        let path = self.local.local_path(key).ok_or(StorageError::NotFound)?;
-        if !tokio::fs::try_exists(&path).await? {
-            return Err(StorageError::NotFound);
-        }
-        self.preferred.put_file(key, &path, content_type).await?;
-        Ok(true)
-    }
-
-    pub fn local_backend(&self) -> &'static str {
+    pub fn local_backend(&self) -> Backend {
         self.local.backend()
     }
 
     /// The id of the local disk an object on `backend` is on (`None` for a provider's objects,
     /// which every server reaches). Recorded with the object's jobs.
-    pub fn local_store(&self, backend: &str) -> Option<String> {
+    pub fn local_store(&self, backend: Backend) -> Option<String> {
         (backend == self.local.backend()).then(|| self.local.store_id()).flatten()
     }
 
@@ -304,16 +286,16 @@ impl Stores {
         self.local.store_id()
     }
 
-    pub async fn get(&self, backend: &str, key: &BlobKey) -> Result<Body, StorageError> {
+    pub async fn get(&self, backend: Backend, key: &BlobKey) -> Result<Body, StorageError> {
         self.on(backend)?.get(key).await
     }
 
-    pub async fn delete(&self, backend: &str, key: &BlobKey) -> Result<(), StorageError> {
+    pub async fn delete(&self, backend: Backend, key: &BlobKey) -> Result<(), StorageError> {
         self.on(backend)?.delete(key).await
     }
 
     /// Copies an object into a local file (for work that needs a file: text extraction).
-    pub async fn fetch_to_file(&self, backend: &str, key: &BlobKey, dest: &Path) -> Result<u64, StorageError> {
+    pub async fn fetch_to_file(&self, backend: Backend, key: &BlobKey, dest: &Path) -> Result<u64, StorageError> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
         let body = self.get(backend, key).await?;
@@ -324,7 +306,7 @@ impl Stores {
         let mut stream = body.into_data_stream();
         let mut n = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| StorageError::Provider { backend: "read", message: e.to_string() })?;
+            let chunk = chunk.map_err(|e| StorageError::Provider { backend, message: e.to_string() })?;
             n += chunk.len() as u64;
             file.write_all(&chunk).await?;
         }
@@ -336,8 +318,8 @@ impl Stores {
 /// One storage backend.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// `local`, `s3` or `vercel`: recorded with every object.
-    fn backend(&self) -> &'static str;
+    /// Recorded with every object.
+    fn backend(&self) -> Backend;
     /// Stores the file at `source` (a spooled upload or a generated thumbnail) under `key`.
     async fn put_file(&self, key: &BlobKey, source: &Path, content_type: &str) -> Result<(), StorageError>;
     /// Streams the object.
@@ -397,8 +379,8 @@ impl LocalBlobStore {
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
-    fn backend(&self) -> &'static str {
-        "local"
+    fn backend(&self) -> Backend {
+        Backend::Local
     }
 
     #[tracing::instrument(name = "local.put", skip_all, fields(key = key.as_str()), err(Display))]

@@ -17,7 +17,7 @@ use diesel::QueryResult;
 use diesel_async::pooled_connection::deadpool::PoolError;
 use diesel_async::AsyncPgConnection;
 
-use super::{BlobKey, BlobStore, StorageError, Stores};
+use super::{Backend, BlobKey, BlobStore, StorageError, Stores};
 use crate::server::config::Config;
 use crate::server::db::DbPool;
 use crate::server::AppState;
@@ -26,7 +26,7 @@ use crate::server::AppState;
 #[derive(Debug, Clone)]
 pub struct StoredObject {
     pub id: i64,
-    pub backend: String,
+    pub backend: Backend,
     pub key: String,
     pub content_type: String,
     pub bytes: i64,
@@ -36,11 +36,11 @@ pub struct StoredObject {
 
 /// Which objects to move.
 #[derive(Debug, Clone, Copy)]
-pub enum Selection<'a> {
+pub enum Selection {
     /// every object not on this backend (`storage migrate`)
-    NotOn(&'a str),
+    NotOn(Backend),
     /// every object on this backend (`storage sync`: local disk)
-    On(&'a str),
+    On(Backend),
 }
 
 /// A table of stored objects. Each feature implements it for its tables, with typed queries.
@@ -53,27 +53,27 @@ pub trait Holdings: Send + Sync {
     /// Where these objects live on local disk.
     fn local_dir(&self, config: &Config) -> std::path::PathBuf;
     /// Whether they may be kept on `backend` (Vercel Blob holds photos only).
-    fn can_live_on(&self, _backend: &str) -> bool {
+    fn can_live_on(&self, _backend: Backend) -> bool {
         true
     }
-    async fn count(&self, c: &mut AsyncPgConnection, which: Selection<'_>) -> QueryResult<i64>;
+    async fn count(&self, c: &mut AsyncPgConnection, which: Selection) -> QueryResult<i64>;
     /// The next `limit` objects after id `after`, in id order.
     async fn batch(
         &self,
         c: &mut AsyncPgConnection,
-        which: Selection<'_>,
+        which: Selection,
         after: i64,
         limit: i64,
     ) -> QueryResult<Vec<StoredObject>>;
     /// Points the row at `to`, if it still names `from`. Returns whether it did.
-    async fn moved(&self, c: &mut AsyncPgConnection, id: i64, from: &str, to: &str) -> QueryResult<bool>;
+    async fn moved(&self, c: &mut AsyncPgConnection, id: i64, from: Backend, to: Backend) -> QueryResult<bool>;
 }
 
 /// Why relocation stopped (one object failing does not stop it: see [`Step::outcome`]).
 #[derive(Debug, thiserror::Error)]
 pub enum RelocateError {
     #[error("{label} cannot be kept on {backend}")]
-    NotHere { label: &'static str, backend: String },
+    NotHere { label: &'static str, backend: Backend },
     #[error("the metadata database is unavailable: {0}")]
     Pool(#[from] PoolError),
     #[error("the metadata database failed: {0}")]
@@ -88,11 +88,11 @@ pub enum MoveError {
     #[error("its key is not one Bartleby writes")]
     Key,
     #[error("{0} is not configured")]
-    Unconfigured(String),
+    Unconfigured(Backend),
     #[error("the {0} copy does not match its record (size or sha256)")]
-    Mismatch(String),
+    Mismatch(Backend),
     #[error("the copy on {0} does not verify")]
-    Unverified(String),
+    Unverified(Backend),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("the metadata database failed: {0}")]
@@ -113,7 +113,7 @@ pub struct Step<'a> {
     pub done: u64,
     pub total: u64,
     pub key: &'a str,
-    pub from: &'a str,
+    pub from: Backend,
     pub outcome: Result<(), MoveError>,
 }
 
@@ -142,15 +142,15 @@ async fn download(store: &dyn BlobStore, key: &BlobKey, dest: &Path) -> Result<(
 pub async fn relocate(
     state: &AppState,
     holdings: &dyn Holdings,
-    which: Selection<'_>,
-    sources: &HashMap<&'static str, Arc<dyn BlobStore>>,
+    which: Selection,
+    sources: &HashMap<Backend, Arc<dyn BlobStore>>,
     target: &dyn BlobStore,
     dry_run: bool,
     mut progress: impl FnMut(Step<'_>),
 ) -> Result<Report, RelocateError> {
     let to = target.backend();
     if !holdings.can_live_on(to) {
-        return Err(RelocateError::NotHere { label: holdings.label(), backend: to.to_owned() });
+        return Err(RelocateError::NotHere { label: holdings.label(), backend: to });
     }
     let db: &DbPool = &state.db;
     let total = holdings.count(&mut *db.get().await?, which).await?;
@@ -170,7 +170,7 @@ pub async fn relocate(
             match &outcome {
                 Ok(()) => report.moved += 1,
                 Err(e) => {
-                    tracing::warn!(error = %e, key = object.key, from = object.backend, to, "an object did not move");
+                    tracing::warn!(error = %e, key = object.key, from = object.backend.as_str(), to = to.as_str(), "an object did not move");
                     report.failed += 1;
                 }
             }
@@ -178,7 +178,7 @@ pub async fn relocate(
                 done: report.moved + report.failed,
                 total: report.total,
                 key: &object.key,
-                from: &object.backend,
+                from: object.backend,
                 outcome,
             });
         }
@@ -186,29 +186,29 @@ pub async fn relocate(
     Ok(report)
 }
 
-#[tracing::instrument(skip_all, fields(key = object.key.as_str(), from = object.backend.as_str(), to = target.backend()), err(Display))]
+#[tracing::instrument(skip_all, fields(key = object.key.as_str(), from = object.backend.as_str(), to = target.backend().as_str()), err(Display))]
 async fn move_one(
     db: &DbPool,
     holdings: &dyn Holdings,
     object: &StoredObject,
-    sources: &HashMap<&'static str, Arc<dyn BlobStore>>,
+    sources: &HashMap<Backend, Arc<dyn BlobStore>>,
     target: &dyn BlobStore,
     tmp_dir: &Path,
 ) -> Result<(), MoveError> {
-    let from = object.backend.as_str();
+    let from = object.backend;
     let to = target.backend();
     let key = BlobKey::from_stored(&object.key).ok_or(MoveError::Key)?;
-    let source = sources.get(from).ok_or_else(|| MoveError::Unconfigured(from.to_owned()))?;
+    let source = sources.get(&from).ok_or(MoveError::Unconfigured(from))?;
     let tmp = tmp_dir.join(format!("relocate-{}", key.as_str().replace('/', "_")));
     let copied = async {
         let (n, sha) = download(source.as_ref(), &key, &tmp).await?;
         if i64::try_from(n).ok() != Some(object.bytes) || object.sha256.as_ref().is_some_and(|s| *s != sha) {
-            return Err(MoveError::Mismatch(from.to_owned()));
+            return Err(MoveError::Mismatch(from));
         }
         target.put_file(&key, &tmp, &object.content_type).await?;
         let (n2, sha2) = download(target, &key, &tmp).await?;
         if n2 != n || sha2 != sha {
-            return Err(MoveError::Unverified(to.to_owned()));
+            return Err(MoveError::Unverified(to));
         }
         Ok(())
     }
@@ -291,13 +291,13 @@ macro_rules! impl_holdings {
             fn local_dir(&self, config: &$crate::server::config::Config) -> std::path::PathBuf {
                 config.dirs.$dir.clone()
             }
-            fn can_live_on(&self, backend: &str) -> bool {
-                $vercel || backend != "vercel"
+            fn can_live_on(&self, backend: $crate::storage::Backend) -> bool {
+                $vercel || backend != $crate::storage::Backend::Vercel
             }
             async fn count(
                 &self,
                 c: &mut diesel_async::AsyncPgConnection,
-                which: $crate::storage::relocate::Selection<'_>,
+                which: $crate::storage::relocate::Selection,
             ) -> diesel::QueryResult<i64> {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;
@@ -313,7 +313,7 @@ macro_rules! impl_holdings {
             async fn batch(
                 &self,
                 c: &mut diesel_async::AsyncPgConnection,
-                which: $crate::storage::relocate::Selection<'_>,
+                which: $crate::storage::relocate::Selection,
                 after: i64,
                 limit: i64,
             ) -> diesel::QueryResult<Vec<$crate::storage::relocate::StoredObject>> {
@@ -326,7 +326,7 @@ macro_rules! impl_holdings {
                     Selection::NotOn(b) => q.filter(t::backend.ne(b)),
                     Selection::On(b) => q.filter(t::backend.eq(b)),
                 };
-                let rows: Vec<(i64, String, String, String, i64, Option<String>)> = q
+                let rows: Vec<(i64, $crate::storage::Backend, String, String, i64, Option<String>)> = q
                     .order(t::id)
                     .limit(limit)
                     .select((t::id, t::backend, t::key, t::$ct, t::bytes, t::sha256.nullable()))
@@ -349,8 +349,8 @@ macro_rules! impl_holdings {
                 &self,
                 c: &mut diesel_async::AsyncPgConnection,
                 id: i64,
-                from: &str,
-                to: &str,
+                from: $crate::storage::Backend,
+                to: $crate::storage::Backend,
             ) -> diesel::QueryResult<bool> {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;

@@ -10,7 +10,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use axum::body::Body;
 
-use super::{BlobKey, BlobStore, StorageError};
+use super::{Backend, BlobKey, BlobStore, StorageError};
 use crate::server::config::S3Config;
 
 pub struct S3BlobStore {
@@ -19,7 +19,7 @@ pub struct S3BlobStore {
 }
 
 fn provider<E: std::fmt::Display>(e: E) -> StorageError {
-    StorageError::Provider { backend: "s3", message: e.to_string() }
+    StorageError::Provider { backend: Backend::S3, message: e.to_string() }
 }
 
 impl S3BlobStore {
@@ -50,8 +50,8 @@ impl S3BlobStore {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
-    fn backend(&self) -> &'static str {
-        "s3"
+    fn backend(&self) -> Backend {
+        Backend::S3
     }
 
     #[tracing::instrument(name = "s3.put", skip_all, fields(key = key.as_str()), err(Display))]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use axum::body::Body;
 use serde::Deserialize;
 
-use super::{BlobKey, BlobStore, StorageError};
+use super::{Backend, BlobKey, BlobStore, StorageError};
 use crate::server::config::Secret;
 
 const API_VERSION: &str = "12";
@@ -78,11 +78,11 @@ impl VercelBlobStore {
         if code == "not_found" || status == 404 {
             return Err(StorageError::NotFound);
         }
-        Err(StorageError::Provider { backend: "vercel", message: format!("{status} {code}: {message}") })
+        Err(StorageError::Provider { backend: Backend::Vercel, message: format!("{status} {code}: {message}") })
     }
 
     fn transport(e: reqwest::Error) -> StorageError {
-        StorageError::Provider { backend: "vercel", message: e.to_string() }
+        StorageError::Provider { backend: Backend::Vercel, message: e.to_string() }
     }
 
     /// The object's URL, looked up by pathname.
@@ -100,8 +100,8 @@ impl VercelBlobStore {
 
 #[async_trait]
 impl BlobStore for VercelBlobStore {
-    fn backend(&self) -> &'static str {
-        "vercel"
+    fn backend(&self) -> Backend {
+        Backend::Vercel
     }
 
     #[tracing::instrument(name = "vercel.put", skip_all, fields(key = key.as_str()), err(Display))]

@@ -357,6 +357,7 @@ pub fn s3_vars<'a>(endpoint: &'a str, secret: &'a str) -> Vec<(&'static str, &'a
 }
 
 pub use app::storage::relocate::{relocate, Holdings, RelocateError, Selection};
+pub use app::storage::Backend;
 
 /// The stored objects `storage migrate` calls `label` ("photos and thumbnails", "documents", "exports").
 pub fn holdings(app: &TestApp, label: &str) -> std::sync::Arc<dyn Holdings> {
@@ -367,7 +368,7 @@ pub fn holdings(app: &TestApp, label: &str) -> std::sync::Arc<dyn Holdings> {
 pub fn backends_for(
     app: &TestApp,
     kind: &dyn Holdings,
-) -> std::collections::HashMap<&'static str, std::sync::Arc<dyn app::storage::BlobStore>> {
+) -> std::collections::HashMap<Backend, std::sync::Arc<dyn app::storage::BlobStore>> {
     app::storage::build::backends(&app.state.config, kind.local_dir(&app.state.config)).unwrap()
 }
 

@@ -219,8 +219,8 @@ async fn storage_migrate_moves_every_object_and_verifies_it() {
 
     let images = holdings(&app, "photos and thumbnails");
     let backends = backends_for(&app, images.as_ref());
-    let target = backends["vercel"].clone();
-    let to_vercel = Selection::NotOn("vercel");
+    let target = backends[&Backend::Vercel].clone();
+    let to_vercel = Selection::NotOn(Backend::Vercel);
     let dry = relocate(&app.state, images.as_ref(), to_vercel, &backends, target.as_ref(), true, |_| {}).await.unwrap();
     assert_eq!((dry.total, dry.moved), (3, 0));
     assert!(double.pathnames().is_empty(), "a dry run changes nothing");
@@ -340,13 +340,20 @@ async fn storage_migrate_moves_documents_and_exports_to_s3_and_they_still_downlo
         let kind = holdings(&app, kind);
         let backends = backends_for(&app, kind.as_ref());
         // Vercel Blob holds images only: documents and exports cannot be moved there
-        let vercel = &backends["vercel"];
-        let refused =
-            relocate(&app.state, kind.as_ref(), Selection::NotOn("vercel"), &backends, vercel.as_ref(), false, |_| {})
-                .await;
+        let vercel = &backends[&Backend::Vercel];
+        let refused = relocate(
+            &app.state,
+            kind.as_ref(),
+            Selection::NotOn(Backend::Vercel),
+            &backends,
+            vercel.as_ref(),
+            false,
+            |_| {},
+        )
+        .await;
         assert!(matches!(refused, Err(RelocateError::NotHere { .. })));
-        let to_s3 = Selection::NotOn("s3");
-        let r = relocate(&app.state, kind.as_ref(), to_s3, &backends, backends["s3"].as_ref(), false, |_| {})
+        let to_s3 = Selection::NotOn(Backend::S3);
+        let r = relocate(&app.state, kind.as_ref(), to_s3, &backends, backends[&Backend::S3].as_ref(), false, |_| {})
             .await
             .unwrap();
         assert_eq!((r.total, r.moved, r.failed), (1, 1, 0), "{}", kind.label());
