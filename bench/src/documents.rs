@@ -413,7 +413,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         (owner, "the account that owns most passages", total - SCOPED_DOCS * PER_DOC),
         (scoped, scoped_label.as_str(), SCOPED_DOCS * PER_DOC),
     ] {
-        use app::search::service::text_candidates;
+        use app::documents::repo::text_candidates;
         use app::vectors;
         let embedder = state.embedder.clone().context("no embedder")?;
         let (mut embed_t, mut text_t, mut vector_t) = (Vec::new(), Vec::new(), Vec::new());
@@ -498,8 +498,9 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
 /// `bartleby-bench retrieval`: the quality of document search on the test set in
 /// `bench/retrieval/` (real text, real embeddings from the configured model).
 pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()> {
+    use app::documents::repo::text_candidates;
     use app::documents::service::{add, SpooledFile};
-    use app::search::service::{fuse, text_candidates, MAX_DISTANCE};
+    use app::search::service::{fuse, MAX_DISTANCE};
     use app::vectors;
     let embedder = state.embedder.clone().context("no embedding model: run scripts/setup.sh")?;
     let vpool = state.vector.pool().cloned().context("no vector database")?;

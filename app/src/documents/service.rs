@@ -4,15 +4,15 @@
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use time::OffsetDateTime;
 
 use super::jobs;
-use super::types::{DocStatus, DocType, DocumentDetail, DocumentList, DocumentRow, Grantee, PageText};
+use super::repo;
+pub use super::repo::Document;
+use super::types::{DocStatus, DocumentDetail, DocumentList, Grantee, PageText};
 use crate::error::AppError;
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::document_access::dsl as acc;
-use crate::server::schema::document_pages::dsl as pg;
-use crate::server::schema::user_documents::{self, dsl as d};
+use crate::server::schema::user_documents::dsl as d;
 use crate::server::schema::users::dsl as u;
 use crate::server::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
@@ -25,51 +25,6 @@ pub struct SpooledFile {
     pub sha256: String,
     /// As the browser sent it: a title and a download name, never a path.
     pub file_name: String,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = user_documents, check_for_backend(diesel::pg::Pg))]
-pub struct Document {
-    pub id: i64,
-    pub user_id: i64,
-    pub title: String,
-    pub file_name: String,
-    pub doc_type: String,
-    pub content_type: String,
-    pub bytes: i64,
-    pub sha256: String,
-    pub backend: Backend,
-    pub key: String,
-    pub pages: Option<i32>,
-    pub status: DocStatus,
-    pub status_detail: Option<String>,
-    pub chunks_total: i32,
-    pub chunks_embedded: i32,
-    pub summary: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-impl Document {
-    pub fn doc_type(&self) -> DocType {
-        DocType::parse(&self.doc_type).unwrap_or(DocType::Txt)
-    }
-    pub fn row(&self, owner_email: Option<String>) -> DocumentRow {
-        DocumentRow {
-            id: self.id,
-            title: self.title.clone(),
-            file_name: self.file_name.clone(),
-            doc_type: self.doc_type(),
-            bytes: self.bytes,
-            pages: self.pages,
-            status: self.status,
-            status_detail: self.status_detail.clone(),
-            chunks_total: self.chunks_total,
-            chunks_embedded: self.chunks_embedded,
-            created_at: crate::server::format_time(self.created_at),
-            owner_email,
-        }
-    }
 }
 
 /// What became of one uploaded file.
@@ -206,24 +161,8 @@ fn fallback_note(state: &AppState, backend: Backend) -> Option<String> {
 /// The user's documents, newest first, and those shared with them.
 pub async fn list(state: &AppState, user_id: i64) -> Result<DocumentList, AppError> {
     let mut c = conn(&state.db).await?;
-    let mine: Vec<Document> = d::user_documents
-        .filter(d::user_id.eq(user_id))
-        .order((d::created_at.desc(), d::id.desc()))
-        .limit(1000)
-        .select(Document::as_select())
-        .load(&mut c)
-        .await
-        .map_err(query_failed)?;
-    let shared: Vec<(Document, String)> = d::user_documents
-        .inner_join(acc::document_access.on(acc::document_id.eq(d::id)))
-        .inner_join(u::users.on(u::id.eq(d::user_id)))
-        .filter(acc::grantee_id.eq(user_id))
-        .order(acc::granted_at.desc())
-        .limit(1000)
-        .select((Document::as_select(), u::email))
-        .load(&mut c)
-        .await
-        .map_err(query_failed)?;
+    let mine = repo::mine(&mut c, user_id).await.map_err(query_failed)?;
+    let shared = repo::shared_with(&mut c, user_id).await.map_err(query_failed)?;
     Ok(DocumentList {
         mine: mine.iter().map(|doc| doc.row(None)).collect(),
         shared: shared.into_iter().map(|(doc, email)| doc.row(Some(email))).collect(),
@@ -236,65 +175,29 @@ pub async fn readable(
     user_id: i64,
     id: i64,
 ) -> Result<(Document, Option<String>), AppError> {
-    let doc: Document = d::user_documents
-        .filter(d::id.eq(id))
-        .select(Document::as_select())
-        .first(c)
-        .await
-        .optional()
-        .map_err(query_failed)?
-        .ok_or(AppError::NotFound)?;
-    if doc.user_id == user_id {
-        return Ok((doc, None));
-    }
-    let granted: Option<i64> = acc::document_access
-        .filter(acc::document_id.eq(id).and(acc::grantee_id.eq(user_id)))
-        .select(acc::grantee_id)
-        .first(c)
-        .await
-        .optional()
-        .map_err(query_failed)?;
-    if granted.is_none() {
-        return Err(AppError::NotFound);
-    }
-    let email = u::users.filter(u::id.eq(doc.user_id)).select(u::email).first(c).await.map_err(query_failed)?;
-    Ok((doc, Some(email)))
+    repo::readable(c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 
 /// One of the user's own documents (for changes).
 async fn owned(c: &mut AsyncPgConnection, user_id: i64, id: i64) -> Result<Document, AppError> {
-    d::user_documents
-        .filter(d::id.eq(id).and(d::user_id.eq(user_id)))
-        .select(Document::as_select())
-        .first(c)
-        .await
-        .optional()
-        .map_err(query_failed)?
-        .ok_or(AppError::NotFound)
+    repo::owned(c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDetail, AppError> {
     let mut c = conn(&state.db).await?;
     let (doc, owner_email) = readable(&mut c, user_id, id).await?;
-    let pages: Vec<(i32, String)> = pg::document_pages
-        .filter(pg::document_id.eq(id))
-        .order(pg::page)
-        .select((pg::page, pg::text))
-        .load(&mut c)
-        .await
-        .map_err(query_failed)?;
+    let pages = repo::pages(&mut c, id).await.map_err(query_failed)?;
     let is_owner = owner_email.is_none();
     let shared_with = if is_owner {
-        acc::document_access
-            .inner_join(u::users.on(u::id.eq(acc::grantee_id)))
-            .filter(acc::document_id.eq(id))
-            .order(u::email)
-            .select((u::email, u::id, acc::granted_at))
-            .load::<(String, i64, OffsetDateTime)>(&mut c)
+        repo::grantees(&mut c, id)
             .await
             .map_err(query_failed)?
             .into_iter()
-            .map(|(email, user_id, at)| Grantee { email, user_id, granted_at: crate::server::format_time(at) })
+            .map(|g| Grantee {
+                email: g.email,
+                user_id: g.user_id,
+                granted_at: crate::server::format_time(g.granted_at),
+            })
             .collect()
     } else {
         Vec::new()
@@ -302,7 +205,7 @@ pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDeta
     Ok(DocumentDetail {
         summary: doc.summary.clone(),
         row: doc.row(owner_email),
-        pages: pages.into_iter().map(|(page, text)| PageText { page, text }).collect(),
+        pages: pages.into_iter().map(|p| PageText { page: p.page, text: p.text }).collect(),
         is_owner,
         shared_with,
     })

@@ -6,11 +6,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Text};
-use diesel_async::RunQueryDsl;
-
 use super::types::{ItemHit, Passage, ResultGroup, SearchMode, SearchQuery, SearchResults, Segment};
+use crate::documents::repo as docs;
 use crate::documents::types::DocType;
 use crate::error::AppError;
 use crate::server::db::{conn, query_failed};
@@ -31,50 +28,6 @@ pub const MAX_DISTANCE: f64 = 0.8;
 /// The vector side gets this long (embedding the query and the nearest-neighbour search).
 const VECTOR_BUDGET: Duration = Duration::from_secs(3);
 
-#[derive(QueryableByName)]
-struct InScope {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Integer)]
-    chunks: i32,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    own: bool,
-}
-
-#[derive(QueryableByName, Clone)]
-pub struct TextHit {
-    #[diesel(sql_type = BigInt)]
-    pub chunk_id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub document_id: i64,
-}
-
-#[derive(QueryableByName)]
-struct ChunkRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = BigInt)]
-    document_id: i64,
-    #[diesel(sql_type = Integer)]
-    page: i32,
-    #[diesel(sql_type = Text)]
-    text: String,
-}
-
-#[derive(QueryableByName)]
-struct DocRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    title: String,
-    #[diesel(sql_type = Text)]
-    doc_type: String,
-    #[diesel(sql_type = BigInt)]
-    user_id: i64,
-    #[diesel(sql_type = Text)]
-    email: String,
-}
-
 /// A document in the fused ranking: its id, its score, and its passages (chunk, score), best first.
 type RankedDoc = (i64, f64, Vec<(i64, f64)>);
 
@@ -85,79 +38,6 @@ pub fn parse_date(s: &str) -> Option<time::Date> {
     let m: u8 = it.next()?.parse().ok()?;
     let d = it.next()?.parse().ok()?;
     time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
-}
-
-/// How many matching passages one tier of the full-text side ranks at most. Ranking reads every
-/// candidate's `tsvector`: a common word in a million passages would otherwise mean reading
-/// tens of thousands of rows for one search.
-const TEXT_MATCH_CAP: i64 = 2_000;
-
-/// Full-text candidates among the scope, best first, in two tiers: passages with every word of
-/// the query (`websearch_to_tsquery`: phrases and exclusions kept), ranked by `ts_rank_cd` (the
-/// words closer together rank higher); then, if those are fewer than `limit`, passages with any
-/// of the words, ranked by `ts_rank` (more of the words, more often; a third of the cost). Each
-/// tier ranks at most `TEXT_MATCH_CAP` matches, so a search costs about the same however many
-/// passages share its words.
-pub async fn text_candidates(
-    c: &mut diesel_async::AsyncPgConnection,
-    scope: &vectors::Scope,
-    q: &str,
-    limit: i64,
-) -> Result<Vec<TextHit>, AppError> {
-    let mut hits = text_tier(c, scope, q, true, &[], limit).await?;
-    if (hits.len() as i64) < limit {
-        let seen: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
-        let more = text_tier(c, scope, q, false, &seen, limit - hits.len() as i64).await?;
-        hits.extend(more);
-    }
-    Ok(hits)
-}
-
-async fn text_tier(
-    c: &mut diesel_async::AsyncPgConnection,
-    scope: &vectors::Scope,
-    q: &str,
-    every_word: bool,
-    except: &[i64],
-    limit: i64,
-) -> Result<Vec<TextHit>, AppError> {
-    // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner,
-    // $5 passages already found, $6 the cap. Both tiers rank by the query's words joined by OR.
-    macro_rules! any_word {
-        () => {
-            "(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s"
-        };
-    }
-    let sql = if every_word {
-        concat!(
-            "SELECT m.id AS chunk_id, m.document_id FROM \
-               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
-                 WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
-                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
-            any_word!(),
-            " ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
-        )
-    } else {
-        concat!(
-            "SELECT m.id AS chunk_id, m.document_id FROM \
-               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, ",
-            any_word!(),
-            " WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
-                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
-            any_word!(),
-            " ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
-        )
-    };
-    diesel::sql_query(sql)
-        .bind::<Array<BigInt>, _>(scope.document_ids())
-        .bind::<Text, _>(q)
-        .bind::<BigInt, _>(limit)
-        .bind::<BigInt, _>(scope.owner_id())
-        .bind::<Array<BigInt>, _>(except)
-        .bind::<BigInt, _>(TEXT_MATCH_CAP)
-        .load::<TextHit>(c)
-        .await
-        .map_err(query_failed)
 }
 
 /// Reciprocal rank fusion of two rankings of (passage, document): each passage scores
@@ -210,20 +90,9 @@ pub async fn search_with(
     // stall each other until they time out.
     let mut c = conn(&state.db).await?;
     // the documents this user may read that pass the filters
-    let scope: Vec<InScope> = diesel::sql_query(
-        "SELECT d.id, d.chunks_total AS chunks, d.user_id = $1 AS own FROM user_documents d \
-         WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM document_access a WHERE a.document_id = d.id AND a.grantee_id = $1)) \
-           AND ($2 = '' OR d.doc_type = $2) \
-           AND ($3::date IS NULL OR d.created_at >= $3::date) \
-           AND ($4::date IS NULL OR d.created_at < $4::date + 1)",
-    )
-    .bind::<BigInt, _>(user_id)
-    .bind::<Text, _>(DocType::parse(&query.doc_type).map(|t| t.as_str()).unwrap_or(""))
-    .bind::<Nullable<Date>, _>(parse_date(&query.from))
-    .bind::<Nullable<Date>, _>(parse_date(&query.to))
-    .load(&mut c)
-    .await
-    .map_err(query_failed)?;
+    let doc_type = DocType::parse(&query.doc_type);
+    let (from, to) = (parse_date(&query.from), parse_date(&query.to));
+    let scope = docs::readable_by(&mut c, user_id, doc_type, from, to).await.map_err(query_failed)?;
     let items_on_file = crate::inventory::repo::item_count(&mut c, user_id).await.map_err(query_failed)?;
     drop(c);
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
@@ -237,7 +106,7 @@ pub async fn search_with(
 
     let text_side = async {
         let mut c = conn(&state.db).await?;
-        text_candidates(&mut c, &scope, &q, CANDIDATES).await
+        docs::text_candidates(&mut c, &scope, &q, CANDIDATES).await.map_err(query_failed)
     };
     // inventory items by meaning too, on the first page
     let items_wanted = if page == 1 { items_on_file } else { 0 };
@@ -289,28 +158,14 @@ pub async fn search_with(
         shown.iter().flat_map(|(_, _, p)| p.iter().take(PASSAGES_PER_DOC).map(|(c, _)| *c)).collect();
     let doc_ids: Vec<i64> = shown.iter().map(|(d, _, _)| *d).collect();
     let mut c = conn(&state.db).await?;
-    let chunks: HashMap<i64, ChunkRow> = diesel::sql_query(
-        "SELECT id, document_id, page, text FROM document_chunks WHERE id = ANY($1) AND document_id = ANY($2)",
-    )
-    .bind::<Array<BigInt>, _>(&chunk_ids)
-    .bind::<Array<BigInt>, _>(&doc_ids)
-    .load::<ChunkRow>(&mut c)
-    .await
-    .map_err(query_failed)?
-    .into_iter()
-    .map(|r| (r.id, r))
-    .collect();
-    let doc_rows: HashMap<i64, DocRow> = diesel::sql_query(
-        "SELECT d.id, d.title, d.doc_type, d.user_id, u.email FROM user_documents d JOIN users u ON u.id = d.user_id \
-         WHERE d.id = ANY($1)",
-    )
-    .bind::<Array<BigInt>, _>(&doc_ids)
-    .load::<DocRow>(&mut c)
-    .await
-    .map_err(query_failed)?
-    .into_iter()
-    .map(|r| (r.id, r))
-    .collect();
+    let chunks: HashMap<i64, docs::PassageRow> = docs::passages(&mut c, &chunk_ids, &doc_ids)
+        .await
+        .map_err(query_failed)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let doc_rows: HashMap<i64, docs::Titled> =
+        docs::titled(&mut c, &doc_ids).await.map_err(query_failed)?.into_iter().map(|r| (r.id, r)).collect();
     drop(c);
 
     let terms = query_terms(&q);

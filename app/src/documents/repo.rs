@@ -1,0 +1,323 @@
+//! The documents feature's rows and queries: documents, their pages and passages, who may read
+//! them. The service holds the rules; search reads documents through the queries at the end.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use time::OffsetDateTime;
+
+use super::types::{DocStatus, DocType, DocumentRow};
+use crate::server::schema::document_access::dsl as acc;
+use crate::server::schema::document_pages::dsl as pg;
+use crate::server::schema::user_documents::{self, dsl as d};
+use crate::server::schema::users::dsl as u;
+use crate::storage::Backend;
+use crate::vectors;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = user_documents, check_for_backend(diesel::pg::Pg))]
+pub struct Document {
+    pub id: i64,
+    pub user_id: i64,
+    pub title: String,
+    pub file_name: String,
+    pub doc_type: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub sha256: String,
+    pub backend: Backend,
+    pub key: String,
+    pub pages: Option<i32>,
+    pub status: DocStatus,
+    pub status_detail: Option<String>,
+    pub chunks_total: i32,
+    pub chunks_embedded: i32,
+    pub summary: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Document {
+    pub fn doc_type(&self) -> DocType {
+        DocType::parse(&self.doc_type).unwrap_or(DocType::Txt)
+    }
+    pub fn row(&self, owner_email: Option<String>) -> DocumentRow {
+        DocumentRow {
+            id: self.id,
+            title: self.title.clone(),
+            file_name: self.file_name.clone(),
+            doc_type: self.doc_type(),
+            bytes: self.bytes,
+            pages: self.pages,
+            status: self.status,
+            status_detail: self.status_detail.clone(),
+            chunks_total: self.chunks_total,
+            chunks_embedded: self.chunks_embedded,
+            created_at: crate::server::format_time(self.created_at),
+            owner_email,
+        }
+    }
+}
+
+/// The user's own documents, newest first (at most 1,000).
+pub async fn mine(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<Document>> {
+    d::user_documents
+        .filter(d::user_id.eq(user_id))
+        .order((d::created_at.desc(), d::id.desc()))
+        .limit(1000)
+        .select(Document::as_select())
+        .load(c)
+        .await
+}
+
+/// Documents shared with the user, most recently shared first, with their owner's email.
+pub async fn shared_with(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<(Document, String)>> {
+    d::user_documents
+        .inner_join(acc::document_access.on(acc::document_id.eq(d::id)))
+        .inner_join(u::users.on(u::id.eq(d::user_id)))
+        .filter(acc::grantee_id.eq(user_id))
+        .order(acc::granted_at.desc())
+        .limit(1000)
+        .select((Document::as_select(), u::email))
+        .load(c)
+        .await
+}
+
+/// A document the user may read (own, or shared with them), with the owner's email when shared.
+pub async fn readable(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    id: i64,
+) -> QueryResult<Option<(Document, Option<String>)>> {
+    let Some(doc) = d::user_documents.filter(d::id.eq(id)).select(Document::as_select()).first(c).await.optional()?
+    else {
+        return Ok(None);
+    };
+    if doc.user_id == user_id {
+        return Ok(Some((doc, None)));
+    }
+    let granted: Option<i64> = acc::document_access
+        .filter(acc::document_id.eq(id).and(acc::grantee_id.eq(user_id)))
+        .select(acc::grantee_id)
+        .first(c)
+        .await
+        .optional()?;
+    if granted.is_none() {
+        return Ok(None);
+    }
+    let email = u::users.filter(u::id.eq(doc.user_id)).select(u::email).first(c).await?;
+    Ok(Some((doc, Some(email))))
+}
+
+/// One of the user's own documents.
+pub async fn owned(c: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<Option<Document>> {
+    d::user_documents
+        .filter(d::id.eq(id).and(d::user_id.eq(user_id)))
+        .select(Document::as_select())
+        .first(c)
+        .await
+        .optional()
+}
+
+/// One page of a document's extracted text.
+#[derive(Debug, Clone, Queryable)]
+pub struct Page {
+    pub page: i32,
+    pub text: String,
+}
+
+pub async fn pages(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Vec<Page>> {
+    pg::document_pages
+        .filter(pg::document_id.eq(document_id))
+        .order(pg::page)
+        .select((pg::page, pg::text))
+        .load(c)
+        .await
+}
+
+/// Someone a document is shared with.
+#[derive(Debug, Clone, Queryable)]
+pub struct GranteeRow {
+    pub email: String,
+    pub user_id: i64,
+    pub granted_at: OffsetDateTime,
+}
+
+pub async fn grantees(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Vec<GranteeRow>> {
+    acc::document_access
+        .inner_join(u::users.on(u::id.eq(acc::grantee_id)))
+        .filter(acc::document_id.eq(document_id))
+        .order(u::email)
+        .select((u::email, u::id, acc::granted_at))
+        .load(c)
+        .await
+}
+
+// --- what search reads --------------------------------------------------------------------
+
+/// A document a user may read that passes a search's filters.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct Readable {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// its passages
+    #[diesel(sql_type = Integer)]
+    pub chunks: i32,
+    /// the user's own (else shared with them)
+    #[diesel(sql_type = Bool)]
+    pub own: bool,
+}
+
+/// The documents `user_id` may read, of `doc_type` (all when `None`), added between `from` and
+/// `to` (inclusive; no bound when `None`).
+pub async fn readable_by(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    doc_type: Option<DocType>,
+    from: Option<time::Date>,
+    to: Option<time::Date>,
+) -> QueryResult<Vec<Readable>> {
+    diesel::sql_query(
+        "SELECT d.id, d.chunks_total AS chunks, d.user_id = $1 AS own FROM user_documents d \
+         WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM document_access a WHERE a.document_id = d.id AND a.grantee_id = $1)) \
+           AND ($2 = '' OR d.doc_type = $2) \
+           AND ($3::date IS NULL OR d.created_at >= $3::date) \
+           AND ($4::date IS NULL OR d.created_at < $4::date + 1)",
+    )
+    .bind::<BigInt, _>(user_id)
+    .bind::<Text, _>(doc_type.map(|t| t.as_str()).unwrap_or(""))
+    .bind::<Nullable<Date>, _>(from)
+    .bind::<Nullable<Date>, _>(to)
+    .load(c)
+    .await
+}
+
+/// A passage found by its words.
+#[derive(QueryableByName, Clone, Debug)]
+pub struct TextHit {
+    #[diesel(sql_type = BigInt)]
+    pub chunk_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub document_id: i64,
+}
+
+/// How many matching passages one tier of the full-text side ranks at most. Ranking reads every
+/// candidate's `tsvector`: a common word in a million passages would otherwise mean reading
+/// tens of thousands of rows for one search.
+const TEXT_MATCH_CAP: i64 = 2_000;
+
+/// Full-text candidates among the scope, best first, in two tiers: passages with every word of
+/// the query (`websearch_to_tsquery`: phrases and exclusions kept), ranked by `ts_rank_cd` (the
+/// words closer together rank higher); then, if those are fewer than `limit`, passages with any
+/// of the words, ranked by `ts_rank` (more of the words, more often; a third of the cost). Each
+/// tier ranks at most `TEXT_MATCH_CAP` matches, so a search costs about the same however many
+/// passages share its words.
+pub async fn text_candidates(
+    c: &mut AsyncPgConnection,
+    scope: &vectors::Scope,
+    q: &str,
+    limit: i64,
+) -> QueryResult<Vec<TextHit>> {
+    let mut hits = text_tier(c, scope, q, true, &[], limit).await?;
+    if (hits.len() as i64) < limit {
+        let seen: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
+        let more = text_tier(c, scope, q, false, &seen, limit - hits.len() as i64).await?;
+        hits.extend(more);
+    }
+    Ok(hits)
+}
+
+async fn text_tier(
+    c: &mut AsyncPgConnection,
+    scope: &vectors::Scope,
+    q: &str,
+    every_word: bool,
+    except: &[i64],
+    limit: i64,
+) -> QueryResult<Vec<TextHit>> {
+    // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner,
+    // $5 passages already found, $6 the cap. Both tiers rank by the query's words joined by OR.
+    macro_rules! any_word {
+        () => {
+            "(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s"
+        };
+    }
+    let sql = if every_word {
+        concat!(
+            "SELECT m.id AS chunk_id, m.document_id FROM \
+               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
+                 WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
+                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
+            any_word!(),
+            " ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
+        )
+    } else {
+        concat!(
+            "SELECT m.id AS chunk_id, m.document_id FROM \
+               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, ",
+            any_word!(),
+            " WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
+                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
+            any_word!(),
+            " ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
+        )
+    };
+    diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(scope.document_ids())
+        .bind::<Text, _>(q)
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(scope.owner_id())
+        .bind::<Array<BigInt>, _>(except)
+        .bind::<BigInt, _>(TEXT_MATCH_CAP)
+        .load::<TextHit>(c)
+        .await
+}
+
+/// A passage to show, with its page.
+#[derive(QueryableByName, Debug)]
+pub struct PassageRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub document_id: i64,
+    #[diesel(sql_type = Integer)]
+    pub page: i32,
+    #[diesel(sql_type = Text)]
+    pub text: String,
+}
+
+/// The passages `chunk_ids` of the documents `doc_ids` (both: a passage id alone is not trusted).
+pub async fn passages(c: &mut AsyncPgConnection, chunk_ids: &[i64], doc_ids: &[i64]) -> QueryResult<Vec<PassageRow>> {
+    diesel::sql_query(
+        "SELECT id, document_id, page, text FROM document_chunks WHERE id = ANY($1) AND document_id = ANY($2)",
+    )
+    .bind::<Array<BigInt>, _>(chunk_ids)
+    .bind::<Array<BigInt>, _>(doc_ids)
+    .load(c)
+    .await
+}
+
+/// A document's title, type and owner, for a search result.
+#[derive(QueryableByName, Debug)]
+pub struct Titled {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Text)]
+    pub doc_type: String,
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+}
+
+pub async fn titled(c: &mut AsyncPgConnection, doc_ids: &[i64]) -> QueryResult<Vec<Titled>> {
+    diesel::sql_query(
+        "SELECT d.id, d.title, d.doc_type, d.user_id, u.email FROM user_documents d JOIN users u ON u.id = d.user_id \
+         WHERE d.id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(doc_ids)
+    .load(c)
+    .await
+}
