@@ -2,7 +2,7 @@
 # The house's arrows (README, "Architecture"): fails when a module names what it must not.
 #
 #   features    auth, documents, inventory, search   (app/src/<feature>/)
-#   shared      jobs, embedding, vectors, storage, server, format, error, widgets, upload
+#   shared      jobs, embedding, vectors, storage, server, format, error, widgets, upload, ids
 #   the shell   app/src/lib.rs (the router), app/src/pages.rs (dashboard), and the server crate:
 #               they assemble features and may name any of them
 #
@@ -31,7 +31,7 @@ for f in auth documents inventory; do
   check "$f names no search" "$(pattern search)" "app/src/$f"
 done
 shared=(app/src/jobs.rs app/src/embedding.rs app/src/vectors.rs app/src/storage app/src/server
-        app/src/format.rs app/src/error.rs app/src/widgets.rs app/src/upload.rs)
+        app/src/format.rs app/src/error.rs app/src/widgets.rs app/src/upload.rs app/src/ids.rs)
 for f in auth documents inventory search; do
   check "shared modules name no $f" "$(pattern "$f")" "${shared[@]}"
 done

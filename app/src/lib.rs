@@ -9,6 +9,7 @@ pub mod documents;
 pub mod embedding;
 pub mod error;
 pub mod format;
+pub mod ids;
 pub mod inventory;
 /// The durable job queue, its workers and the registry of job kinds. Knows no feature.
 #[cfg(feature = "ssr")]

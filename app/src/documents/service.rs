@@ -10,6 +10,7 @@ use super::repo;
 pub use super::repo::Document;
 use super::types::{DocStatus, DocumentDetail, DocumentList, Grantee, PageText};
 use crate::error::AppError;
+use crate::ids::{DocumentId, UserId};
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::document_access::dsl as acc;
 use crate::server::schema::user_documents::dsl as d;
@@ -94,7 +95,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         return Ok(Added::Duplicate(id));
     }
     let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
-    let key = BlobKey::document(user_id, id, doc_type.as_str());
+    let key = BlobKey::document(UserId(user_id), DocumentId(id), doc_type.as_str());
     let record = async |on: Backend| {
         let backend = on;
         c.transaction::<(), diesel::result::Error, _>(async |c| {

@@ -15,6 +15,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::repo::Item;
 use super::types::ItemView;
 use crate::error::AppError;
+use crate::ids::{ExportId, UserId};
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::schema::user_exports::dsl as e;
@@ -349,7 +350,7 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
     let result = async {
         let count = written?;
         let (bytes, sha256) = crate::storage::sha256_file(&tmp).await.map_err(io)?;
-        let key = BlobKey::export(user_id, id, format.as_str());
+        let key = BlobKey::export(UserId(user_id), ExportId(id), format.as_str());
         let record = async |on: Backend| {
             let backend = on;
             diesel::insert_into(e::user_exports)

@@ -11,6 +11,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
 use crate::error::AppError;
+use crate::ids::{AssetId, ItemId, UserId};
 use crate::jobs::{Claimed, Job, JobError, Lane};
 use crate::server::db::{conn, next_id, query_failed};
 use crate::server::schema::inventory_assets::dsl as a;
@@ -180,7 +181,7 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
     };
     check_pixels(width, height, state.config.photo_max_pixels)?;
     let id = next_id(&mut c, "inventory_assets_id_seq").await.map_err(query_failed)?;
-    let key = BlobKey::inventory_photo(user_id, item_id, id, upload.ext);
+    let key = BlobKey::inventory_photo(UserId(user_id), ItemId(item_id), AssetId(id), upload.ext);
     // the row and its thumbnails job together: the job survives a crash or restart
     let record = async |on: Backend| {
         let backend = on;
@@ -341,7 +342,7 @@ async fn make_thumbnails(
     }
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
         let kind = AssetKind::thumb(size).ok_or(JobError::Permanent(format!("no thumbnail is {size} px")))?;
-        let key = BlobKey::thumbnail(user_id, item_id, parent, size);
+        let key = BlobKey::thumbnail(UserId(user_id), ItemId(item_id), AssetId(parent), size);
         let record = async |on: Backend| {
             let backend = on;
             diesel::insert_into(a::inventory_assets)

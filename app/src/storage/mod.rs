@@ -17,28 +17,30 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::body::Body;
 
+use crate::ids::{AssetId, DocumentId, ExportId, ItemId, UserId};
+
 /// A storage key. Made only by the constructors below, so it is always a safe relative path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BlobKey(String);
 
 impl BlobKey {
     /// An inventory photo as uploaded: `users/{user}/inventory/{item}_{asset}.{ext}`.
-    pub fn inventory_photo(user_id: i64, item_id: i64, asset_id: i64, ext: ImageExt) -> Self {
+    pub fn inventory_photo(user_id: UserId, item_id: ItemId, asset_id: AssetId, ext: ImageExt) -> Self {
         Self(format!("users/{user_id}/inventory/{item_id}_{asset_id}.{}", ext.as_str()))
     }
 
     /// A thumbnail: `users/{user}/thumbnails/{item}_{asset}_thumb{size}.jpg`.
-    pub fn thumbnail(user_id: i64, item_id: i64, asset_id: i64, size: u32) -> Self {
+    pub fn thumbnail(user_id: UserId, item_id: ItemId, asset_id: AssetId, size: u32) -> Self {
         Self(format!("users/{user_id}/thumbnails/{item_id}_{asset_id}_thumb{size}.jpg"))
     }
 
     /// An export: `users/{user}/exports/{export}.{ext}`.
-    pub fn export(user_id: i64, export_id: i64, ext: &'static str) -> Self {
+    pub fn export(user_id: UserId, export_id: ExportId, ext: &'static str) -> Self {
         Self(format!("users/{user_id}/exports/{export_id}.{ext}"))
     }
 
     /// An uploaded document: `users/{user}/documents/{document}.{ext}`.
-    pub fn document(user_id: i64, document_id: i64, ext: &'static str) -> Self {
+    pub fn document(user_id: UserId, document_id: DocumentId, ext: &'static str) -> Self {
         Self(format!("users/{user_id}/documents/{document_id}.{ext}"))
     }
 
@@ -427,9 +429,12 @@ mod tests {
 
     #[test]
     fn keys_follow_the_layout_and_reject_tricks() {
-        let k = BlobKey::inventory_photo(7, 42, 3, ImageExt::Png);
+        let k = BlobKey::inventory_photo(UserId(7), ItemId(42), AssetId(3), ImageExt::Png);
         assert_eq!(k.as_str(), "users/7/inventory/42_3.png");
-        assert_eq!(BlobKey::thumbnail(7, 42, 3, 256).as_str(), "users/7/thumbnails/42_3_thumb256.jpg");
+        assert_eq!(
+            BlobKey::thumbnail(UserId(7), ItemId(42), AssetId(3), 256).as_str(),
+            "users/7/thumbnails/42_3_thumb256.jpg"
+        );
         assert_eq!(BlobKey::from_stored(k.as_str()), Some(k));
         for bad in ["/etc/passwd", "users/7/../8/x.jpg", "users/x/a.jpg", "users/7//a", "other/7/a.jpg", "users/7/a\\b"]
         {
@@ -453,7 +458,7 @@ mod tests {
         let src = root.join("src.bin");
         tokio::fs::create_dir_all(&root).await.unwrap();
         tokio::fs::write(&src, b"hello").await.unwrap();
-        let key = BlobKey::inventory_photo(1, 2, 3, ImageExt::Jpeg);
+        let key = BlobKey::inventory_photo(UserId(1), ItemId(2), AssetId(3), ImageExt::Jpeg);
         store.put_file(&key, &src, "image/jpeg").await.unwrap();
         assert_eq!(tokio::fs::read(root.join("users/1/inventory/2_3.jpg")).await.unwrap(), b"hello");
         assert!(store.get(&key).await.is_ok());

@@ -1,6 +1,7 @@
 //! Storage backends: Vercel Blob (through the stand-in), S3 (a real S3-compatible server), the fallback to local disk, `storage sync` and `storage migrate`.
 
 use super::*;
+use app::ids::{AssetId, ItemId, UserId};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn heic_photos_are_taken_and_thumbnailed_and_a_damaged_one_is_refused() {
@@ -116,7 +117,7 @@ async fn every_backend_keeps_the_same_contract() {
     std::fs::write(&src, b"first version").unwrap();
     for store in stores {
         let name = store.backend();
-        let key = BlobKey::inventory_photo(1, 2, 3, ImageExt::Png);
+        let key = BlobKey::inventory_photo(UserId(1), ItemId(2), AssetId(3), ImageExt::Png);
         assert!(matches!(store.get(&key).await, Err(StorageError::NotFound)), "{name}: missing before put");
         store.put_file(&key, &src, "image/png").await.unwrap();
         let body = axum::body::to_bytes(store.get(&key).await.unwrap(), 1 << 20).await.unwrap();
