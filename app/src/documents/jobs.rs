@@ -5,22 +5,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
-
 use super::chunk::chunk_pages;
 use super::extract::{self, ExtractError};
-use super::service::Document;
+use super::repo::{self, Document};
 use super::types::{DocStatus, DocType};
 use crate::jobs::{enqueue, Claimed, Job, JobError, Lane};
 use crate::server::db::conn;
-use crate::server::schema::document_chunks::dsl as ch;
-use crate::server::schema::document_pages::dsl as pg;
-use crate::server::schema::user_documents::dsl as d;
 use crate::server::AppState;
 use crate::storage::BlobKey;
 use crate::vectors;
+use async_trait::async_trait;
 
 pub const INGEST: &str = "ingest_document";
 pub const DELETE_VECTORS: &str = "delete_vectors";
@@ -73,35 +67,16 @@ impl Job for DeleteVectors {
 pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppError> {
     use crate::server::db::query_failed;
     let mut c = conn(&state.db).await?;
-    let docs: Vec<(i64, i64)> =
-        diesel::update(d::user_documents.filter(d::chunks_total.gt(0)).filter(d::status.eq_any([
-            DocStatus::Ready,
-            DocStatus::Embedding,
-            DocStatus::Failed,
-        ])))
-        .set((d::status.eq(DocStatus::Embedding), d::chunks_embedded.eq(0), d::status_detail.eq(None::<String>)))
-        .returning((d::id, d::user_id))
-        .get_results(&mut c)
-        .await
-        .map_err(query_failed)?;
-    for (id, user) in &docs {
-        enqueue(&mut c, INGEST, *user, *id).await.map_err(query_failed)?;
+    let docs = repo::reset_for_reindex(&mut c).await.map_err(query_failed)?;
+    for doc in &docs {
+        enqueue(&mut c, INGEST, doc.user_id, doc.id).await.map_err(query_failed)?;
     }
     Ok(docs.len())
 }
 
 async fn set_status(state: &AppState, id: i64, status: Option<DocStatus>, detail: Option<String>) {
     if let Ok(mut c) = conn(&state.db).await {
-        let q = diesel::update(d::user_documents.filter(d::id.eq(id)));
-        let r = match status {
-            Some(s) => {
-                q.set((d::status.eq(s), d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now)))
-                    .execute(&mut c)
-                    .await
-            }
-            None => q.set((d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now))).execute(&mut c).await,
-        };
-        if let Err(e) = r {
+        if let Err(e) = repo::set_status(&mut c, id, status, detail).await {
             tracing::warn!(error = %e, document_id = id, "could not update a document's status");
         }
     }
@@ -109,13 +84,7 @@ async fn set_status(state: &AppState, id: i64, status: Option<DocStatus>, detail
 
 async fn load_document(state: &AppState, job: &Claimed) -> Result<Option<Document>, String> {
     let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-    d::user_documents
-        .filter(d::id.eq(job.subject_id).and(d::user_id.eq(job.user_id)))
-        .select(Document::as_select())
-        .first(&mut c)
-        .await
-        .optional()
-        .map_err(|e| format!("metadata database: {e}"))
+    repo::owned(&mut c, job.user_id, job.subject_id).await.map_err(|e| format!("metadata database: {e}"))
 }
 
 async fn ingest(state: &AppState, job: &Claimed) -> Result<(), JobError> {
@@ -168,58 +137,7 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
     let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
     let (id, user_id) = (doc.id, doc.user_id);
     let paged = extracted.paged;
-    let stored = c
-        .transaction::<usize, diesel::result::Error, _>(async move |c| {
-            diesel::delete(pg::document_pages.filter(pg::document_id.eq(id))).execute(c).await?;
-            diesel::delete(ch::document_chunks.filter(ch::document_id.eq(id))).execute(c).await?;
-            for batch in pages.chunks(500).enumerate() {
-                let rows: Vec<_> = batch
-                    .1
-                    .iter()
-                    .enumerate()
-                    .map(|(i, text)| {
-                        (
-                            pg::document_id.eq(id),
-                            pg::user_id.eq(user_id),
-                            pg::page.eq(i32::try_from(batch.0 * 500 + i + 1).unwrap_or(i32::MAX)),
-                            pg::text.eq(text.as_str()),
-                        )
-                    })
-                    .collect();
-                diesel::insert_into(pg::document_pages).values(rows).execute(c).await?;
-            }
-            for (b, batch) in chunks.chunks(500).enumerate() {
-                let rows: Vec<_> = batch
-                    .iter()
-                    .enumerate()
-                    .map(|(i, chunk)| {
-                        (
-                            ch::document_id.eq(id),
-                            ch::user_id.eq(user_id),
-                            ch::ordinal.eq(i32::try_from(b * 500 + i).unwrap_or(i32::MAX)),
-                            ch::page.eq(chunk.page),
-                            ch::text.eq(chunk.text.as_str()),
-                        )
-                    })
-                    .collect();
-                diesel::insert_into(ch::document_chunks).values(rows).execute(c).await?;
-            }
-            let n = chunks.len();
-            diesel::update(d::user_documents.filter(d::id.eq(id)))
-                .set((
-                    d::pages.eq(paged.then_some(page_count)),
-                    d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
-                    d::chunks_embedded.eq(0),
-                    d::status.eq(DocStatus::Embedding),
-                    d::status_detail.eq(None::<String>),
-                    d::summary.eq(None::<String>),
-                    d::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(c)
-                .await?;
-            Ok(n)
-        })
-        .await;
+    let stored = repo::replace_text(&mut c, id, user_id, &pages, &chunks, paged.then_some(page_count)).await;
     match stored {
         Ok(n) => {
             tracing::info!(document_id = id, pages = page_count, passages = n, "text extracted");
@@ -273,13 +191,7 @@ async fn embed_stage(state: &AppState, job: &Claimed, id: i64) -> Result<(), Str
         .collect();
     let todo: Vec<(i64, String)> = {
         let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-        ch::document_chunks
-            .filter(ch::document_id.eq(id))
-            .order(ch::ordinal)
-            .select((ch::id, ch::text))
-            .load(&mut c)
-            .await
-            .map_err(|e| e.to_string())?
+        repo::passage_texts(&mut c, id).await.map_err(|e| e.to_string())?.into_iter().map(|p| (p.id, p.text)).collect()
     };
     let total = todo.len();
     let mut embedded = total - todo.iter().filter(|(cid, _)| !done.contains(cid)).count();
@@ -302,10 +214,7 @@ async fn embed_stage(state: &AppState, job: &Claimed, id: i64) -> Result<(), Str
             .map_err(|e| format!("The vector database failed ({e})."))?;
         embedded += batch.len();
         if let Ok(mut c) = conn(&state.db).await {
-            let _ = diesel::update(d::user_documents.filter(d::id.eq(id)))
-                .set(d::chunks_embedded.eq(i32::try_from(embedded).unwrap_or(i32::MAX)))
-                .execute(&mut c)
-                .await;
+            let _ = repo::set_embedded(&mut c, id, embedded).await;
         }
         crate::jobs::heartbeat(state, job).await;
     }
@@ -316,13 +225,7 @@ async fn embed_stage(state: &AppState, job: &Claimed, id: i64) -> Result<(), Str
     let summary = match central_passage(&vecs) {
         Some(chunk_id) => {
             let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-            let text: Option<String> = ch::document_chunks
-                .filter(ch::id.eq(chunk_id))
-                .select(ch::text)
-                .first(&mut c)
-                .await
-                .optional()
-                .map_err(|e| e.to_string())?;
+            let text = repo::passage_text(&mut c, chunk_id).await.map_err(|e| e.to_string())?;
             text.map(|t| summarise(&t))
         }
         None => summary_from_text(state, id).await,
@@ -334,29 +237,16 @@ async fn embed_stage(state: &AppState, job: &Claimed, id: i64) -> Result<(), Str
 
 async fn finish_document(state: &AppState, id: i64, summary: Option<String>, detail: Option<String>) {
     if let Ok(mut c) = conn(&state.db).await {
-        let _ = diesel::update(d::user_documents.filter(d::id.eq(id)))
-            .set((
-                d::status.eq(DocStatus::Ready),
-                d::summary.eq(summary),
-                d::status_detail.eq(detail),
-                d::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(&mut c)
-            .await;
+        if let Err(e) = repo::set_ready(&mut c, id, summary, detail).await {
+            tracing::warn!(error = %e, document_id = id, "could not mark a document ready");
+        }
     }
 }
 
 /// The first passage's opening sentences, when there are no vectors to choose by.
 async fn summary_from_text(state: &AppState, id: i64) -> Option<String> {
     let mut c = conn(&state.db).await.ok()?;
-    let text: Option<String> = ch::document_chunks
-        .filter(ch::document_id.eq(id))
-        .order(ch::ordinal)
-        .select(ch::text)
-        .first(&mut c)
-        .await
-        .optional()
-        .ok()?;
+    let text = repo::first_passage(&mut c, id).await.ok()?;
     text.map(|t| summarise(&t))
 }
 

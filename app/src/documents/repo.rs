@@ -153,6 +153,171 @@ pub async fn grantees(c: &mut AsyncPgConnection, document_id: i64) -> QueryResul
         .await
 }
 
+// --- what ingest writes ---------------------------------------------------------------
+
+/// A document and its owner.
+#[derive(Debug, Clone, Queryable)]
+pub struct DocOwner {
+    pub id: i64,
+    pub user_id: i64,
+}
+
+/// Every document with text goes back to `embedding` (its vectors are rebuilt): the documents.
+pub async fn reset_for_reindex(c: &mut AsyncPgConnection) -> QueryResult<Vec<DocOwner>> {
+    diesel::update(d::user_documents.filter(d::chunks_total.gt(0)).filter(d::status.eq_any([
+        DocStatus::Ready,
+        DocStatus::Embedding,
+        DocStatus::Failed,
+    ])))
+    .set((d::status.eq(DocStatus::Embedding), d::chunks_embedded.eq(0), d::status_detail.eq(None::<String>)))
+    .returning((d::id, d::user_id))
+    .get_results(c)
+    .await
+}
+
+/// Sets a document's status (when given) and its detail line.
+pub async fn set_status(
+    c: &mut AsyncPgConnection,
+    id: i64,
+    status: Option<DocStatus>,
+    detail: Option<String>,
+) -> QueryResult<usize> {
+    let q = diesel::update(d::user_documents.filter(d::id.eq(id)));
+    match status {
+        Some(s) => {
+            q.set((d::status.eq(s), d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now))).execute(c).await
+        }
+        None => q.set((d::status_detail.eq(detail), d::updated_at.eq(diesel::dsl::now))).execute(c).await,
+    }
+}
+
+/// Replaces a document's pages and passages with newly extracted ones, in one transaction, and
+/// sets it to `embedding` with no passage embedded. Returns how many passages it has. A document
+/// deleted meanwhile fails with a foreign-key violation.
+pub async fn replace_text(
+    c: &mut AsyncPgConnection,
+    id: i64,
+    user_id: i64,
+    pages: &[String],
+    chunks: &[super::chunk::Chunk],
+    page_count: Option<i32>,
+) -> QueryResult<usize> {
+    use crate::server::schema::document_chunks::dsl as ch;
+    use diesel_async::AsyncConnection;
+    c.transaction::<usize, diesel::result::Error, _>(async move |c| {
+        diesel::delete(pg::document_pages.filter(pg::document_id.eq(id))).execute(c).await?;
+        diesel::delete(ch::document_chunks.filter(ch::document_id.eq(id))).execute(c).await?;
+        for (b, batch) in pages.chunks(500).enumerate() {
+            let rows: Vec<_> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    (
+                        pg::document_id.eq(id),
+                        pg::user_id.eq(user_id),
+                        pg::page.eq(i32::try_from(b * 500 + i + 1).unwrap_or(i32::MAX)),
+                        pg::text.eq(text.as_str()),
+                    )
+                })
+                .collect();
+            diesel::insert_into(pg::document_pages).values(rows).execute(c).await?;
+        }
+        for (b, batch) in chunks.chunks(500).enumerate() {
+            let rows: Vec<_> = batch
+                .iter()
+                .enumerate()
+                .map(|(i, chunk)| {
+                    (
+                        ch::document_id.eq(id),
+                        ch::user_id.eq(user_id),
+                        ch::ordinal.eq(i32::try_from(b * 500 + i).unwrap_or(i32::MAX)),
+                        ch::page.eq(chunk.page),
+                        ch::text.eq(chunk.text.as_str()),
+                    )
+                })
+                .collect();
+            diesel::insert_into(ch::document_chunks).values(rows).execute(c).await?;
+        }
+        let n = chunks.len();
+        diesel::update(d::user_documents.filter(d::id.eq(id)))
+            .set((
+                d::pages.eq(page_count),
+                d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
+                d::chunks_embedded.eq(0),
+                d::status.eq(DocStatus::Embedding),
+                d::status_detail.eq(None::<String>),
+                d::summary.eq(None::<String>),
+                d::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(c)
+            .await?;
+        Ok(n)
+    })
+    .await
+}
+
+/// A passage's id and text.
+#[derive(Debug, Clone, Queryable)]
+pub struct PassageText {
+    pub id: i64,
+    pub text: String,
+}
+
+/// A document's passages in order.
+pub async fn passage_texts(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Vec<PassageText>> {
+    use crate::server::schema::document_chunks::dsl as ch;
+    ch::document_chunks
+        .filter(ch::document_id.eq(document_id))
+        .order(ch::ordinal)
+        .select((ch::id, ch::text))
+        .load(c)
+        .await
+}
+
+/// One passage's text.
+pub async fn passage_text(c: &mut AsyncPgConnection, chunk_id: i64) -> QueryResult<Option<String>> {
+    use crate::server::schema::document_chunks::dsl as ch;
+    ch::document_chunks.filter(ch::id.eq(chunk_id)).select(ch::text).first(c).await.optional()
+}
+
+/// A document's first passage's text.
+pub async fn first_passage(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Option<String>> {
+    use crate::server::schema::document_chunks::dsl as ch;
+    ch::document_chunks
+        .filter(ch::document_id.eq(document_id))
+        .order(ch::ordinal)
+        .select(ch::text)
+        .first(c)
+        .await
+        .optional()
+}
+
+/// How many of a document's passages have a vector (its progress).
+pub async fn set_embedded(c: &mut AsyncPgConnection, id: i64, embedded: usize) -> QueryResult<usize> {
+    diesel::update(d::user_documents.filter(d::id.eq(id)))
+        .set(d::chunks_embedded.eq(i32::try_from(embedded).unwrap_or(i32::MAX)))
+        .execute(c)
+        .await
+}
+
+/// A document is ready: its summary and the detail line (why it is searchable by words only, say).
+pub async fn set_ready(
+    c: &mut AsyncPgConnection,
+    id: i64,
+    summary: Option<String>,
+    detail: Option<String>,
+) -> QueryResult<usize> {
+    diesel::update(d::user_documents.filter(d::id.eq(id)))
+        .set((
+            d::status.eq(DocStatus::Ready),
+            d::summary.eq(summary),
+            d::status_detail.eq(detail),
+            d::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(c)
+        .await
+}
+
 // --- what search reads --------------------------------------------------------------------
 
 /// A document a user may read that passes a search's filters.
