@@ -226,6 +226,8 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(config.http.body_idle_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_page))
         .layer(axum::middleware::from_fn(middleware::friendly_errors))
+        // each request's start and end (method, path, status, latency) at debug level
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 

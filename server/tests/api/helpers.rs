@@ -18,12 +18,30 @@ pub const PASSWORD: &str = "correct horse battery";
 /// The shared test cluster (under /tmp, so an unprivileged database user can reach it when tests run as root).
 pub async fn cluster() -> &'static EmbeddedPg {
     static CLUSTER: OnceCell<EmbeddedPg> = OnceCell::const_new();
+    log_to_file();
     CLUSTER
         .get_or_init(|| async {
             let root = std::env::var("BARTLEBY_TEST_PG_DIR").unwrap_or_else(|_| "/tmp/bartleby-test-pg".into());
             start_cluster(&root, DEFAULT_PORT).await
         })
         .await
+}
+
+/// `BARTLEBY_TEST_LOG=FILE` writes every test server's log there (`RUST_LOG` filters it, default
+/// `tower_http=debug,info`): for finding out what a server was doing when a test failed.
+pub fn log_to_file() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(path) = std::env::var("BARTLEBY_TEST_LOG") else { return };
+        let Ok(file) = std::fs::File::create(&path) else { return };
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "tower_http=debug,info".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_thread_names(true)
+            .try_init();
+    });
 }
 
 pub async fn start_cluster(root: &str, port: u16) -> EmbeddedPg {
