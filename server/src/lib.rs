@@ -226,8 +226,12 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(config.http.body_idle_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_page))
         .layer(axum::middleware::from_fn(middleware::friendly_errors))
-        // each request's start and end (method, path, status, latency) at debug level
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // each request's start and end (method, path, status, latency) at debug level; a 5xx
+        // answer at warn (the cause, when there is one, is logged where it happened)
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
+        )
         .with_state(state)
 }
 
