@@ -54,10 +54,6 @@ impl JobState {
             Self::Failed => "failed",
         }
     }
-
-    pub fn from_db(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
 }
 
 crate::text_column_enum!(JobState);

@@ -82,10 +82,6 @@ impl DocStatus {
     }
     pub const ALL: [DocStatus; 6] =
         [Self::Queued, Self::Extracting, Self::Embedding, Self::Ready, Self::Failed, Self::NoText];
-
-    pub fn from_db(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
     /// Still moving: the page keeps polling while any document is.
     pub fn is_pending(self) -> bool {
         matches!(self, Self::Queued | Self::Extracting | Self::Embedding)

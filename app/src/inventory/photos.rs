@@ -57,10 +57,6 @@ impl AssetKind {
         }
     }
 
-    pub fn from_db(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-
     /// The thumbnail of this size (one of [`THUMB_SIZES`]).
     pub fn thumb(size: u32) -> Option<Self> {
         match size {

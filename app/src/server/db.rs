@@ -186,12 +186,19 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
-/// Maps an enum to a TEXT column through its `as_str` and `from_db`: the enum derives
-/// `diesel::expression::AsExpression, diesel::deserialize::FromSqlRow` with `#[diesel(sql_type = diesel::sql_types::Text)]`,
-/// and queries compare and load the enum itself, never its spelling.
+/// Maps an enum to a TEXT column through its `ALL` and `as_str` (and gives it `from_db`, the
+/// reverse): the enum derives `diesel::expression::AsExpression, diesel::deserialize::FromSqlRow`
+/// with `#[diesel(sql_type = diesel::sql_types::Text)]`, and queries compare and load the enum
+/// itself, never its spelling.
 #[macro_export]
 macro_rules! text_column_enum {
     ($ty:ty) => {
+        impl $ty {
+            /// The value whose `as_str` is `s`.
+            pub fn from_db(s: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|x| x.as_str() == s)
+            }
+        }
         impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $ty {
             fn to_sql<'b>(
                 &'b self,

@@ -121,7 +121,7 @@ pub enum StorageError {
     #[error("{backend} failed: {message}")]
     Provider { backend: Backend, message: String },
     #[error("no {0} backend is configured")]
-    Unconfigured(String),
+    Unconfigured(Backend),
 }
 
 /// A file's size and sha256 (hex), read in pieces: what rows of stored objects record.
@@ -163,10 +163,6 @@ impl Backend {
             Self::S3 => "s3",
             Self::Vercel => "vercel",
         }
-    }
-
-    pub fn from_db(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|b| b.as_str() == s)
     }
 }
 
@@ -270,7 +266,7 @@ impl Stores {
         [&self.preferred, &self.local]
             .into_iter()
             .find(|s| s.backend() == backend)
-            .ok_or_else(|| StorageError::Unconfigured(backend.as_str().to_owned()))
+            .ok_or(StorageError::Unconfigured(backend))
     }
 
     pub fn local_backend(&self) -> Backend {
@@ -298,23 +294,35 @@ impl Stores {
 
     /// Copies an object into a local file (for work that needs a file: text extraction).
     pub async fn fetch_to_file(&self, backend: Backend, key: &BlobKey, dest: &Path) -> Result<u64, StorageError> {
-        use futures::StreamExt;
-        use tokio::io::AsyncWriteExt;
-        let body = self.get(backend, key).await?;
         if let Some(dir) = dest.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let mut file = tokio::fs::File::create(dest).await?;
-        let mut stream = body.into_data_stream();
-        let mut n = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| StorageError::Provider { backend, message: e.to_string() })?;
-            n += chunk.len() as u64;
-            file.write_all(&chunk).await?;
-        }
-        file.flush().await?;
-        Ok(n)
+        copy_to_file(self.on(backend)?.as_ref(), key, dest, |_| {}).await
     }
+}
+
+/// Streams the object at `key` into the file `dest`, showing each piece to `each` (a hasher, say).
+/// Returns its size.
+pub async fn copy_to_file(
+    store: &dyn BlobStore,
+    key: &BlobKey,
+    dest: &Path,
+    mut each: impl FnMut(&[u8]),
+) -> Result<u64, StorageError> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let body = store.get(key).await?;
+    let mut file = tokio::fs::File::create(dest).await?;
+    let mut stream = body.into_data_stream();
+    let mut n = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| StorageError::Provider { backend: store.backend(), message: e.to_string() })?;
+        n += chunk.len() as u64;
+        each(&chunk);
+        file.write_all(&chunk).await?;
+    }
+    file.flush().await?;
+    Ok(n)
 }
 
 /// One storage backend.

@@ -119,21 +119,9 @@ pub struct Step<'a> {
 
 /// Streams an object to a temporary file, returning its size and sha256.
 async fn download(store: &dyn BlobStore, key: &BlobKey, dest: &Path) -> Result<(u64, String), StorageError> {
-    use futures::StreamExt;
     use sha2::Digest;
-    use tokio::io::AsyncWriteExt;
-    let body = store.get(key).await?;
-    let mut stream = body.into_data_stream();
-    let mut file = tokio::fs::File::create(dest).await?;
     let mut hasher = sha2::Sha256::new();
-    let mut n = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| StorageError::Provider { backend: store.backend(), message: e.to_string() })?;
-        n += chunk.len() as u64;
-        hasher.update(&chunk);
-        file.write_all(&chunk).await?;
-    }
-    file.flush().await?;
+    let n = super::copy_to_file(store, key, dest, |piece| hasher.update(piece)).await?;
     Ok((n, format!("{:x}", hasher.finalize())))
 }
 
