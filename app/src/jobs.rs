@@ -160,12 +160,14 @@ pub const STOPPED_THE_WORKER: &str =
 /// its worker down with it must not be claimed again and again. Returns the jobs it failed.
 pub async fn reap_abandoned(c: &mut AsyncPgConnection, kinds: &[&str]) -> QueryResult<Vec<Claimed>> {
     diesel::sql_query(
-        "UPDATE jobs SET state = 'failed', last_error = $1, locked_until = NULL, updated_at = now() \
-         WHERE kind = ANY($2) AND state = 'running' AND locked_until < now() AND attempts >= max_attempts \
+        "UPDATE jobs SET state = $3, last_error = $1, locked_until = NULL, updated_at = now() \
+         WHERE kind = ANY($2) AND state = $4 AND locked_until < now() AND attempts >= max_attempts \
          RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
     )
     .bind::<Text, _>(STOPPED_THE_WORKER)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .bind::<Text, _>(JobState::Failed)
+    .bind::<Text, _>(JobState::Running)
     .get_results(c)
     .await
 }
@@ -180,12 +182,12 @@ pub async fn claim(
     my_stores: &[String],
 ) -> QueryResult<Option<Claimed>> {
     diesel::sql_query(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
+        "UPDATE jobs SET state = $5, attempts = attempts + 1, locked_by = $1, \
              locked_until = now() + make_interval(secs => $2), updated_at = now() \
          WHERE id = (SELECT id FROM jobs \
                      WHERE kind = ANY($3) \
-                       AND ((state = 'queued' AND run_at <= now()) \
-                            OR (state = 'running' AND locked_until < now() AND attempts < max_attempts)) \
+                       AND ((state = $6 AND run_at <= now()) \
+                            OR (state = $5 AND locked_until < now() AND attempts < max_attempts)) \
                        AND (local_store IS NULL OR local_store = ANY($4)) \
                      ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, user_id, subject_id, attempts, max_attempts",
@@ -194,6 +196,8 @@ pub async fn claim(
     .bind::<Integer, _>(LEASE_SECS)
     .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .bind::<diesel::sql_types::Array<Text>, _>(my_stores)
+    .bind::<Text, _>(JobState::Running)
+    .bind::<Text, _>(JobState::Queued)
     .get_result(c)
     .await
     .optional()
@@ -230,11 +234,11 @@ async fn retry_or_fail(state: &AppState, job: &Claimed, reason: &str, permanent:
     let delay = (5i64 << job.attempts.clamp(0, 7)).min(600);
     if let Ok(mut c) = conn(&state.db).await {
         let _ = diesel::sql_query(
-            "UPDATE jobs SET state = CASE WHEN $2 THEN 'failed' ELSE 'queued' END, last_error = $3, \
+            "UPDATE jobs SET state = $2, last_error = $3, \
                  run_at = now() + make_interval(secs => $4), locked_until = NULL, updated_at = now() WHERE id = $1",
         )
         .bind::<BigInt, _>(job.id)
-        .bind::<diesel::sql_types::Bool, _>(give_up)
+        .bind::<Text, _>(if give_up { JobState::Failed } else { JobState::Queued })
         .bind::<Text, _>(reason)
         .bind::<diesel::sql_types::Double, _>(delay as f64)
         .execute(&mut c)

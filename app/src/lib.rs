@@ -99,8 +99,9 @@ pub fn App() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let sign_up = ServerAction::<SignUp>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    // Refetched whenever someone signs in, up or out. Routes stream in order (`SsrMode::InOrder`):
-    // the server sends each part once its data is ready, so pages are complete without JavaScript.
+    // Pages render whole (`SsrMode::Async`): the server waits for every resource, then sends the
+    // page, complete without JavaScript and with its status known (a 404 set by a part that loads
+    // late would otherwise come after a 200 had been sent).
     let user = Resource::new_blocking(
         move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
         |_| current_user(),
@@ -121,21 +122,21 @@ pub fn App() -> impl IntoView {
                 <Header/>
                 <main id="main" tabindex="-1">
                     <Routes fallback=pages::NotFound>
-                        <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::InOrder/>
-                        <Route path=path!("/login") view=auth::views::LoginPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/signup") view=auth::views::SignupPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory") view=inventory::views::InventoryPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/new") view=inventory::views::NewItemPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/import") view=inventory::import_views::ImportPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/import/:token") view=inventory::import_views::ImportPreviewPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/locations") view=inventory::location_views::LocationsPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/locations/:id") view=inventory::location_views::LocationPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/documents") view=documents::views::DocumentsPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::InOrder/>
-                        <Route path=path!("/search") view=search::views::SearchPage ssr=SsrMode::InOrder/>
+                        <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view=auth::views::LoginPage ssr=SsrMode::Async/>
+                        <Route path=path!("/signup") view=auth::views::SignupPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory") view=inventory::views::InventoryPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/new") view=inventory::views::NewItemPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/import") view=inventory::import_views::ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/import/:token") view=inventory::import_views::ImportPreviewPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/locations") view=inventory::location_views::LocationsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/locations/:id") view=inventory::location_views::LocationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/:id") view=inventory::views::ItemPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/:id/edit") view=inventory::views::EditItemPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inventory/:id/delete") view=inventory::views::DeleteItemPage ssr=SsrMode::Async/>
+                        <Route path=path!("/documents") view=documents::views::DocumentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::Async/>
+                        <Route path=path!("/search") view=search::views::SearchPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -5,12 +5,12 @@ use app::documents::service::{self, Added, SpooledFile};
 use app::error::AppError;
 use app::server::AppState;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use tower_sessions::Session;
 
-use crate::media::{lookup_failed, owner_id, spool, stream_object, uploader, wants_json, SpoolError};
+use crate::media::{lookup_failed, owner_id, spool, stream_object, SpoolError, Uploader};
 
 use app::upload::{Refusal, DOCUMENTS_PER_UPLOAD};
 
@@ -52,15 +52,9 @@ impl Report {
 /// to `/documents` with counts; a request that accepts JSON gets the report.
 pub async fn upload_documents(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    Uploader { user, json }: Uploader,
     mut multipart: Multipart,
 ) -> Response {
-    let json = wants_json(&headers);
-    let user = match uploader(&state, &session).await {
-        Ok(u) => u,
-        Err(e) => return e.into_response(),
-    };
     let limit = state.config.document_max_bytes;
     let limit_mb = limit / (1024 * 1024);
     let dir = state.config.dirs.uploads.join("tmp");

@@ -4,12 +4,10 @@
 use app::error::AppError;
 use app::server::AppState;
 use axum::extract::{Multipart, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use tower_sessions::Session;
 
-use crate::media::{rand_u64, spool, uploader, wants_json, SpoolError};
+use crate::media::{rand_u64, spool, SpoolError, Uploader};
 
 pub use app::upload::IMPORT_MAX_BYTES;
 use app::upload::{Refusal, Upload};
@@ -27,15 +25,9 @@ fn refused(why: Refusal, json: bool) -> Response {
 
 pub async fn upload_import(
     State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
+    Uploader { user, json }: Uploader,
     mut multipart: Multipart,
 ) -> Response {
-    let json = wants_json(&headers);
-    let user = match uploader(&state, &session).await {
-        Ok(u) => u,
-        Err(e) => return e.into_response(),
-    };
     let tmp = state.config.dirs.uploads.join("tmp");
     let mut upload = None;
     loop {

@@ -206,7 +206,14 @@ pub fn router(state: AppState) -> Router {
             "/inventory/{id}/photos",
             axum::routing::post(media::upload_photos).layer(axum::extract::DefaultBodyLimit::disable()),
         )
-        .leptos_routes_with_context(&state, routes, middleware::page_csp, move || shell(options.clone()))
+        .merge(
+            Router::new()
+                .leptos_routes_with_context(&state, routes, middleware::page_csp, move || shell(options.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    config.http.page_render_timeout,
+                    middleware::render_deadline,
+                )),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             {
                 let state = state.clone();

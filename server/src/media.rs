@@ -172,17 +172,12 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
 /// a request that accepts JSON gets `{"stored": n}` or an error with its status.
 pub async fn upload_photos(
     State(state): State<AppState>,
-    session: Session,
+    Uploader { user, json }: Uploader,
     Path(item_id): Path<i64>,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
-    let json = wants_json(&headers);
     let limit = state.config.photo_max_bytes;
-    let user = match uploader(&state, &session).await {
-        Ok(u) => u,
-        Err(e) => return e.into_response(),
-    };
     // a request far beyond what could be accepted is refused before reading it
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -271,9 +266,23 @@ fn finish(item_id: i64, stored: u64, failure: Option<UploadError>, json: bool, l
     }
 }
 
-/// The signed-in user behind an upload (401 when signed out).
-pub(crate) async fn uploader(state: &AppState, session: &Session) -> Result<app::auth::repo::User, AppError> {
-    session_user(state, session).await?.ok_or(AppError::Unauthorized)
+/// Who is uploading (401 when signed out) and whether they want JSON back rather than a
+/// redirect: every upload handler starts from this.
+pub struct Uploader {
+    pub user: app::auth::repo::User,
+    pub json: bool,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Uploader {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let json = wants_json(&parts.headers);
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let user = session_user(state, &session).await.map_err(IntoResponse::into_response)?;
+        let user = user.ok_or(AppError::Unauthorized).map_err(IntoResponse::into_response)?;
+        Ok(Uploader { user, json })
+    }
 }
 
 /// The signed-in user's id; anyone signed out gets 404 (objects are never public).

@@ -378,6 +378,62 @@ fn unavailable_page_for(status: StatusCode) -> Response {
     html_page(status, "Something went wrong", "Bartleby hit an unexpected problem. Please try again.")
 }
 
+/// A page (a `GET` the app renders) that has not rendered within `PAGE_RENDER_TIMEOUT_SECS` is
+/// rendered once more from scratch, and answered 503 if that stalls too; its body is collected
+/// within the same deadline.
+///
+/// Why: in tests about one page load in a few hundred never finished rendering: the resources had
+/// loaded (their server functions had returned) but the render kept waiting, with nothing running
+/// and the connection open. This matches leptos 0.8's known lost wake-ups in `Suspense`
+/// (leptos-rs/leptos#4851, #4673; partly fixed in 0.8.23, `Suspense` rewritten as polling in 0.9).
+/// A fresh render does not share the lost state. Pages only read, so rendering one twice is safe;
+/// server functions (`POST`) are never repeated.
+pub async fn render_deadline(State(deadline): State<std::time::Duration>, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET || req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let again = {
+        let mut r = Request::new(Body::empty());
+        *r.method_mut() = parts.method.clone();
+        *r.uri_mut() = parts.uri.clone();
+        *r.version_mut() = parts.version;
+        *r.headers_mut() = parts.headers.clone();
+        *r.extensions_mut() = parts.extensions.clone();
+        r
+    };
+    let path = parts.uri.path().to_owned();
+    let first = Request::from_parts(parts, body);
+    for (attempt, req) in [first, again].into_iter().enumerate() {
+        let render = async {
+            let (parts, body) = next.clone().run(req).await.into_parts();
+            match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+                Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
+                Err(e) => {
+                    tracing::error!(path, error = %e, "a page's body failed");
+                    html_page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "Bartleby could not finish this page. It has been logged; please try again.",
+                    )
+                }
+            }
+        };
+        match tokio::time::timeout(deadline, render).await {
+            Ok(res) => return res,
+            Err(_) => tracing::warn!(path, attempt = attempt + 1, ?deadline, "a page did not render in time"),
+        }
+    }
+    html_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This page took too long",
+        "Bartleby could not put this page together in time. Nothing was changed; please try again.",
+    )
+}
+
+/// A rendered page larger than this is an error, not a page (a 50-row table is ~100 KB).
+const MAX_PAGE_BYTES: usize = 32 * 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +485,55 @@ mod tests {
         let p = "/inventory?page=2&q=a b";
         assert_eq!(percent_decode(&percent_encode(p)), p);
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    /// A page that stalls is rendered again; one that always stalls is a 503 page; a server
+    /// function (`POST`) is never run twice.
+    #[tokio::test]
+    async fn a_stalled_page_is_rendered_again_then_refused() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tower::ServiceExt;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let handler = {
+            let calls = calls.clone();
+            move |req: Request| {
+                let calls = calls.clone();
+                async move {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    let stalls = match req.uri().path() {
+                        "/once" => n == 0,
+                        _ => true,
+                    };
+                    if stalls {
+                        std::future::pending::<()>().await;
+                    }
+                    "rendered"
+                }
+            }
+        };
+        let app = axum::Router::new()
+            .route("/once", axum::routing::get(handler.clone()))
+            .route("/always", axum::routing::get(handler.clone()).post(handler))
+            .layer(axum::middleware::from_fn_with_state(std::time::Duration::from_millis(100), render_deadline));
+        let call = |method: &str, path: &str| {
+            let req = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+            let app = app.clone();
+            async move { tokio::time::timeout(std::time::Duration::from_secs(1), app.oneshot(req)).await }
+        };
+
+        let res = call("GET", "/once").await.unwrap().unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(&axum::body::to_bytes(res.into_body(), 1000).await.unwrap()[..], b"rendered");
+        assert_eq!(calls.swap(0, Ordering::SeqCst), 2);
+
+        let res = call("GET", "/always").await.unwrap().unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let page = String::from_utf8(axum::body::to_bytes(res.into_body(), 10_000).await.unwrap().to_vec()).unwrap();
+        assert!(page.contains("This page took too long"), "{page}");
+        assert_eq!(calls.swap(0, Ordering::SeqCst), 2);
+
+        assert!(call("POST", "/always").await.is_err(), "a server function is not cut off");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

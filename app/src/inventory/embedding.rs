@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::QueryResult;
+use diesel_async::AsyncPgConnection;
+
+use super::repo;
 
 use crate::jobs::{Claimed, Job, JobError, Lane};
 use crate::server::db::conn;
-use crate::server::schema::user_inventory::dsl as inv;
 use crate::server::AppState;
 use crate::vectors;
 
@@ -38,21 +38,12 @@ impl Job for EmbedItems {
 /// Queues an `embed_items` job for every user with items waiting to be embedded (at start-up and
 /// after a reindex; a job that finished just as an item changed leaves nothing behind for long).
 pub async fn queue_item_embedding(c: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::sql_query(
-        "INSERT INTO jobs (kind, user_id, subject_id) \
-         SELECT DISTINCT 'embed_items', user_id, user_id FROM user_inventory WHERE text_version > embedded_version \
-         ON CONFLICT DO NOTHING",
-    )
-    .execute(c)
-    .await
+    repo::queue_for_users_with_due_items(c, EMBED_ITEMS).await
 }
 
 /// After the model changed (`vectors::adopt_model` dropped every vector): every item is due again.
 pub async fn queue_reembedding(c: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::update(inv::user_inventory.filter(inv::embedded_version.gt(0)))
-        .set(inv::embedded_version.eq(0))
-        .execute(c)
-        .await?;
+    repo::forget_embeddings(c).await?;
     queue_item_embedding(c).await
 }
 
@@ -81,28 +72,6 @@ pub fn item_text(name: &str, category: &str, description: &str, details: [&str; 
     parts.join(". ")
 }
 
-/// Records that `user_id`'s items `ids` were embedded from their text at `versions`. An item
-/// whose words changed after that read has a higher `text_version` and stays due.
-pub async fn record_embedded(
-    c: &mut AsyncPgConnection,
-    user_id: i64,
-    ids: &[i64],
-    versions: &[i64],
-) -> QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE user_inventory i SET embedded_version = v.version \
-         FROM unnest($1::int8[], $2::int8[]) AS v(id, version) \
-         WHERE i.id = v.id AND i.user_id = $3 AND i.embedded_version < v.version",
-    )
-    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
-    .bind::<diesel::sql_types::Array<BigInt>, _>(versions)
-    .bind::<BigInt, _>(user_id)
-    .execute(c)
-    .await
-}
-
-type ItemWords = (i64, i64, String, String, String, String, String, String, Vec<Option<String>>);
-
 /// Embeds `job.user_id`'s items whose words changed since they were last embedded, a batch at a
 /// time. Each batch records the text version it embedded: an item edited meanwhile stays due and
 /// is embedded again by the next batch.
@@ -112,27 +81,9 @@ async fn embed_items(state: &AppState, job: &crate::jobs::Claimed) -> Result<(),
     };
     let user = job.user_id;
     loop {
-        let due: Vec<ItemWords> = {
+        let due = {
             let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-            inv::user_inventory
-                .filter(inv::user_id.eq(user))
-                .filter(inv::text_version.gt(inv::embedded_version))
-                .order(inv::id)
-                .limit(ITEM_BATCH)
-                .select((
-                    inv::id,
-                    inv::text_version,
-                    inv::name,
-                    inv::category,
-                    inv::description,
-                    inv::material,
-                    inv::colour,
-                    inv::origin,
-                    inv::tags,
-                ))
-                .load(&mut c)
-                .await
-                .map_err(|e| e.to_string())?
+            repo::due_for_embedding(&mut c, user, ITEM_BATCH).await.map_err(|e| e.to_string())?
         };
         if due.is_empty() {
             return Ok(());
@@ -158,7 +109,7 @@ async fn embed_items(state: &AppState, job: &crate::jobs::Claimed) -> Result<(),
         let ids: Vec<i64> = due.iter().map(|i| i.0).collect();
         let versions: Vec<i64> = due.iter().map(|i| i.1).collect();
         let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
-        let recorded = record_embedded(&mut c, user, &ids, &versions).await.map_err(|e| e.to_string())?;
+        let recorded = repo::record_embedded(&mut c, user, &ids, &versions).await.map_err(|e| e.to_string())?;
         drop(c);
         if recorded == 0 {
             // every one was edited while it was embedded: take a breath before the next round

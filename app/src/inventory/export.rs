@@ -7,19 +7,16 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::repo::Item;
+pub use super::repo::exports::Export;
+use super::repo::{self, exports::NewExport};
 use super::types::ItemView;
 use crate::error::AppError;
 use crate::ids::{ExportId, UserId};
 use crate::server::db::{conn, next_id, query_failed};
-use crate::server::schema::inventory_assets::dsl as a;
-use crate::server::schema::user_exports::dsl as e;
-use crate::server::schema::user_inventory::dsl as t;
 use crate::server::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
 
@@ -273,14 +270,7 @@ async fn originals(
     user_id: i64,
     items: &[i64],
 ) -> Result<HashMap<i64, Vec<(i64, Backend, String)>>, AppError> {
-    let rows: Vec<(i64, i64, Backend, String)> = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::item_id.eq_any(items))
-        .filter(a::kind.eq(super::photos::AssetKind::Original))
-        .order(a::id.asc())
-        .select((a::item_id, a::id, a::backend, a::key))
-        .load(c)
-        .await?;
+    let rows = super::repo::assets::originals_of(c, user_id, items).await?;
     let mut out: HashMap<i64, Vec<(i64, Backend, String)>> = HashMap::new();
     for (item, id, backend, key) in rows {
         out.entry(item).or_default().push((id, backend, key));
@@ -302,15 +292,7 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
         let mut count = 0i32;
         loop {
             // in id order, a thousand at a time
-            let batch: Vec<Item> = t::user_inventory
-                .filter(t::user_id.eq(user_id))
-                .filter(t::id.gt(after))
-                .order(t::id.asc())
-                .limit(1000)
-                .select(Item::as_select())
-                .load(&mut c)
-                .await
-                .map_err(query_failed)?;
+            let batch = repo::items_after(&mut c, user_id, after, 1000).await.map_err(query_failed)?;
             let Some(last) = batch.last() else { break };
             after = last.id;
             let views = super::service::views(&mut c, user_id, &batch).await?;
@@ -353,19 +335,17 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
         let key = BlobKey::export(UserId(user_id), ExportId(id), format.as_str());
         let record = async |on: Backend| {
             let backend = on;
-            diesel::insert_into(e::user_exports)
-                .values((
-                    e::id.eq(id),
-                    e::user_id.eq(user_id),
-                    e::format.eq(format.as_str()),
-                    e::backend.eq(backend),
-                    e::key.eq(key.as_str()),
-                    e::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
-                    e::items.eq(count),
-                    e::sha256.eq(&sha256),
-                ))
-                .execute(&mut c)
-                .await
+            let export = NewExport {
+                id,
+                user_id,
+                format: format.as_str(),
+                backend,
+                key: key.as_str(),
+                bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                items: count,
+                sha256: &sha256,
+            };
+            repo::exports::insert(&mut c, &export).await
         };
         state.exports.put_recorded(&key, &tmp, format.content_type(), record).await.map_err(|e| match e {
             PutError::Store(_) => AppError::Unavailable,
@@ -391,32 +371,10 @@ crate::impl_holdings!(Exports {
     content_type: format => |f| ExportFormat::parse(&f).unwrap_or(ExportFormat::Csv).content_type().to_owned(),
 });
 
-/// A stored export.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = crate::server::schema::user_exports, check_for_backend(diesel::pg::Pg))]
-pub struct Export {
-    pub id: i64,
-    pub user_id: i64,
-    pub format: String,
-    pub backend: Backend,
-    pub key: String,
-    pub bytes: i64,
-    pub items: i32,
-    pub created_at: time::OffsetDateTime,
-}
-
 /// The user's export with this id.
 pub async fn find_export(state: &AppState, user_id: i64, id: i64) -> Result<Export, AppError> {
     let mut c = conn(&state.db).await?;
-    e::user_exports
-        .filter(e::user_id.eq(user_id))
-        .filter(e::id.eq(id))
-        .select(Export::as_select())
-        .first(&mut c)
-        .await
-        .optional()
-        .map_err(query_failed)?
-        .ok_or(AppError::NotFound)
+    repo::exports::find(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 
 #[cfg(test)]

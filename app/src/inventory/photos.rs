@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
 use super::types::PhotoView;
@@ -14,7 +13,6 @@ use crate::error::AppError;
 use crate::ids::{AssetId, ItemId, UserId};
 use crate::jobs::{Claimed, Job, JobError, Lane};
 use crate::server::db::{conn, next_id, query_failed};
-use crate::server::schema::inventory_assets::dsl as a;
 use crate::server::AppState;
 use crate::storage::{Backend, BlobKey, ImageExt, PutError, Stores};
 
@@ -81,21 +79,8 @@ pub struct Spooled {
     pub ext: ImageExt,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = crate::server::schema::inventory_assets, check_for_backend(diesel::pg::Pg))]
-pub struct Asset {
-    pub id: i64,
-    pub user_id: i64,
-    pub item_id: i64,
-    pub parent_id: Option<i64>,
-    pub kind: AssetKind,
-    pub backend: Backend,
-    pub key: String,
-    pub content_type: String,
-    pub bytes: i64,
-    pub width: i32,
-    pub height: i32,
-}
+pub use super::repo::assets::Asset;
+use super::repo::assets::{self, NewAsset};
 
 fn image_limits() -> Limits {
     let mut limits = Limits::default();
@@ -182,22 +167,21 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
     let record = async |on: Backend| {
         let backend = on;
         c.transaction::<(), diesel::result::Error, _>(async |c| {
-            diesel::insert_into(a::inventory_assets)
-                .values((
-                    a::id.eq(id),
-                    a::user_id.eq(user_id),
-                    a::item_id.eq(item_id),
-                    a::kind.eq(AssetKind::Original),
-                    a::backend.eq(backend),
-                    a::key.eq(key.as_str()),
-                    a::content_type.eq(upload.ext.content_type()),
-                    a::bytes.eq(i64::try_from(upload.bytes).unwrap_or(i64::MAX)),
-                    a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
-                    a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
-                    a::sha256.eq(&upload.sha256),
-                ))
-                .execute(c)
-                .await?;
+            let photo = NewAsset {
+                id: Some(id),
+                user_id,
+                item_id,
+                parent_id: None,
+                kind: AssetKind::Original,
+                backend,
+                key: key.as_str(),
+                content_type: upload.ext.content_type(),
+                bytes: i64::try_from(upload.bytes).unwrap_or(i64::MAX),
+                width: i32::try_from(width).unwrap_or(i32::MAX),
+                height: i32::try_from(height).unwrap_or(i32::MAX),
+                sha256: &upload.sha256,
+            };
+            assets::insert(c, &photo).await?;
             let store = state.images.local_store(backend);
             crate::jobs::enqueue_on(c, THUMBNAILS, user_id, id, store).await
         })
@@ -217,23 +201,9 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
 #[tracing::instrument(skip_all, fields(user_id = user_id, asset_id = asset_id))]
 pub async fn thumbnails_job(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobError> {
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
-    let original: Option<Asset> = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::id.eq(asset_id))
-        .filter(a::kind.eq(AssetKind::Original))
-        .select(Asset::as_select())
-        .first(&mut c)
-        .await
-        .optional()
-        .map_err(|e| e.to_string())?;
-    let Some(original) = original else { return Ok(()) };
-    let made: i64 = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::parent_id.eq(asset_id))
-        .count()
-        .get_result(&mut c)
-        .await
-        .map_err(|e| e.to_string())?;
+    let original = assets::find(&mut c, user_id, asset_id).await.map_err(|e| e.to_string())?;
+    let Some(original) = original.filter(|a| a.kind == AssetKind::Original) else { return Ok(()) };
+    let made = assets::thumbnail_count(&mut c, user_id, asset_id).await.map_err(|e| e.to_string())?;
     drop(c);
     if made >= THUMB_SIZES.len() as i64 {
         return Ok(());
@@ -327,37 +297,29 @@ async fn make_thumbnails(
     let mut c = state.db.get().await.map_err(|e| e.to_string())?;
     if heic {
         // the size read at upload is before the file's rotation; the decoded one is upright
-        diesel::update(a::inventory_assets.filter(a::user_id.eq(user_id)).filter(a::id.eq(parent)))
-            .set((
-                a::width.eq(i32::try_from(width).unwrap_or(i32::MAX)),
-                a::height.eq(i32::try_from(height).unwrap_or(i32::MAX)),
-            ))
-            .execute(&mut c)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (w, h) = (i32::try_from(width).unwrap_or(i32::MAX), i32::try_from(height).unwrap_or(i32::MAX));
+        assets::set_size(&mut c, user_id, parent, w, h).await.map_err(|e| e.to_string())?;
     }
     for Thumb { size, path, width: w, height: h, bytes, sha256: sha } in outputs {
         let kind = AssetKind::thumb(size).ok_or(JobError::Permanent(format!("no thumbnail is {size} px")))?;
         let key = BlobKey::thumbnail(UserId(user_id), ItemId(item_id), AssetId(parent), size);
         let record = async |on: Backend| {
             let backend = on;
-            diesel::insert_into(a::inventory_assets)
-                .values((
-                    a::user_id.eq(user_id),
-                    a::item_id.eq(item_id),
-                    a::parent_id.eq(parent),
-                    a::kind.eq(kind),
-                    a::backend.eq(backend),
-                    a::key.eq(key.as_str()),
-                    a::content_type.eq("image/jpeg"),
-                    a::bytes.eq(i64::try_from(bytes).unwrap_or(i64::MAX)),
-                    a::width.eq(i32::try_from(w).unwrap_or(i32::MAX)),
-                    a::height.eq(i32::try_from(h).unwrap_or(i32::MAX)),
-                    a::sha256.eq(sha),
-                ))
-                .on_conflict_do_nothing()
-                .execute(&mut c)
-                .await
+            let thumb = NewAsset {
+                id: None,
+                user_id,
+                item_id,
+                parent_id: Some(parent),
+                kind,
+                backend,
+                key: key.as_str(),
+                content_type: "image/jpeg",
+                bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                width: i32::try_from(w).unwrap_or(i32::MAX),
+                height: i32::try_from(h).unwrap_or(i32::MAX),
+                sha256: &sha,
+            };
+            assets::insert_once(&mut c, &thumb).await
         };
         let stored = state.images.put_recorded(&key, &path, "image/jpeg", record).await;
         let _ = tokio::fs::remove_file(&path).await;
@@ -372,15 +334,7 @@ async fn make_thumbnails(
 /// The user's asset with this id (any kind), if it is theirs.
 pub async fn find_asset(state: &AppState, user_id: i64, id: i64) -> Result<Asset, AppError> {
     let mut c = conn(&state.db).await?;
-    a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::id.eq(id))
-        .select(Asset::as_select())
-        .first(&mut c)
-        .await
-        .optional()
-        .map_err(query_failed)?
-        .ok_or(AppError::NotFound)
+    assets::find(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 
 /// The photos of one item, with their thumbnails' ids.
@@ -390,14 +344,7 @@ pub async fn item_photos(
     user_id: i64,
     item_id: i64,
 ) -> Result<Vec<PhotoView>, AppError> {
-    let assets: Vec<Asset> = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::item_id.eq(item_id))
-        .order(a::id.asc())
-        .select(Asset::as_select())
-        .load(c)
-        .await
-        .map_err(query_failed)?;
+    let assets = assets::of_item(c, user_id, item_id).await.map_err(query_failed)?;
     let thumb = |parent: i64, kind: AssetKind| {
         assets.iter().find(|t| t.parent_id == Some(parent) && t.kind == kind).map(|t| t.id)
     };
@@ -436,13 +383,7 @@ pub async fn item_keys(
     user_id: i64,
     item_id: i64,
 ) -> Result<Vec<(Backend, String)>, AppError> {
-    a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::item_id.eq(item_id))
-        .select((a::backend, a::key))
-        .load(c)
-        .await
-        .map_err(query_failed)
+    assets::item_keys(c, user_id, item_id).await.map_err(query_failed)
 }
 
 /// Deletes one photo and its thumbnails.
@@ -452,17 +393,8 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
         return Err(AppError::NotFound);
     }
     let mut c = conn(&state.db).await?;
-    let keys: Vec<(Backend, String)> = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::id.eq(photo_id).or(a::parent_id.eq(photo_id)))
-        .select((a::backend, a::key))
-        .load(&mut c)
-        .await
-        .map_err(query_failed)?;
-    diesel::delete(a::inventory_assets.filter(a::user_id.eq(user_id)).filter(a::id.eq(photo_id)))
-        .execute(&mut c)
-        .await
-        .map_err(query_failed)?;
+    let keys = assets::photo_keys(&mut c, user_id, photo_id).await.map_err(query_failed)?;
+    assets::delete(&mut c, user_id, photo_id).await.map_err(query_failed)?;
     delete_objects(&state.images, keys).await;
     Ok(photo.item_id)
 }

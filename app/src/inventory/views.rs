@@ -538,48 +538,32 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: S
         </div>
         <div class="field">
             <label for="item-tags">"Tags"</label>
-            <input id="item-tags" name="form[tags]" value=initial.tags.clone() aria-describedby="tags-hint" aria-invalid=invalid("tags")/>
-            <p class="hint" id="tags-hint">
-                "Separate tags with commas."
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let tags = suggestions.await.map(|s| s.tags).unwrap_or_default();
-                        (!tags.is_empty()).then(|| format!(" Yours so far: {}.", tags.join(", ")))
-                    })}
-                </Transition>
-            </p>
+            <input id="item-tags" name="form[tags]" value=initial.tags.clone() aria-describedby="tags-hint tags-known" aria-invalid=invalid("tags")/>
+            <p class="hint" id="tags-hint">"Separate tags with commas."</p>
+            // One boundary reads the suggestions for all three fields (the datalists may stand
+            // anywhere in the form): fewer boundaries waiting on one resource.
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let Suggestions { categories, tags, locations } = suggestions.await.unwrap_or_default();
+                    view! {
+                        <p class="hint" id="tags-known">
+                            {(!tags.is_empty()).then(|| format!("Yours so far: {}.", tags.join(", ")))}
+                        </p>
+                        <datalist id="category-suggestions">
+                            {categories.into_iter().map(|c| view! { <option value=c/> }).collect_view()}
+                        </datalist>
+                        <datalist id="location-suggestions">
+                            {locations.into_iter().map(|l| view! { <option value=l/> }).collect_view()}
+                        </datalist>
+                    }
+                })}
+            </Transition>
         </div>
         <div class="grid-3">
             {text("import_cost", "Import cost", initial.import_cost.clone(), None)}
             {text("retail_price", "Retail price", initial.retail_price.clone(), None)}
             {text("currency", "Currency", if initial.currency.is_empty() { "USD".into() } else { initial.currency.clone() }, None)}
         </div>
-        <datalist id="category-suggestions">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    suggestions
-                        .await
-                        .map(|s| s.categories)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|c| view! { <option value=c/> })
-                        .collect_view()
-                })}
-            </Transition>
-        </datalist>
-        <datalist id="location-suggestions">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    suggestions
-                        .await
-                        .map(|s| s.locations)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|l| view! { <option value=l/> })
-                        .collect_view()
-                })}
-            </Transition>
-        </datalist>
     }
 }
 

@@ -149,6 +149,9 @@ pub struct HttpLimits {
     pub max_connections: usize,
     /// Open connections from one address (`HTTP_MAX_CONNECTIONS_PER_IP`, default 64).
     pub max_connections_per_ip: usize,
+    /// A page that has not rendered in this long is rendered once more, then answered 503
+    /// (`PAGE_RENDER_TIMEOUT_SECS`, default 10). See `server::middleware::render_deadline`.
+    pub page_render_timeout: Duration,
 }
 
 /// Which embedder turns passages into vectors.
@@ -291,6 +294,7 @@ impl Config {
             http: HttpLimits {
                 header_timeout: secs(&get, "HTTP_HEADER_TIMEOUT_SECS", 10)?,
                 body_idle_timeout: secs(&get, "HTTP_BODY_IDLE_SECS", 30)?,
+                page_render_timeout: secs(&get, "PAGE_RENDER_TIMEOUT_SECS", 10)?,
                 idle_timeout: secs(&get, "HTTP_IDLE_SECS", 60)?,
                 max_connections: parse(&get, "HTTP_MAX_CONNECTIONS", 1024usize, |n| *n >= 1)?,
                 max_connections_per_ip: parse(&get, "HTTP_MAX_CONNECTIONS_PER_IP", 64usize, |n| *n >= 1)?,

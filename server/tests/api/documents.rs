@@ -999,7 +999,7 @@ async fn items_left_waiting_are_embedded_and_an_edit_during_embedding_stays_due(
         .await
         .unwrap();
     let user = app.me().await["id"].as_i64().unwrap();
-    assert_eq!(app::inventory::embedding::record_embedded(&mut c, user, &[id], &[2]).await.unwrap(), 0);
+    assert_eq!(app::inventory::repo::record_embedded(&mut c, user, &[id], &[2]).await.unwrap(), 0);
     assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 1, "still due");
     ingest(&app).await;
     assert_eq!(app::inventory::embedding::queue_item_embedding(&mut c).await.unwrap(), 0);

@@ -73,6 +73,7 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         ("DATABASE_URL", db_url.to_owned()),
         ("DATA_DIR", data.display().to_string()),
         ("DATABASE_TIMEOUT_SECS", "2".to_owned()),
+        ("PAGE_RENDER_TIMEOUT_SECS", "5".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
         // untrusted files are parsed by the real binary's `parse` child, as in production
         ("BARTLEBY_PARSER_EXE", env!("CARGO_BIN_EXE_bartleby").to_owned()),
@@ -105,7 +106,9 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
+        .timeout(Duration::from_secs(
+            std::env::var("BARTLEBY_TEST_CLIENT_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(20),
+        ))
         .build()
         .unwrap()
 }

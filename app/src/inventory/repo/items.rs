@@ -10,7 +10,7 @@ use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
-use super::types::{ItemQuery, SortKey};
+use crate::inventory::types::{ItemQuery, SortKey, StorageUse};
 use crate::server::schema::user_inventory::{self, dsl as t};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -362,7 +362,7 @@ pub async fn summary(
 }
 
 /// What the user keeps on each storage backend (kept by triggers on the object tables).
-pub async fn storage_use(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<super::types::StorageUse>> {
+pub async fn storage_use(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<StorageUse>> {
     use crate::server::schema::user_storage::dsl as s;
     let rows: Vec<(String, i64, i64)> = s::user_storage
         .filter(s::user_id.eq(user_id))
@@ -371,5 +371,80 @@ pub async fn storage_use(conn: &mut AsyncPgConnection, user_id: i64) -> QueryRes
         .select((s::backend, s::bytes, s::objects))
         .load(conn)
         .await?;
-    Ok(rows.into_iter().map(|(backend, bytes, objects)| super::types::StorageUse { backend, bytes, objects }).collect())
+    Ok(rows.into_iter().map(|(backend, bytes, objects)| StorageUse { backend, bytes, objects }).collect())
+}
+
+/// The user's items after `after` in id order, `limit` of them (exports read a batch at a time).
+pub async fn items_after(c: &mut AsyncPgConnection, user_id: i64, after: i64, limit: i64) -> QueryResult<Vec<Item>> {
+    t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .filter(t::id.gt(after))
+        .order(t::id.asc())
+        .limit(limit)
+        .select(Item::as_select())
+        .load(c)
+        .await
+}
+
+/// An item's words as its embedding reads them, with the version of those words:
+/// (id, text_version, name, category, description, material, colour, origin, tags).
+pub type ItemWords = (i64, i64, String, String, String, String, String, String, Vec<Option<String>>);
+
+/// Up to `limit` of the user's items whose words changed since they were last embedded.
+pub async fn due_for_embedding(c: &mut AsyncPgConnection, user_id: i64, limit: i64) -> QueryResult<Vec<ItemWords>> {
+    t::user_inventory
+        .filter(t::user_id.eq(user_id))
+        .filter(t::text_version.gt(t::embedded_version))
+        .order(t::id)
+        .limit(limit)
+        .select((
+            t::id,
+            t::text_version,
+            t::name,
+            t::category,
+            t::description,
+            t::material,
+            t::colour,
+            t::origin,
+            t::tags,
+        ))
+        .load(c)
+        .await
+}
+
+/// Records that the user's items `ids` were embedded from their words at `versions`. An item
+/// whose words changed after that read has a higher `text_version` and stays due.
+pub async fn record_embedded(
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    ids: &[i64],
+    versions: &[i64],
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE user_inventory i SET embedded_version = v.version \
+         FROM unnest($1::int8[], $2::int8[]) AS v(id, version) \
+         WHERE i.id = v.id AND i.user_id = $3 AND i.embedded_version < v.version",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(versions)
+    .bind::<BigInt, _>(user_id)
+    .execute(c)
+    .await
+}
+
+/// Every user's items are due again (the embedding model changed and the vectors were dropped).
+pub async fn forget_embeddings(c: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::update(t::user_inventory.filter(t::embedded_version.gt(0))).set(t::embedded_version.eq(0)).execute(c).await
+}
+
+/// Queues a `kind` job for every user with items waiting to be embedded.
+pub async fn queue_for_users_with_due_items(c: &mut AsyncPgConnection, kind: &str) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO jobs (kind, user_id, subject_id) \
+         SELECT DISTINCT $1, user_id, user_id FROM user_inventory WHERE text_version > embedded_version \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(kind)
+    .execute(c)
+    .await
 }

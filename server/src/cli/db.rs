@@ -1,0 +1,60 @@
+//! `bartleby migrate` and `bartleby db …`: the databases' schema and the embedded Postgres.
+
+use anyhow::{bail, Result};
+use app::server::config::Config;
+use app::server::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use server::embedded_pg::EmbeddedPg;
+
+use super::with_metadata_db;
+use crate::DbCommand;
+
+pub async fn migrate(config: Config) -> Result<()> {
+    with_metadata_db(&config.clone(), |url| async move {
+        let applied = db::run_migrations(&url, META_MIGRATIONS).await?;
+        println!("metadata database: {} migration(s) applied", applied.len());
+        let vector_url = match &config.vector_database_url {
+            Some(v) => Some(v.expose().to_owned()),
+            None if db::has_pgvector(&url).await? => Some(url.clone()),
+            None => None,
+        };
+        match vector_url {
+            Some(v) => {
+                let applied = db::run_migrations(&v, VECTOR_MIGRATIONS).await?;
+                println!("vector database: {} migration(s) applied", applied.len());
+            }
+            None => println!("vector database: none (no NEON_DATABASE_URL, no pgvector in the metadata database)"),
+        }
+        Ok(())
+    })
+    .await
+}
+
+pub async fn db_command(config: Config, cmd: DbCommand) -> Result<()> {
+    if config.database_url.is_some() {
+        bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");
+    }
+    let pg = EmbeddedPg::from_config(&config)?;
+    match cmd {
+        DbCommand::Start => {
+            pg.start().await?;
+            pg.ensure_database("bartleby").await?;
+            println!("{}", pg.url("bartleby"));
+        }
+        DbCommand::Stop => pg.stop().await?,
+        DbCommand::Status => {
+            if pg.is_running().await {
+                println!("running ({})", pg.socket_dir().display());
+            } else {
+                println!("stopped");
+                std::process::exit(3);
+            }
+        }
+        DbCommand::Url => println!("{}", pg.url("bartleby")),
+        DbCommand::Create { name } => {
+            pg.start().await?;
+            pg.ensure_database(&name).await?;
+            println!("{}", pg.url(&name));
+        }
+    }
+    Ok(())
+}
