@@ -30,7 +30,7 @@ check "inventory names no documents" "$(pattern documents)" app/src/inventory
 for f in auth documents inventory; do
   check "$f names no search" "$(pattern search)" "app/src/$f"
 done
-shared=(app/src/jobs.rs app/src/embedding.rs app/src/vectors.rs app/src/storage app/src/server
+shared=(app/src/jobs.rs app/src/embedding.rs app/src/vectors.rs app/src/storage app/src/platform
         app/src/format.rs app/src/error.rs app/src/widgets.rs app/src/upload.rs app/src/ids.rs)
 for f in auth documents inventory search; do
   check "shared modules name no $f" "$(pattern "$f")" "${shared[@]}"

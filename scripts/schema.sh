@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Diesel schema files with `diesel print-schema`, from freshly migrated databases:
-# app/src/server/schema.rs (metadata, diesel.toml) and app/src/server/vector_schema.rs (vectors,
+# app/src/platform/schema.rs (metadata, diesel.toml) and app/src/platform/vector_schema.rs (vectors,
 # diesel_vector.toml).
 #   scripts/schema.sh           rewrite both files
 #   scripts/schema.sh --check   fail if either differs from what the migrations produce (CI)
@@ -41,6 +41,6 @@ check() { # config-file database-url schema-file
   fi
   rm -f "$out"
 }
-check "$tmp/meta.toml" "$meta" app/src/server/schema.rs
-check "$tmp/vector.toml" "$vec" app/src/server/vector_schema.rs
+check "$tmp/meta.toml" "$meta" app/src/platform/schema.rs
+check "$tmp/vector.toml" "$vec" app/src/platform/vector_schema.rs
 exit $status

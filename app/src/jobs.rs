@@ -18,9 +18,9 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
-use crate::server::schema::jobs::dsl as j;
-use crate::server::AppState;
+use crate::platform::db::{conn, query_failed};
+use crate::platform::schema::jobs::dsl as j;
+use crate::platform::AppState;
 
 /// How long a claim lasts without a heartbeat.
 const LEASE_SECS: i32 = 120;

@@ -15,9 +15,9 @@ pub mod inventory;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 pub mod pages;
-pub mod search;
 #[cfg(feature = "ssr")]
-pub mod server;
+pub mod platform;
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod storage;
 pub mod upload;

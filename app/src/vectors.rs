@@ -6,8 +6,8 @@ use diesel::sql_types::{Array, BigInt, Double, Integer};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use pgvector::Vector;
 
-use crate::server::vector_schema::document_vectors::dsl as v;
-use crate::server::vector_schema::embedding_models::dsl as m;
+use crate::platform::vector_schema::document_vectors::dsl as v;
+use crate::platform::vector_schema::embedding_models::dsl as m;
 
 /// Which passages a search may see: those of `owner`'s documents (when `owner` is set) and those
 /// of the listed documents. A search without type or date filters uses the owner (one indexed
@@ -378,7 +378,7 @@ pub async fn insert_items(
     model: &str,
     rows: Vec<ItemVector>,
 ) -> Result<(), diesel::result::Error> {
-    use crate::server::vector_schema::item_vectors::dsl as iv;
+    use crate::platform::vector_schema::item_vectors::dsl as iv;
     let values: Vec<_> = rows
         .into_iter()
         .map(|r| {
@@ -405,7 +405,7 @@ pub async fn insert_items(
 
 /// Deletes the vectors of some of `user_id`'s items.
 pub async fn delete_items(conn: &mut AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<usize> {
-    use crate::server::vector_schema::item_vectors::dsl as iv;
+    use crate::platform::vector_schema::item_vectors::dsl as iv;
     diesel::delete(iv::item_vectors.filter(iv::user_id.eq(user_id)).filter(iv::item_id.eq_any(ids))).execute(conn).await
 }
 

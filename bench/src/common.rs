@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use app::server::AppState;
+use app::platform::AppState;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 

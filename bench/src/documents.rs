@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::common::{exec, make_user, peak_rss_mb, percentile, run_clients, set_password, signed_in};
-use app::server::AppState;
+use app::platform::AppState;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
 
@@ -303,7 +303,7 @@ async fn queries_near(state: &AppState, rng: &mut Rng, user: i64, n: usize) -> R
             .await?;
     let span = (r.hi - r.lo + 1).max(1) as usize;
     let ids: Vec<i64> = (0..n * 2).map(|_| r.lo + rng.below(span) as i64).collect();
-    use app::server::vector_schema::document_vectors::dsl as v;
+    use app::platform::vector_schema::document_vectors::dsl as v;
     let found: Vec<pgvector::Vector> = v::document_vectors
         .filter(v::chunk_id.eq_any(ids).and(v::user_id.eq(user)))
         .select(v::embedding)
@@ -367,7 +367,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // vocabulary: the model's own word pieces that are plain words
     let vocab_file = match &state.config.embedding {
-        app::server::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
+        app::platform::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
         _ => std::path::PathBuf::from("/nonexistent"),
     };
     let vocab: Vec<String> = std::fs::read_to_string(&vocab_file)

@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use app::server::AppState;
+use app::platform::AppState;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 

@@ -8,7 +8,7 @@ mod documents;
 mod inventory;
 
 use anyhow::Result;
-use app::server::config::Config;
+use app::platform::config::Config;
 use clap::{Parser, Subcommand};
 use server::embedded_pg::EmbeddedPg;
 use tracing_subscriber::EnvFilter;
@@ -81,13 +81,13 @@ fn main() -> Result<()> {
 /// Runs a benchmark against a database of its own (`bartleby_bench`, recreated each run).
 async fn in_own_database<F, Fut>(config: Config, run: F) -> Result<()>
 where
-    F: FnOnce(app::server::AppState) -> Fut,
+    F: FnOnce(app::platform::AppState) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
     // never in the configured databases: the benchmark writes and drops freely
     let mut config = config;
     config.vector_database_url = None;
-    config.storage_backend = app::server::config::StorageBackend::Local;
+    config.storage_backend = app::platform::config::StorageBackend::Local;
     config.s3.bucket = None;
     config.blob_read_write_token = None;
     let scratch = std::env::temp_dir().join(format!("bartleby-bench-{}", std::process::id()));

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use app::server::AppState;
+use app::platform::AppState;
 use app::storage::relocate::Selection;
 use app::storage::{sha256_file, Backend, BlobKey, Stores};
 use diesel::sql_types::Text;
@@ -203,7 +203,7 @@ pub async fn backup(
     tokio::fs::create_dir_all(&dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
 
     // one snapshot: the dump and the list of objects agree with each other
-    let mut c = app::server::db::establish(meta_url).await.context("the metadata database")?;
+    let mut c = app::platform::db::establish(meta_url).await.context("the metadata database")?;
     c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
     let snapshot: Snapshot = diesel::sql_query("SELECT pg_export_snapshot() AS snapshot").get_result(&mut c).await?;
     let out = dir.join(METADATA_DUMP);
@@ -238,18 +238,18 @@ pub async fn backup(
     let metadata = dump_entry(&dir, METADATA_DUMP, meta_migrations).await?;
 
     let vectors = match (&state.vector, vector_url) {
-        (app::server::VectorDb::Separate(_), Some(url)) => {
+        (app::platform::VectorDb::Separate(_), Some(url)) => {
             let out = dir.join(VECTOR_DUMP);
             let out = out.to_str().context("the backup directory's path is not UTF-8")?;
             run_tool(&tools.pg_dump, url, &["--format=custom", "--no-owner", "--no-privileges", "--file", out])
                 .await
                 .context("dumping the vector database")?;
-            let mut vc = app::server::db::establish(url).await.context("the vector database")?;
+            let mut vc = app::platform::db::establish(url).await.context("the vector database")?;
             Vectors::Separate { dump: dump_entry(&dir, VECTOR_DUMP, migrations(&mut vc).await?).await? }
         }
-        (app::server::VectorDb::Separate(_), None) => bail!("the vector database's URL is missing"),
-        (app::server::VectorDb::Shared(_), _) => Vectors::Metadata,
-        (app::server::VectorDb::Absent, _) => Vectors::Nowhere,
+        (app::platform::VectorDb::Separate(_), None) => bail!("the vector database's URL is missing"),
+        (app::platform::VectorDb::Shared(_), _) => Vectors::Metadata,
+        (app::platform::VectorDb::Absent, _) => Vectors::Nowhere,
     };
     let embedding_model = match state.vector.pool() {
         Some(pool) => {
@@ -419,7 +419,7 @@ struct Count {
 
 /// How many tables the database has outside the system schemas.
 async fn table_count(url: &str) -> Result<i64> {
-    let mut c = app::server::db::establish(url).await.context("cannot connect")?;
+    let mut c = app::platform::db::establish(url).await.context("cannot connect")?;
     let n: Count = diesel::sql_query(
         "SELECT count(*) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
     )
@@ -430,7 +430,7 @@ async fn table_count(url: &str) -> Result<i64> {
 
 /// Empties a database for `restore --force`: every table, view and extension in `public` goes.
 async fn wipe(url: &str) -> Result<()> {
-    let mut c = app::server::db::establish(url).await.context("cannot connect")?;
+    let mut c = app::platform::db::establish(url).await.context("cannot connect")?;
     c.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;").await?;
     Ok(())
 }
@@ -447,7 +447,7 @@ pub struct Target<'a> {
 /// older Bartleby), then puts every object back where its row says it is. Returns the state of
 /// the restored installation (for its objects' stores) and a report.
 pub async fn restore(
-    config: app::server::config::Config,
+    config: app::platform::config::Config,
     target: Target<'_>,
     tools: &Tools,
     from: &Path,

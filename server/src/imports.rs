@@ -2,7 +2,7 @@
 //! the browser goes to its preview; nothing becomes an item until the user confirms there.
 
 use app::error::AppError;
-use app::server::AppState;
+use app::platform::AppState;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;

@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use app::embedding::{Embedder, LocalEmbedder, OpenAiEmbedder};
-use app::server::config::Config;
-use app::server::db::{self, DbPool, META_MIGRATIONS, VECTOR_MIGRATIONS};
-use app::server::session_store::PgSessionStore;
-use app::server::{AppState, VectorDb};
+use app::platform::config::Config;
+use app::platform::db::{self, DbPool, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use app::platform::session_store::PgSessionStore;
+use app::platform::{AppState, VectorDb};
 use app::{shell, App};
 use axum::routing::get;
 use axum::Router;
@@ -77,7 +77,7 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
 
 /// The configured embedder. The local model is loaded once per process (tests build many states).
 pub async fn load_embedder(config: &Config) -> Result<Option<Arc<dyn Embedder>>> {
-    use app::server::config::EmbeddingConfig;
+    use app::platform::config::EmbeddingConfig;
     static LOCAL: std::sync::OnceLock<
         std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<LocalEmbedder>>>,
     > = std::sync::OnceLock::new();

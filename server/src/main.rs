@@ -5,7 +5,7 @@
 mod cli;
 
 use anyhow::Result;
-use app::server::config::Config;
+use app::platform::config::Config;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -110,7 +110,7 @@ impl From<Backend> for app::storage::Backend {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(app::server::sandbox::CHILD_COMMAND) {
+    if args.first().map(String::as_str) == Some(app::platform::sandbox::CHILD_COMMAND) {
         std::process::exit(parse_child(&args[1..]));
     }
     let cli = Cli::parse();
@@ -121,9 +121,9 @@ fn main() {
 }
 
 /// `bartleby parse …`: the limited child that reads one untrusted file and answers in JSON on
-/// stdout (see `app::server::sandbox`). Not for people: the server starts it under prlimit.
+/// stdout (see `app::platform::sandbox`). Not for people: the server starts it under prlimit.
 fn parse_child(args: &[String]) -> i32 {
-    use app::server::sandbox::answer;
+    use app::platform::sandbox::answer;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["extract", doc_type, path] => match app::documents::types::DocType::parse(doc_type) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use app::auth::service::session_user;
 use app::error::AppError;
 use app::inventory::photos::{self, Spooled};
-use app::server::AppState;
+use app::platform::AppState;
 use app::storage::{BlobKey, ImageExt, StorageError, Stores};
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use app::auth::api::ClientIp;
 use app::auth::service::session_user_id;
 use app::error::AppError;
-use app::server::AppState;
+use app::platform::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -124,9 +124,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let ip = if trust { forwarded_for(req.headers(), state.config.trust_proxy_hops).or(peer) } else { peer };
     req.extensions_mut().insert(ClientIp(ip));
     let https = match state.config.session_secure {
-        app::server::config::CookieSecure::Always => true,
-        app::server::config::CookieSecure::Never => false,
-        app::server::config::CookieSecure::Auto => {
+        app::platform::config::CookieSecure::Always => true,
+        app::platform::config::CookieSecure::Never => false,
+        app::platform::config::CookieSecure::Auto => {
             req.uri().scheme_str() == Some("https")
                 || (trust && req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https"))
         }

@@ -34,7 +34,7 @@ pub use ctx::ClientIp;
 /// The signed-in user of this request, or `Unauthorized`. Every protected server function starts here.
 #[cfg(feature = "ssr")]
 pub async fn require_user() -> Result<super::repo::User, AppError> {
-    let state = crate::server::app_state()?;
+    let state = crate::platform::app_state()?;
     let session = ctx::session().await?;
     super::service::session_user(&state, &session).await?.ok_or(AppError::Unauthorized)
 }
@@ -46,7 +46,7 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let state = app_state()?;
@@ -64,7 +64,7 @@ pub async fn sign_up(
 
 #[server(prefix = "/api", endpoint = "auth/sign_in")]
 pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let state = app_state()?;
@@ -83,7 +83,7 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
 
 #[server(prefix = "/api", endpoint = "auth/sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::respond;
+    use crate::platform::respond;
     respond(
         async {
             let session = ctx::session().await?;
@@ -98,7 +98,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Who am I? `None` when signed out.
 #[server(prefix = "/api", endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let state = app_state()?;

@@ -16,8 +16,8 @@ use tower_sessions::Session;
 use super::repo::{self, NewUser, User};
 use super::types::{check_new_password, normalize_display_name, normalize_email, UserView, PASSWORD_MAX_CHARS};
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
-use crate::server::AppState;
+use crate::platform::db::{conn, query_failed};
+use crate::platform::AppState;
 
 /// The session key that holds the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";

@@ -7,7 +7,7 @@ use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "documents/list")]
 pub async fn list_documents() -> Result<DocumentList, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -19,7 +19,7 @@ pub async fn list_documents() -> Result<DocumentList, AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/get")]
 pub async fn get_document(id: i64) -> Result<DocumentDetail, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -31,7 +31,7 @@ pub async fn get_document(id: i64) -> Result<DocumentDetail, AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/delete")]
 pub async fn delete_document(id: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -47,7 +47,7 @@ pub async fn delete_document(id: i64) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/share")]
 pub async fn share_document(id: i64, email: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -63,7 +63,7 @@ pub async fn share_document(id: i64, email: String) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/revoke")]
 pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -79,7 +79,7 @@ pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/retry")]
 pub async fn retry_document(id: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;

@@ -1,7 +1,7 @@
 //! Recognising a document's type by its content and extracting its text, page by page.
 //!
 //! Every file here is untrusted. PDFs go to poppler's `pdftotext`, and every other format to a
-//! child process of Bartleby itself (`bartleby parse extract`, [`crate::server::sandbox`]), each
+//! child process of Bartleby itself (`bartleby parse extract`, [`crate::platform::sandbox`]), each
 //! under a memory, CPU and time limit: a parser that blows up fails that one document, never the
 //! server. Inside the child the parsers are bounded too: zip containers (DOCX, XLSX) are checked for
 //! their expanded size before anything is decompressed, sheets are read cell by cell (never as a
@@ -108,9 +108,9 @@ pub fn detect(path: &Path, file_name: &str) -> Option<DocType> {
 pub async fn extract(
     path: &Path,
     doc_type: DocType,
-    parser: &crate::server::config::ParserLimits,
+    parser: &crate::platform::config::ParserLimits,
 ) -> Result<Extracted, ExtractError> {
-    use crate::server::sandbox::{self, SandboxError};
+    use crate::platform::sandbox::{self, SandboxError};
     let mut extracted = match doc_type {
         DocType::Pdf => pdf(path).await?,
         other => {
@@ -150,7 +150,7 @@ pub fn extract_here(path: &Path, doc_type: DocType) -> Result<Extracted, Extract
 
 /// pdfinfo and pdftotext, limited: a hostile PDF cannot take the machine's memory or time.
 async fn run_limited(program: &'static str, args: &[&std::ffi::OsStr]) -> Result<std::process::Output, ExtractError> {
-    use crate::server::limited::{run, ToolError};
+    use crate::platform::limited::{run, ToolError};
     run(program, args, PDF_MEMORY, PDF_TIMEOUT).await.map_err(|e| match e {
         ToolError::Timeout => ExtractError::Timeout,
         ToolError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),

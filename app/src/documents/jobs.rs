@@ -10,8 +10,8 @@ use super::extract::{self, ExtractError};
 use super::repo::{self, Document};
 use super::types::{DocStatus, DocType};
 use crate::jobs::{enqueue, Claimed, Job, JobError, Lane};
-use crate::server::db::conn;
-use crate::server::AppState;
+use crate::platform::db::conn;
+use crate::platform::AppState;
 use crate::storage::BlobKey;
 use crate::vectors;
 use async_trait::async_trait;
@@ -65,7 +65,7 @@ impl Job for DeleteVectors {
 /// `inventory::embedding::queue_reembedding`): after `vectors::adopt_model` the vectors
 /// are gone and the embed stage makes them again; documents whose vectors are all there finish at once.
 pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppError> {
-    use crate::server::db::query_failed;
+    use crate::platform::db::query_failed;
     let mut c = conn(&state.db).await?;
     let docs = repo::reset_for_reindex(&mut c).await.map_err(query_failed)?;
     for doc in &docs {

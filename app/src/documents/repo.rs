@@ -7,10 +7,10 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use super::types::{DocStatus, DocType, DocumentRow};
-use crate::server::schema::document_access::dsl as acc;
-use crate::server::schema::document_pages::dsl as pg;
-use crate::server::schema::user_documents::{self, dsl as d};
-use crate::server::schema::users::dsl as u;
+use crate::platform::schema::document_access::dsl as acc;
+use crate::platform::schema::document_pages::dsl as pg;
+use crate::platform::schema::user_documents::{self, dsl as d};
+use crate::platform::schema::users::dsl as u;
 use crate::storage::Backend;
 use crate::vectors;
 
@@ -53,10 +53,56 @@ impl Document {
             status_detail: self.status_detail.clone(),
             chunks_total: self.chunks_total,
             chunks_embedded: self.chunks_embedded,
-            created_at: crate::server::format_time(self.created_at),
+            created_at: crate::platform::format_time(self.created_at),
             owner_email,
         }
     }
+}
+
+/// A document as uploaded (its id taken beforehand so its storage key can name it).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = user_documents)]
+pub struct NewDocument<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub title: &'a str,
+    pub file_name: &'a str,
+    pub doc_type: &'a str,
+    pub content_type: &'a str,
+    pub bytes: i64,
+    pub sha256: &'a str,
+    pub backend: Backend,
+    pub key: &'a str,
+    pub status_detail: Option<String>,
+}
+
+pub async fn insert(c: &mut AsyncPgConnection, doc: &NewDocument<'_>) -> QueryResult<usize> {
+    diesel::insert_into(d::user_documents).values(doc).execute(c).await
+}
+
+/// The user's document with these bytes, if they uploaded them before.
+pub async fn find_by_sha256(c: &mut AsyncPgConnection, user_id: i64, sha256: &str) -> QueryResult<Option<i64>> {
+    d::user_documents.filter(d::user_id.eq(user_id).and(d::sha256.eq(sha256))).select(d::id).first(c).await.optional()
+}
+
+/// Deletes the user's document (its pages, passages and shares go with it: `ON DELETE CASCADE`).
+pub async fn delete(c: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<usize> {
+    diesel::delete(d::user_documents.filter(d::id.eq(id).and(d::user_id.eq(user_id)))).execute(c).await
+}
+
+/// Lets `grantee` read the owner's document (nothing happens if they already may).
+pub async fn grant(c: &mut AsyncPgConnection, owner_id: i64, id: i64, grantee: i64) -> QueryResult<usize> {
+    diesel::insert_into(acc::document_access)
+        .values((acc::document_id.eq(id), acc::owner_id.eq(owner_id), acc::grantee_id.eq(grantee)))
+        .on_conflict_do_nothing()
+        .execute(c)
+        .await
+}
+
+pub async fn revoke(c: &mut AsyncPgConnection, id: i64, grantee: i64) -> QueryResult<usize> {
+    diesel::delete(acc::document_access.filter(acc::document_id.eq(id).and(acc::grantee_id.eq(grantee))))
+        .execute(c)
+        .await
 }
 
 /// The user's own documents, newest first (at most 1,000).
@@ -202,7 +248,7 @@ pub async fn replace_text(
     chunks: &[super::chunk::Chunk],
     page_count: Option<i32>,
 ) -> QueryResult<usize> {
-    use crate::server::schema::document_chunks::dsl as ch;
+    use crate::platform::schema::document_chunks::dsl as ch;
     use diesel_async::AsyncConnection;
     c.transaction::<usize, diesel::result::Error, _>(async move |c| {
         diesel::delete(pg::document_pages.filter(pg::document_id.eq(id))).execute(c).await?;
@@ -265,7 +311,7 @@ pub struct PassageText {
 
 /// A document's passages in order.
 pub async fn passage_texts(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Vec<PassageText>> {
-    use crate::server::schema::document_chunks::dsl as ch;
+    use crate::platform::schema::document_chunks::dsl as ch;
     ch::document_chunks
         .filter(ch::document_id.eq(document_id))
         .order(ch::ordinal)
@@ -276,13 +322,13 @@ pub async fn passage_texts(c: &mut AsyncPgConnection, document_id: i64) -> Query
 
 /// One passage's text.
 pub async fn passage_text(c: &mut AsyncPgConnection, chunk_id: i64) -> QueryResult<Option<String>> {
-    use crate::server::schema::document_chunks::dsl as ch;
+    use crate::platform::schema::document_chunks::dsl as ch;
     ch::document_chunks.filter(ch::id.eq(chunk_id)).select(ch::text).first(c).await.optional()
 }
 
 /// A document's first passage's text.
 pub async fn first_passage(c: &mut AsyncPgConnection, document_id: i64) -> QueryResult<Option<String>> {
-    use crate::server::schema::document_chunks::dsl as ch;
+    use crate::platform::schema::document_chunks::dsl as ch;
     ch::document_chunks
         .filter(ch::document_id.eq(document_id))
         .order(ch::ordinal)

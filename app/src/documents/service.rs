@@ -2,8 +2,7 @@
 //! user's id; a document is readable by its owner and by users it is shared with, and changed by
 //! its owner only. Anyone else gets `NotFound`, never a hint that the document exists.
 
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::jobs;
 use super::repo;
@@ -11,11 +10,8 @@ pub use super::repo::Document;
 use super::types::{DocStatus, DocumentDetail, DocumentList, Grantee, PageText};
 use crate::error::AppError;
 use crate::ids::{DocumentId, UserId};
-use crate::server::db::{conn, next_id, query_failed};
-use crate::server::schema::document_access::dsl as acc;
-use crate::server::schema::user_documents::dsl as d;
-use crate::server::schema::users::dsl as u;
-use crate::server::AppState;
+use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
 
 /// A file streamed to local disk by the upload handler, not yet stored.
@@ -84,37 +80,28 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
             )
         })?;
     let mut c = conn(&state.db).await?;
-    let existing: Option<i64> = d::user_documents
-        .filter(d::user_id.eq(user_id).and(d::sha256.eq(&file.sha256)))
-        .select(d::id)
-        .first(&mut c)
-        .await
-        .optional()
-        .map_err(query_failed)?;
-    if let Some(id) = existing {
+    if let Some(id) = repo::find_by_sha256(&mut c, user_id, &file.sha256).await.map_err(query_failed)? {
         return Ok(Added::Duplicate(id));
     }
     let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::document(UserId(user_id), DocumentId(id), doc_type.as_str());
     let record = async |on: Backend| {
         let backend = on;
+        let doc = repo::NewDocument {
+            id,
+            user_id,
+            title: &title_from(&name),
+            file_name: &name,
+            doc_type: doc_type.as_str(),
+            content_type: doc_type.content_type(),
+            bytes: i64::try_from(file.bytes).unwrap_or(i64::MAX),
+            sha256: &file.sha256,
+            backend,
+            key: key.as_str(),
+            status_detail: fallback_note(state, backend),
+        };
         c.transaction::<(), diesel::result::Error, _>(async |c| {
-            diesel::insert_into(d::user_documents)
-                .values((
-                    d::id.eq(id),
-                    d::user_id.eq(user_id),
-                    d::title.eq(title_from(&name)),
-                    d::file_name.eq(&name),
-                    d::doc_type.eq(doc_type.as_str()),
-                    d::content_type.eq(doc_type.content_type()),
-                    d::bytes.eq(i64::try_from(file.bytes).unwrap_or(i64::MAX)),
-                    d::sha256.eq(&file.sha256),
-                    d::backend.eq(backend),
-                    d::key.eq(key.as_str()),
-                    d::status_detail.eq(fallback_note(state, backend)),
-                ))
-                .execute(c)
-                .await?;
+            repo::insert(c, &doc).await?;
             crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(backend)).await
         })
         .await
@@ -129,13 +116,8 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         Err(PutError::Record(e)) => {
             if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) = e {
                 // the same file, uploaded twice at the same moment
-                let id = d::user_documents
-                    .filter(d::user_id.eq(user_id).and(d::sha256.eq(&file.sha256)))
-                    .select(d::id)
-                    .first(&mut c)
-                    .await
-                    .map_err(query_failed)?;
-                return Ok(Added::Duplicate(id));
+                let id = repo::find_by_sha256(&mut c, user_id, &file.sha256).await.map_err(query_failed)?;
+                return id.map(Added::Duplicate).ok_or(AppError::Internal);
             }
             Err(query_failed(e))
         }
@@ -197,7 +179,7 @@ pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDeta
             .map(|g| Grantee {
                 email: g.email,
                 user_id: g.user_id,
-                granted_at: crate::server::format_time(g.granted_at),
+                granted_at: crate::platform::format_time(g.granted_at),
             })
             .collect()
     } else {
@@ -217,7 +199,7 @@ pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppEr
     let mut c = conn(&state.db).await?;
     let doc = owned(&mut c, user_id, id).await?;
     c.transaction::<(), diesel::result::Error, _>(async |c| {
-        diesel::delete(d::user_documents.filter(d::id.eq(id).and(d::user_id.eq(user_id)))).execute(c).await?;
+        repo::delete(c, user_id, id).await?;
         crate::jobs::cancel(c, jobs::INGEST, id).await?;
         // vectors live in the vector database: a job removes them (now, or once it answers)
         crate::jobs::enqueue(c, jobs::DELETE_VECTORS, user_id, id).await
@@ -259,8 +241,7 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
             "Too many emails that have no account were tried. Check the address and try again in an hour.",
         ));
     }
-    let grantee: Option<i64> =
-        u::users.filter(u::email.eq(&email)).select(u::id).first(&mut c).await.optional().map_err(query_failed)?;
+    let grantee = crate::auth::repo::find_user_by_email(&mut c, &email).await.map_err(query_failed)?.map(|u| u.id);
     let Some(grantee) = grantee else {
         crate::auth::repo::record_failure(&mut c, SHARE_MISS_SCOPE, &key).await.map_err(query_failed)?;
         return Err(AppError::validation("email", "No Bartleby user has that email. They need an account first."));
@@ -268,22 +249,14 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
     if grantee == user_id {
         return Err(AppError::validation("email", "That is you: you already have this document."));
     }
-    diesel::insert_into(acc::document_access)
-        .values((acc::document_id.eq(id), acc::owner_id.eq(user_id), acc::grantee_id.eq(grantee)))
-        .on_conflict_do_nothing()
-        .execute(&mut c)
-        .await
-        .map_err(query_failed)?;
+    repo::grant(&mut c, user_id, id, grantee).await.map_err(query_failed)?;
     Ok(())
 }
 
 pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Result<(), AppError> {
     let mut c = conn(&state.db).await?;
     owned(&mut c, user_id, id).await?;
-    diesel::delete(acc::document_access.filter(acc::document_id.eq(id).and(acc::grantee_id.eq(grantee))))
-        .execute(&mut c)
-        .await
-        .map_err(query_failed)?;
+    repo::revoke(&mut c, id, grantee).await.map_err(query_failed)?;
     Ok(())
 }
 
@@ -295,14 +268,7 @@ pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppErr
         return Ok(());
     }
     c.transaction::<(), diesel::result::Error, _>(async |c| {
-        diesel::update(d::user_documents.filter(d::id.eq(id)))
-            .set((
-                d::status.eq(DocStatus::Queued),
-                d::status_detail.eq(None::<String>),
-                d::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(c)
-            .await?;
+        repo::set_status(c, id, Some(DocStatus::Queued), None).await?;
         crate::jobs::enqueue_on(c, jobs::INGEST, user_id, id, state.documents.local_store(doc.backend)).await
     })
     .await

@@ -9,7 +9,7 @@ use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "inventory/list")]
 pub async fn list_items(query: ItemQuery) -> Result<ItemPage, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -21,7 +21,7 @@ pub async fn list_items(query: ItemQuery) -> Result<ItemPage, AppError> {
 
 #[server(prefix = "/api", endpoint = "inventory/get")]
 pub async fn get_item(id: i64) -> Result<ItemView, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -34,7 +34,7 @@ pub async fn get_item(id: i64) -> Result<ItemView, AppError> {
 /// The user's categories and tags, suggested while typing in the form.
 #[server(prefix = "/api", endpoint = "inventory/suggestions")]
 pub async fn item_suggestions() -> Result<Suggestions, AppError> {
-    use crate::server::{app_state, db, respond};
+    use crate::platform::{app_state, db, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -50,7 +50,7 @@ pub async fn item_suggestions() -> Result<Suggestions, AppError> {
 
 #[server(prefix = "/api", endpoint = "inventory/create")]
 pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -66,7 +66,7 @@ pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "inventory/update")]
 pub async fn update_item(id: i64, form: ItemPatch) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -82,7 +82,7 @@ pub async fn update_item(id: i64, form: ItemPatch) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "inventory/delete")]
 pub async fn delete_item(id: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -99,7 +99,7 @@ pub async fn delete_item(id: i64) -> Result<(), AppError> {
 /// The dashboard's figures.
 #[server(prefix = "/api", endpoint = "inventory/summary")]
 pub async fn inventory_summary() -> Result<InventoryStats, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -112,7 +112,7 @@ pub async fn inventory_summary() -> Result<InventoryStats, AppError> {
 /// Removes one photo (and its thumbnails) from an item.
 #[server(prefix = "/api", endpoint = "inventory/delete_photo")]
 pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -128,7 +128,7 @@ pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
 /// browser to download the file.
 #[server(prefix = "/api", endpoint = "inventory/export")]
 pub async fn export_items(#[server(default)] format: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -146,7 +146,7 @@ pub async fn export_items(#[server(default)] format: String) -> Result<(), AppEr
 /// The user's places, depth first, with what is inside each.
 #[server(prefix = "/api", endpoint = "locations/tree")]
 pub async fn get_location_tree() -> Result<LocationTree, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -159,7 +159,7 @@ pub async fn get_location_tree() -> Result<LocationTree, AppError> {
 /// Adds a place; `parent` is a place id, or "" for the top level.
 #[server(prefix = "/api", endpoint = "locations/create")]
 pub async fn create_location(name: String, parent: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     let back = if parent.trim().is_empty() {
         "/inventory/locations".to_owned()
     } else {
@@ -181,7 +181,7 @@ pub async fn create_location(name: String, parent: String) -> Result<(), AppErro
 
 #[server(prefix = "/api", endpoint = "locations/rename")]
 pub async fn rename_location(id: i64, name: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -198,7 +198,7 @@ pub async fn rename_location(id: i64, name: String) -> Result<(), AppError> {
 /// Moves a place, with everything in it, under `parent` ("" for the top level).
 #[server(prefix = "/api", endpoint = "locations/move")]
 pub async fn move_location(id: i64, parent: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -216,7 +216,7 @@ pub async fn move_location(id: i64, parent: String) -> Result<(), AppError> {
 /// Deletes a place; its items and places move up one level.
 #[server(prefix = "/api", endpoint = "locations/delete")]
 pub async fn delete_location(id: i64) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -242,7 +242,7 @@ pub async fn bulk_edit(
     #[server(default)] confirm: String,
     #[server(default)] back: String,
 ) -> Result<u64, AppError> {
-    use crate::server::{app_state, plain_form_post, respond_form};
+    use crate::platform::{app_state, plain_form_post, respond_form};
     // only ever back to the table
     let back = if back.starts_with("/inventory") && !back.starts_with("//") { back } else { "/inventory".to_owned() };
     let page = back.split('?').next().unwrap_or("/inventory").to_owned();
@@ -266,7 +266,7 @@ pub async fn bulk_edit(
 /// A pending CSV import, checked row by row.
 #[server(prefix = "/api", endpoint = "inventory/import/preview")]
 pub async fn get_import_preview(token: String) -> Result<ImportPreview, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -279,7 +279,7 @@ pub async fn get_import_preview(token: String) -> Result<ImportPreview, AppError
 /// Imports a pending CSV file, all of it or (if any row has a problem) nothing.
 #[server(prefix = "/api", endpoint = "inventory/import/commit")]
 pub async fn import_commit(token: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;
@@ -296,7 +296,7 @@ pub async fn import_commit(token: String) -> Result<(), AppError> {
 /// Throws a pending CSV import away.
 #[server(prefix = "/api", endpoint = "inventory/import/discard")]
 pub async fn import_discard(token: String) -> Result<(), AppError> {
-    use crate::server::{app_state, respond_form};
+    use crate::platform::{app_state, respond_form};
     respond_form(
         async {
             let user = crate::auth::api::require_user().await?;

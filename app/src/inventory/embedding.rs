@@ -11,8 +11,8 @@ use diesel_async::AsyncPgConnection;
 use super::repo;
 
 use crate::jobs::{Claimed, Job, JobError, Lane};
-use crate::server::db::conn;
-use crate::server::AppState;
+use crate::platform::db::conn;
+use crate::platform::AppState;
 use crate::vectors;
 
 /// Embeds a user's inventory items whose words changed (`subject_id` is the user's id).

@@ -16,8 +16,8 @@ use super::repo::{self, exports::NewExport};
 use super::types::ItemView;
 use crate::error::AppError;
 use crate::ids::{ExportId, UserId};
-use crate::server::db::{conn, next_id, query_failed};
-use crate::server::AppState;
+use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
 
 /// The columns of every export, in order (CSV import reads the same names).

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::AppError;
-use crate::server::limited::ToolError;
+use crate::platform::limited::ToolError;
 
 /// Address-space limit for the tools, in bytes (prlimit takes no suffixes): a 48-megapixel photo
 /// decodes well within it.
@@ -15,7 +15,7 @@ const MEMORY: u64 = 1024 * 1024 * 1024;
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 
 async fn run(program: &'static str, args: &[&std::ffi::OsStr]) -> Result<std::process::Output, ToolError> {
-    crate::server::limited::run(program, args, MEMORY, TIME_LIMIT).await
+    crate::platform::limited::run(program, args, MEMORY, TIME_LIMIT).await
 }
 
 fn not_readable() -> AppError {

@@ -12,8 +12,8 @@ use super::repo;
 use super::service::check_form;
 use super::types::{ImportPreview, ItemForm, RowProblem, IMPORT_MAX_ROWS};
 use crate::error::AppError;
-use crate::server::db::conn;
-use crate::server::AppState;
+use crate::platform::db::conn;
+use crate::platform::AppState;
 
 /// How many rows the preview shows.
 const SAMPLE_ROWS: usize = 20;

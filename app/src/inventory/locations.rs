@@ -17,10 +17,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::types::{check_location_name, parse_location_path, LocationTree, LocationView, LOCATION_DEPTH_MAX};
 use crate::error::AppError;
-use crate::server::db::conn;
-use crate::server::schema::user_inventory::dsl as inv;
-use crate::server::schema::user_locations::{self, dsl as l};
-use crate::server::AppState;
+use crate::platform::db::conn;
+use crate::platform::schema::user_inventory::dsl as inv;
+use crate::platform::schema::user_locations::{self, dsl as l};
+use crate::platform::AppState;
 
 /// Levels are joined with this in stored paths.
 pub const SEPARATOR: &str = " / ";

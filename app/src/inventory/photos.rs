@@ -12,8 +12,8 @@ use super::types::PhotoView;
 use crate::error::AppError;
 use crate::ids::{AssetId, ItemId, UserId};
 use crate::jobs::{Claimed, Job, JobError, Lane};
-use crate::server::db::{conn, next_id, query_failed};
-use crate::server::AppState;
+use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, ImageExt, PutError, Stores};
 
 /// Makes a photo's thumbnails (`subject_id` is the original's asset id).
@@ -266,7 +266,7 @@ async fn make_thumbnails(
     parent: i64,
     source: &Path,
 ) -> Result<(), JobError> {
-    use crate::server::sandbox::SandboxError;
+    use crate::platform::sandbox::SandboxError;
     // a HEIC photo is decoded by libheif's tool to a PNG first (rotation applied by it)
     let png = source.with_extension("decoded.png");
     let heic = source.extension().is_some_and(|e| e == ImageExt::Heic.as_str());
@@ -275,9 +275,13 @@ async fn make_thumbnails(
     }
     let src = if heic { png.clone() } else { source.to_owned() };
     let parser = &state.config.parser;
-    let rendered: Result<Result<Rendered, String>, _> =
-        crate::server::sandbox::run(&parser.exe, &["thumbnails".as_ref(), src.as_os_str()], parser.memory, parser.time)
-            .await;
+    let rendered: Result<Result<Rendered, String>, _> = crate::platform::sandbox::run(
+        &parser.exe,
+        &["thumbnails".as_ref(), src.as_os_str()],
+        parser.memory,
+        parser.time,
+    )
+    .await;
     if heic {
         let _ = tokio::fs::remove_file(&png).await;
     }

@@ -14,8 +14,8 @@ use super::types::{
     ItemQuery, ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
 };
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
-use crate::server::AppState;
+use crate::platform::db::{conn, query_failed};
+use crate::platform::AppState;
 
 fn short_text(field: &str, label: &str, raw: &str, max: usize) -> Result<String, AppError> {
     let v = raw.trim();
@@ -56,7 +56,7 @@ pub fn check_form(form: &ItemForm) -> Result<ItemChanges, AppError> {
     })
 }
 
-use crate::server::format_time as stamp;
+use crate::platform::format_time as stamp;
 
 fn money(d: &BigDecimal) -> String {
     d.with_scale(2).to_string()

@@ -7,7 +7,7 @@ use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "search")]
 pub async fn search(query: SearchQuery) -> Result<SearchResults, AppError> {
-    use crate::server::{app_state, respond};
+    use crate::platform::{app_state, respond};
     respond(
         async {
             let user = crate::auth::api::require_user().await?;

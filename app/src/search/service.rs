@@ -10,8 +10,8 @@ use super::types::{ItemHit, Passage, ResultGroup, SearchMode, SearchQuery, Searc
 use crate::documents::repo as docs;
 use crate::documents::types::DocType;
 use crate::error::AppError;
-use crate::server::db::{conn, query_failed};
-use crate::server::AppState;
+use crate::platform::db::{conn, query_failed};
+use crate::platform::AppState;
 use crate::vectors;
 
 /// Result groups (documents) per page.

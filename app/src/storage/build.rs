@@ -8,13 +8,13 @@ use std::sync::Arc;
 use super::s3::S3BlobStore;
 use super::vercel::VercelBlobStore;
 use super::{Backend, BlobStore, LocalBlobStore, Stores};
-use crate::server::config::{Config, ConfigError, StorageBackend};
+use crate::platform::config::{Config, ConfigError, StorageBackend};
 
 fn s3(config: &Config, var: &'static str, why: &str) -> Result<S3BlobStore, ConfigError> {
     S3BlobStore::new(&config.s3).map_err(|e| ConfigError { var, message: format!("{why}{e}") })
 }
 
-fn vercel(config: &Config, token: &crate::server::config::Secret) -> Result<VercelBlobStore, ConfigError> {
+fn vercel(config: &Config, token: &crate::platform::config::Secret) -> Result<VercelBlobStore, ConfigError> {
     VercelBlobStore::new(&config.vercel_blob_api_url, token.clone())
         .map_err(|message| ConfigError { var: "BLOB_READ_WRITE_TOKEN", message })
 }

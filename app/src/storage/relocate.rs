@@ -18,9 +18,9 @@ use diesel_async::pooled_connection::deadpool::PoolError;
 use diesel_async::AsyncPgConnection;
 
 use super::{Backend, BlobKey, BlobStore, StorageError, Stores};
-use crate::server::config::Config;
-use crate::server::db::DbPool;
-use crate::server::AppState;
+use crate::platform::config::Config;
+use crate::platform::db::DbPool;
+use crate::platform::AppState;
 
 /// One stored object, as its row records it.
 #[derive(Debug, Clone)]
@@ -275,10 +275,10 @@ macro_rules! impl_holdings {
             fn label(&self) -> &'static str {
                 $label
             }
-            fn stores<'a>(&self, state: &'a $crate::server::AppState) -> &'a $crate::storage::Stores {
+            fn stores<'a>(&self, state: &'a $crate::platform::AppState) -> &'a $crate::storage::Stores {
                 &state.$stores
             }
-            fn local_dir(&self, config: &$crate::server::config::Config) -> std::path::PathBuf {
+            fn local_dir(&self, config: &$crate::platform::config::Config) -> std::path::PathBuf {
                 config.dirs.$dir.clone()
             }
             fn can_live_on(&self, backend: $crate::storage::Backend) -> bool {
@@ -291,7 +291,7 @@ macro_rules! impl_holdings {
             ) -> diesel::QueryResult<i64> {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;
-                use $crate::server::schema::$table::dsl as t;
+                use $crate::platform::schema::$table::dsl as t;
                 use $crate::storage::relocate::Selection;
                 let q = t::$table.into_boxed();
                 let q = match which {
@@ -310,7 +310,7 @@ macro_rules! impl_holdings {
             ) -> diesel::QueryResult<Vec<$crate::storage::relocate::StoredObject>> {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;
-                use $crate::server::schema::$table::dsl as t;
+                use $crate::platform::schema::$table::dsl as t;
                 use $crate::storage::relocate::{Selection, StoredObject};
                 let q = t::$table.filter(t::id.gt(after)).into_boxed();
                 let q = match which {
@@ -346,7 +346,7 @@ macro_rules! impl_holdings {
             ) -> diesel::QueryResult<bool> {
                 use diesel::prelude::*;
                 use diesel_async::RunQueryDsl;
-                use $crate::server::schema::$table::dsl as t;
+                use $crate::platform::schema::$table::dsl as t;
                 let n = diesel::update(t::$table.filter(t::id.eq(id)).filter(t::backend.eq(from)))
                     .set(t::backend.eq(to))
                     .execute(c)

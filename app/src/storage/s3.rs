@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use axum::body::Body;
 
 use super::{Backend, BlobKey, BlobStore, StorageError};
-use crate::server::config::S3Config;
+use crate::platform::config::S3Config;
 
 pub struct S3BlobStore {
     client: aws_sdk_s3::Client,

@@ -10,7 +10,7 @@ use axum::body::Body;
 use serde::Deserialize;
 
 use super::{Backend, BlobKey, BlobStore, StorageError};
-use crate::server::config::Secret;
+use crate::platform::config::Secret;
 
 const API_VERSION: &str = "12";
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use app::format;
-use app::server::config::Config;
+use app::platform::config::Config;
 use server::backup::{self, Report, Target, Tools};
 use server::embedded_pg::EmbeddedPg;
 use server::progress::Progress;

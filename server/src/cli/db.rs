@@ -1,8 +1,8 @@
 //! `bartleby migrate` and `bartleby db …`: the databases' schema and the embedded Postgres.
 
 use anyhow::{bail, Result};
-use app::server::config::Config;
-use app::server::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
+use app::platform::config::Config;
+use app::platform::db::{self, META_MIGRATIONS, VECTOR_MIGRATIONS};
 use server::embedded_pg::EmbeddedPg;
 
 use super::with_metadata_db;

@@ -8,7 +8,7 @@ pub mod serve;
 pub mod storage;
 
 use anyhow::Result;
-use app::server::config::Config;
+use app::platform::config::Config;
 use server::embedded_pg::EmbeddedPg;
 
 /// Runs `work` with the metadata database's URL: when `DATABASE_URL` is unset, the embedded

@@ -1,7 +1,7 @@
 //! `bartleby reindex`: re-embed everything with the configured model.
 
 use anyhow::{bail, Result};
-use app::server::config::Config;
+use app::platform::config::Config;
 
 use super::with_metadata_db;
 

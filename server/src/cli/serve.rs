@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
-use app::server::config::Config;
+use app::platform::config::Config;
 use server::embedded_pg::EmbeddedPg;
 
 pub async fn serve(config: Config) -> Result<()> {

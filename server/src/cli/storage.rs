@@ -1,7 +1,7 @@
 //! `bartleby storage sync|migrate`: move stored objects between backends.
 
 use anyhow::{bail, Context, Result};
-use app::server::config::Config;
+use app::platform::config::Config;
 
 use super::with_metadata_db;
 

@@ -142,8 +142,8 @@ async fn sign_in_rotates_the_session_id_and_sign_out_deletes_it() {
     let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url).await.unwrap();
     use diesel::prelude::*;
     use diesel_async::{AsyncConnection, RunQueryDsl};
-    let left: i64 = app::server::schema::sessions::table
-        .filter(app::server::schema::sessions::id.eq(&id))
+    let left: i64 = app::platform::schema::sessions::table
+        .filter(app::platform::schema::sessions::id.eq(&id))
         .count()
         .get_result(&mut conn)
         .await
@@ -153,7 +153,7 @@ async fn sign_in_rotates_the_session_id_and_sign_out_deletes_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_session_expires_and_page_loads_keep_it_alive() {
-    use app::server::schema::sessions::dsl as s;
+    use app::platform::schema::sessions::dsl as s;
     use diesel::prelude::*;
     use diesel_async::{AsyncConnection, RunQueryDsl};
     let app = TestApp::spawn().await;
@@ -374,8 +374,8 @@ async fn a_database_restart_is_survived() {
 async fn concurrent_migrations_wait_for_each_other() {
     let url = fresh_database(cluster().await).await;
     let (a, b) = tokio::join!(
-        app::server::db::run_migrations(&url, app::server::db::META_MIGRATIONS),
-        app::server::db::run_migrations(&url, app::server::db::META_MIGRATIONS),
+        app::platform::db::run_migrations(&url, app::platform::db::META_MIGRATIONS),
+        app::platform::db::run_migrations(&url, app::platform::db::META_MIGRATIONS),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(a.is_empty() != b.is_empty(), "exactly one of them applied the migrations: {a:?} {b:?}");

@@ -25,7 +25,7 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let mut c = app::server::db::establish(url).await.unwrap();
+    let mut c = app::platform::db::establish(url).await.unwrap();
     let tables: Vec<Name> =
         diesel::sql_query("SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
             .load(&mut c)

@@ -268,7 +268,7 @@ async fn vector_count(app: &TestApp, document: i64) -> i64 {
 }
 
 async fn chunk_ids(c: &mut diesel_async::AsyncPgConnection, id: i64) -> Vec<i64> {
-    use app::server::schema::document_chunks::dsl as ch;
+    use app::platform::schema::document_chunks::dsl as ch;
     use diesel::{ExpressionMethods, QueryDsl};
     use diesel_async::RunQueryDsl;
     ch::document_chunks.filter(ch::document_id.eq(id)).order(ch::id).select(ch::id).load::<i64>(c).await.unwrap()

@@ -2,8 +2,8 @@
 //! real app on port 0, a signed-in client, and helpers each feature's tests use.
 #![allow(dead_code, reason = "each test module uses some of these")]
 
-pub use app::server::config::Config;
-pub use app::server::{AppState, VectorDb};
+pub use app::platform::config::Config;
+pub use app::platform::{AppState, VectorDb};
 pub use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 pub use reqwest::StatusCode;
 pub use serde_json::Value;

@@ -109,7 +109,7 @@ async fn every_backend_keeps_the_same_contract() {
     let dir = test_tmp().join(format!("bartleby-contract-{:08x}", rand::random::<u32>()));
     let stores: Vec<Box<dyn BlobStore>> = vec![
         Box::new(LocalBlobStore::new(dir.join("store"))),
-        Box::new(VercelBlobStore::new(&api, app::server::config::Secret::new(BLOB_TOKEN)).unwrap()),
+        Box::new(VercelBlobStore::new(&api, app::platform::config::Secret::new(BLOB_TOKEN)).unwrap()),
         Box::new(S3BlobStore::new(&s3_config).unwrap()),
     ];
     std::fs::create_dir_all(&dir).unwrap();

@@ -6,7 +6,7 @@ use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::inventory::photos::AssetKind;
-use crate::server::schema::inventory_assets::{self, dsl as a};
+use crate::platform::schema::inventory_assets::{self, dsl as a};
 use crate::storage::Backend;
 
 #[derive(Debug, Clone, Queryable, Selectable)]

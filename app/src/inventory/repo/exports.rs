@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::server::schema::user_exports::{self, dsl as e};
+use crate::platform::schema::user_exports::{self, dsl as e};
 use crate::storage::Backend;
 
 /// A stored export.

@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
 use crate::inventory::types::{ItemQuery, SortKey, StorageUse};
-use crate::server::schema::user_inventory::{self, dsl as t};
+use crate::platform::schema::user_inventory::{self, dsl as t};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_inventory, check_for_backend(Pg))]
@@ -215,7 +215,7 @@ pub async fn list_items(
 
 /// How many items the user has (kept by a trigger in `user_item_totals`: no count over the items).
 pub async fn item_count(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<i64> {
-    use crate::server::schema::user_item_totals::dsl as tot;
+    use crate::platform::schema::user_item_totals::dsl as tot;
     let n: Option<i64> =
         tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).first(conn).await.optional()?;
     Ok(n.unwrap_or(0))
@@ -282,7 +282,7 @@ pub async fn categories_and_tags(
     conn: &mut AsyncPgConnection,
     user_id: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
-    use crate::server::schema::{user_categories::dsl as uc, user_tags::dsl as ut};
+    use crate::platform::schema::{user_categories::dsl as uc, user_tags::dsl as ut};
     let categories: Vec<String> = uc::user_categories
         .filter(uc::user_id.eq(user_id))
         .filter(uc::items.gt(0))
@@ -363,7 +363,7 @@ pub async fn summary(
 
 /// What the user keeps on each storage backend (kept by triggers on the object tables).
 pub async fn storage_use(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<StorageUse>> {
-    use crate::server::schema::user_storage::dsl as s;
+    use crate::platform::schema::user_storage::dsl as s;
     let rows: Vec<(String, i64, i64)> = s::user_storage
         .filter(s::user_id.eq(user_id))
         .filter(s::objects.gt(0))

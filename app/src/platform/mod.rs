@@ -1,5 +1,6 @@
-//! Server-only code: configuration, databases, sessions and the helpers server functions share.
-//! Compiled with the `ssr` feature only; nothing here reaches the WASM bundle.
+//! The platform every feature stands on, server side only: configuration, databases and their
+//! schemas, sessions, the file-parsing sandbox, and the helpers server functions share. Compiled
+//! with the `ssr` feature only; nothing here reaches the WASM bundle.
 
 pub mod config;
 pub mod db;
