@@ -25,8 +25,15 @@ struct Cli {
 enum Command {
     /// Run the web app (http://localhost:3000 unless BIND_ADDR or PORT say otherwise).
     Serve,
-    /// Apply the database migrations and exit.
-    Migrate,
+    /// Apply the database migrations and exit; or, with --down N, revert the N newest.
+    Migrate {
+        /// Revert the N newest migrations (each one's down.sql) instead of applying.
+        #[arg(long, value_name = "N")]
+        down: Option<usize>,
+        /// With --down: revert the vector database's migrations instead of the metadata database's.
+        #[arg(long, requires = "down")]
+        vectors: bool,
+    },
     /// The embedded Postgres (used when DATABASE_URL is unset).
     #[command(subcommand)]
     Db(DbCommand),
@@ -152,7 +159,8 @@ fn real_main(command: Command) -> Result<()> {
     runtime.block_on(async move {
         match command {
             Command::Serve => cli::serve::serve(config).await,
-            Command::Migrate => cli::db::migrate(config).await,
+            Command::Migrate { down: None, .. } => cli::db::migrate(config).await,
+            Command::Migrate { down: Some(n), vectors } => cli::db::migrate_down(config, n, vectors).await,
             Command::Db(cmd) => cli::db::db_command(config, cmd).await,
             Command::Storage(StorageCommand::Sync) => cli::storage::storage_sync(config).await,
             Command::Storage(StorageCommand::Migrate { to, dry_run }) => {

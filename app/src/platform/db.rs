@@ -112,20 +112,21 @@ pub fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgCon
     .boxed()
 }
 
-/// Applies every pending migration of `migrations` under an advisory lock. Returns the versions applied.
-pub async fn run_migrations(url: &str, migrations: EmbeddedMigrations) -> Result<Vec<String>, DbSetupError> {
+/// Runs `work` on a connection to `url` under the migration lock (an advisory lock: two servers
+/// starting at once never migrate at once), on a blocking thread (diesel's migration runner is
+/// synchronous).
+async fn under_migration_lock<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(&mut AsyncConnectionWrapper<AsyncPgConnection>) -> Result<T, DbSetupError> + Send + 'static,
+) -> Result<T, DbSetupError> {
     let mut conn = establish(url).await?;
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
         .execute(&mut conn)
         .await
         .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
-    // diesel's migration runner is synchronous: run it on a blocking thread through the wrapper.
     let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
-    let result = tokio::task::spawn_blocking(move || {
-        let applied = wrapper
-            .run_pending_migrations(migrations)
-            .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
-            .map_err(|e| DbSetupError::Migrate(e.to_string()));
+    tokio::task::spawn_blocking(move || {
+        let result = work(&mut wrapper);
         let unlock = diesel::RunQueryDsl::execute(
             diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")),
             &mut wrapper,
@@ -133,11 +134,72 @@ pub async fn run_migrations(url: &str, migrations: EmbeddedMigrations) -> Result
         if let Err(e) = unlock {
             tracing::warn!(error = %e, "could not release the migration lock (it goes with the connection)");
         }
-        applied
+        result
     })
     .await
-    .map_err(|e| DbSetupError::Migrate(format!("migration task failed: {e}")))?;
-    result
+    .map_err(|e| DbSetupError::Migrate(format!("migration task failed: {e}")))?
+}
+
+/// Applies every pending migration of `migrations` under an advisory lock. Returns the versions applied.
+pub async fn run_migrations(url: &str, migrations: EmbeddedMigrations) -> Result<Vec<String>, DbSetupError> {
+    under_migration_lock(url, move |c| {
+        c.run_pending_migrations(migrations)
+            .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+            .map_err(|e| DbSetupError::Migrate(e.to_string()))
+    })
+    .await
+}
+
+/// Applies the next `n` pending migrations of `migrations` (oldest first). Returns the versions applied.
+pub async fn run_next_migrations(
+    url: &str,
+    migrations: EmbeddedMigrations,
+    n: usize,
+) -> Result<Vec<String>, DbSetupError> {
+    use diesel::migration::MigrationSource;
+    under_migration_lock(url, move |c| {
+        let fail = |e: Box<dyn std::error::Error + Send + Sync>| DbSetupError::Migrate(e.to_string());
+        let mut known = MigrationSource::<diesel::pg::Pg>::migrations(&migrations).map_err(fail)?;
+        known.sort_by_key(|m| m.name().version().as_owned());
+        let done = c.applied_migrations().map_err(fail)?;
+        let mut applied = Vec::new();
+        for m in known.iter().filter(|m| !done.contains(&m.name().version())).take(n) {
+            c.run_migration(m.as_ref()).map_err(fail)?;
+            applied.push(m.name().version().to_string());
+        }
+        Ok(applied)
+    })
+    .await
+}
+
+/// Reverts the `n` newest applied migrations of `migrations` (each one's `down.sql`), newest
+/// first, under the same lock. Returns the versions reverted. Migrations of another source that
+/// share the database (the vector migrations, when pgvector lives in the metadata database) are
+/// left alone, whatever their dates.
+pub async fn revert_migrations(
+    url: &str,
+    migrations: EmbeddedMigrations,
+    n: usize,
+) -> Result<Vec<String>, DbSetupError> {
+    use diesel::migration::MigrationSource;
+    under_migration_lock(url, move |c| {
+        let fail = |e: Box<dyn std::error::Error + Send + Sync>| DbSetupError::Migrate(e.to_string());
+        let known = MigrationSource::<diesel::pg::Pg>::migrations(&migrations).map_err(fail)?;
+        let mut applied = c.applied_migrations().map_err(fail)?;
+        applied.sort();
+        let mut reverted = Vec::new();
+        for version in applied.iter().rev() {
+            if reverted.len() == n {
+                break;
+            }
+            if let Some(m) = known.iter().find(|m| m.name().version() == *version) {
+                c.revert_migration(m.as_ref()).map_err(fail)?;
+                reverted.push(version.to_string());
+            }
+        }
+        Ok(reverted)
+    })
+    .await
 }
 
 /// Draws the next id of a table's sequence, for rows whose storage key must contain their id

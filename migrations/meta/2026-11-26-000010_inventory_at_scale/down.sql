@@ -18,3 +18,4 @@ DROP INDEX user_inventory_name_trgm_idx;
 CREATE INDEX user_inventory_name_trgm_idx ON user_inventory USING GIN (name gin_trgm_ops);
 DROP INDEX user_inventory_search_idx;
 CREATE INDEX user_inventory_search_idx ON user_inventory USING GIN (search);
+DROP EXTENSION IF EXISTS btree_gin;

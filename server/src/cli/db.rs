@@ -29,6 +29,37 @@ pub async fn migrate(config: Config) -> Result<()> {
     .await
 }
 
+/// Reverts the `n` newest migrations of the metadata database (or, with `vectors`, of the vector
+/// database).
+pub async fn migrate_down(config: Config, n: usize, vectors: bool) -> Result<()> {
+    with_metadata_db(&config.clone(), |url| async move {
+        let (what, target, source) = if vectors {
+            let v = match &config.vector_database_url {
+                Some(v) => v.expose().to_owned(),
+                None if db::has_pgvector(&url).await? => url.clone(),
+                None => {
+                    bail!("there is no vector database (no NEON_DATABASE_URL, no pgvector in the metadata database)")
+                }
+            };
+            ("vector database", v, VECTOR_MIGRATIONS)
+        } else {
+            ("metadata database", url, META_MIGRATIONS)
+        };
+        let reverted = db::revert_migrations(&target, source, n).await?;
+        if reverted.is_empty() {
+            println!("{what}: no migration to revert");
+        }
+        for v in &reverted {
+            println!("{what}: reverted {v}");
+        }
+        if reverted.len() < n {
+            println!("{what}: only {} migration(s) were applied", reverted.len());
+        }
+        Ok(())
+    })
+    .await
+}
+
 pub async fn db_command(config: Config, cmd: DbCommand) -> Result<()> {
     if config.database_url.is_some() {
         bail!("DATABASE_URL is set: Bartleby is using that server, not the embedded one");

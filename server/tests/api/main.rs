@@ -12,5 +12,6 @@ mod documents;
 mod export;
 mod hostile;
 mod inventory;
+mod migrations;
 mod organising;
 mod storage;
