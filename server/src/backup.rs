@@ -455,6 +455,7 @@ pub async fn restore(
     progress: impl Fn(usize, usize),
 ) -> Result<Report> {
     let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc();
     let manifest = verify(from).await?;
     let vector_target = match (&manifest.vectors, target.vector_url) {
         (Vectors::Separate { .. }, None) => {
@@ -526,5 +527,144 @@ pub async fn restore(
     }
     progress(report.objects, report.objects);
     report.took = started.elapsed();
+    let outcome = Ok((
+        format!("from {} (Bartleby {}, made {})", from.display(), manifest.bartleby_version, manifest.created_at),
+        report.bytes,
+    ));
+    record_run(&state.db, app::platform::runs::RunKind::Restore, started_at, &outcome).await;
     Ok(report)
+}
+
+/// Records a backup or restore in `maintenance_runs` (shown to the administrator and in
+/// `/api/health`). A database that cannot take the record is logged, not an error of the run.
+pub async fn record_run(
+    pool: &app::platform::db::DbPool,
+    kind: app::platform::runs::RunKind,
+    started: time::OffsetDateTime,
+    outcome: &Result<(String, u64), String>,
+) {
+    let (ok, detail, bytes) = match outcome {
+        Ok((detail, bytes)) => (true, detail.as_str(), i64::try_from(*bytes).ok()),
+        Err(e) => (false, e.as_str(), None),
+    };
+    let recorded = async {
+        let mut c = pool.get().await.map_err(|e| e.to_string())?;
+        app::platform::runs::record(&mut c, kind, started, ok, detail, bytes).await.map_err(|e| e.to_string())
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, kind = kind.as_str(), "could not record the run");
+    }
+}
+
+/// What a backup run says of itself in `maintenance_runs`.
+pub fn describe(dir: &Path, report: &Report) -> String {
+    let mut s = format!("{} ({} objects, {} copied)", dir.display(), report.objects, report.copied);
+    if !report.problems.is_empty() {
+        s.push_str(&format!("; {} object(s) need a look: {}", report.problems.len(), report.problems.join("; ")));
+    }
+    s
+}
+
+/// Removes all but the newest `keep` complete backups in `dir` (and any half-written one).
+pub async fn prune(dir: &Path, keep: usize) -> Result<usize> {
+    let mut complete = Vec::new();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut removed = 0;
+    while let Some(e) = entries.next_entry().await? {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("bartleby-backup-") || !e.file_type().await?.is_dir() {
+            continue;
+        }
+        if name.ends_with(".partial") {
+            tokio::fs::remove_dir_all(e.path()).await?;
+            removed += 1;
+        } else {
+            complete.push(name);
+        }
+    }
+    complete.sort(); // the names are timestamps
+    let old = complete.len().saturating_sub(keep);
+    for name in &complete[..old] {
+        tokio::fs::remove_dir_all(dir.join(name)).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// Advisory-lock key of the scheduled backup: one server of several writes it.
+const SCHEDULE_LOCK_KEY: i64 = 0x6261_636b_7570_0001;
+
+/// While serving, writes a backup every `BACKUP_SCHEDULE` into `BACKUP_DIR` and keeps the newest
+/// `BACKUP_KEEP`. The first one is due a minute after start-up when there has never been one;
+/// after that, one period after the last (failed ones included: a failure is shown, not retried
+/// in a loop). With several servers, the one that takes the lock writes it.
+pub fn spawn_schedule(
+    state: AppState,
+    meta_url: String,
+    vector_url: Option<String>,
+    tools: Tools,
+) -> Option<tokio::task::JoinHandle<()>> {
+    use app::platform::runs::{self, RunKind};
+    let every = state.config.backup_every?;
+    let dir = state.config.dirs.backups.clone();
+    let keep = state.config.backup_keep;
+    Some(tokio::spawn(async move {
+        loop {
+            let last = match state.db.get().await {
+                Ok(mut c) => runs::last(&mut c, RunKind::Backup, false).await.ok().flatten(),
+                Err(_) => None,
+            };
+            let wait = match last {
+                Some(run) => {
+                    let due = run.started_at + every;
+                    (due - time::OffsetDateTime::now_utc()).try_into().unwrap_or(Duration::ZERO)
+                }
+                None => every.min(Duration::from_secs(60)),
+            };
+            tokio::time::sleep(wait).await;
+            // one server writes it: the others find the lock taken and wait for the next period
+            let Ok(mut lock) = state.db.get().await else {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                continue;
+            };
+            #[derive(QueryableByName)]
+            struct Taken {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                taken: bool,
+            }
+            let taken: Option<Taken> =
+                diesel::sql_query(format!("SELECT pg_try_advisory_lock({SCHEDULE_LOCK_KEY}) AS taken"))
+                    .get_result(&mut lock)
+                    .await
+                    .ok();
+            if !taken.is_some_and(|t| t.taken) {
+                drop(lock);
+                tokio::time::sleep(every).await;
+                continue;
+            }
+            let started = time::OffsetDateTime::now_utc();
+            tracing::info!(dir = %dir.display(), "scheduled backup starting");
+            let outcome = match backup(&state, &meta_url, vector_url.as_deref(), &tools, &dir, false, |_, _| {}).await {
+                Ok((path, report)) if report.problems.is_empty() => Ok((describe(&path, &report), report.bytes)),
+                Ok((path, report)) => Err(describe(&path, &report)),
+                Err(e) => Err(format!("{e:#}")),
+            };
+            match &outcome {
+                Ok((detail, _)) => tracing::info!(detail, "scheduled backup written"),
+                Err(e) => tracing::error!(error = e, "scheduled backup failed"),
+            }
+            record_run(&state.db, RunKind::Backup, started, &outcome).await;
+            match prune(&dir, keep).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, keep, "old backups removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not remove old backups"),
+            }
+            let _ =
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({SCHEDULE_LOCK_KEY})")).execute(&mut lock).await;
+        }
+    }))
 }

@@ -19,6 +19,9 @@ pub struct Health {
     /// The embedding model: `ok` with its id, or `absent` (search matches words only).
     pub embedder: Component,
     pub storage: Vec<StorageComponent>,
+    /// The last backup: `ok` or `failed` with when and where, `never`, or `off` (no schedule and
+    /// none made by hand).
+    pub backup: Component,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +95,30 @@ fn providers(state: &AppState) -> Vec<StorageComponent> {
     out
 }
 
+async fn last_backup(state: &AppState) -> Component {
+    use app::platform::runs::{self, RunKind};
+    let last = match state.db.get().await {
+        Ok(mut c) => runs::last(&mut c, RunKind::Backup, false).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let scheduled = state.config.backup_every.is_some();
+    match last {
+        Some(run) => Component {
+            status: if run.ok { "ok" } else { "failed" },
+            latency_ms: None,
+            detail: Some(format!("{} UTC: {}", app::platform::format_time(run.started_at), run.detail)),
+        },
+        None if scheduled => {
+            Component { status: "never", latency_ms: None, detail: Some("the first is due soon".into()) }
+        }
+        None => Component {
+            status: "off",
+            latency_ms: None,
+            detail: Some("no BACKUP_SCHEDULE; run `bartleby backup`".into()),
+        },
+    }
+}
+
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (metadata_db, vector_db, local) = tokio::join!(
         probe(&state.db, &state),
@@ -128,15 +155,23 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         },
         None => Component { status: "absent", latency_ms: None, detail: Some("search matches words only".into()) },
     };
+    let backup = last_backup(&state).await;
     let mut storage = vec![local];
     storage.extend(providers(&state));
     let status = if metadata_db.status != "ok" {
         "unavailable"
-    } else if vector_db.status != "ok" || embedder.status != "ok" || storage.iter().any(|s| s.status != "ok") {
+    } else if vector_db.status != "ok"
+        || embedder.status != "ok"
+        || storage.iter().any(|s| s.status != "ok")
+        || backup.status == "failed"
+    {
         "degraded"
     } else {
         "ok"
     };
     let code = if metadata_db.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, embedder, storage }))
+    (
+        code,
+        Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, embedder, storage, backup }),
+    )
 }

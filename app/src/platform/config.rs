@@ -125,6 +125,39 @@ pub struct Config {
     /// (`STORAGE_TIMEOUT_SECS`, default 10).
     pub storage_timeout: Duration,
     pub http: HttpLimits,
+    /// `BACKUP_SCHEDULE`: how often the server writes a backup (`None`: never; the default).
+    pub backup_every: Option<Duration>,
+    /// `BACKUP_KEEP`: how many scheduled backups are kept (default 7); older ones are removed.
+    pub backup_keep: usize,
+}
+
+/// `off`, `hourly`, `daily`, `weekly`, or a number with a unit: `30m`, `6h`, `2d` (`s` too).
+fn backup_schedule(raw: Option<String>) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let bad = || ConfigError {
+        var: "BACKUP_SCHEDULE",
+        message: format!("`{raw}` is not off, hourly, daily, weekly or a period like 6h, 30m or 2d"),
+    };
+    let t = raw.trim().to_lowercase();
+    let secs = match t.as_str() {
+        "" | "off" | "none" | "never" => return Ok(None),
+        "hourly" => 3600,
+        "daily" => 86_400,
+        "weekly" => 7 * 86_400,
+        _ => {
+            let (n, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            let unit = match unit.trim() {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                "d" => 86_400,
+                _ => return Err(bad()),
+            };
+            n.checked_mul(unit).filter(|s| *s > 0).ok_or_else(bad)?
+        }
+    };
+    Ok(Some(Duration::from_secs(secs)))
 }
 
 /// The child process that reads one uploaded file (see `server::sandbox`).
@@ -294,6 +327,8 @@ impl Config {
             storage_timeout: Duration::from_secs(parse(&get, "STORAGE_TIMEOUT_SECS", 10u64, |n| {
                 (1..=600).contains(n)
             })?),
+            backup_every: backup_schedule(get("BACKUP_SCHEDULE"))?,
+            backup_keep: parse(&get, "BACKUP_KEEP", 7usize, |n| *n >= 1)?,
             http: HttpLimits {
                 header_timeout: secs(&get, "HTTP_HEADER_TIMEOUT_SECS", 10)?,
                 body_idle_timeout: secs(&get, "HTTP_BODY_IDLE_SECS", 30)?,
@@ -386,5 +421,19 @@ mod tests {
         let c = Config::from_vars(&vars(&[("DATA_DIR", "/srv/b"), ("EXPORTS_DIR", "/x")])).unwrap();
         assert_eq!(c.dirs.documents, PathBuf::from("/srv/b/documents"));
         assert_eq!(c.dirs.exports, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn backup_schedules_read_as_people_write_them() {
+        let every = |v: &str| Config::from_vars(&vars(&[("BACKUP_SCHEDULE", v)])).map(|c| c.backup_every);
+        assert_eq!(every("off").unwrap(), None);
+        assert_eq!(every("Daily").unwrap(), Some(Duration::from_secs(86_400)));
+        assert_eq!(every("6h").unwrap(), Some(Duration::from_secs(6 * 3600)));
+        assert_eq!(every("30m").unwrap(), Some(Duration::from_secs(1800)));
+        for wrong in ["6", "h", "0h", "3 fortnights", "-1d"] {
+            let e = every(wrong).unwrap_err();
+            assert_eq!(e.var, "BACKUP_SCHEDULE", "{wrong}");
+        }
+        assert_eq!(Config::from_vars(&vars(&[])).unwrap().backup_every, None);
     }
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod limited;
+pub mod runs;
 pub mod sandbox;
 pub mod schema;
 pub mod session_store;

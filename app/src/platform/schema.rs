@@ -77,6 +77,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    maintenance_runs (id) {
+        id -> Int8,
+        kind -> Text,
+        started_at -> Timestamptz,
+        finished_at -> Timestamptz,
+        ok -> Bool,
+        detail -> Text,
+        bytes -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         data -> Jsonb,
@@ -250,6 +262,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_pages,
     inventory_assets,
     jobs,
+    maintenance_runs,
     sessions,
     sign_in_failures,
     user_categories,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use app::format;
 use app::platform::config::Config;
+use app::platform::runs::RunKind;
 use server::backup::{self, Report, Target, Tools};
 use server::embedded_pg::EmbeddedPg;
 use server::progress::Progress;
@@ -13,7 +14,7 @@ use server::progress::Progress;
 use super::with_metadata_db;
 
 /// The embedded build's client tools: they dump servers of their own version and older.
-fn tools(config: &Config) -> Result<Tools> {
+pub fn tools(config: &Config) -> Result<Tools> {
     let pg = EmbeddedPg::from_config(config)?;
     Ok(Tools { pg_dump: pg.tool("pg_dump"), pg_restore: pg.tool("pg_restore") })
 }
@@ -57,10 +58,18 @@ pub async fn backup(config: Config, to: Option<PathBuf>, include_remote: bool) -
         let vector_url = config.vector_database_url.as_ref().map(|s| s.expose().to_owned());
         let state = server::build_state_with(config, &url, false).await?;
         let bar = Bar::new("objects");
-        let (dir, report) =
+        let started = time::OffsetDateTime::now_utc();
+        let made =
             backup::backup(&state, &url, vector_url.as_deref(), &tools, &to, include_remote, |d, t| bar.step(d, t))
-                .await?;
+                .await;
         bar.finish();
+        let outcome = match &made {
+            Ok((dir, report)) if report.problems.is_empty() => Ok((backup::describe(dir, report), report.bytes)),
+            Ok((dir, report)) => Err(backup::describe(dir, report)),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        backup::record_run(&state.db, RunKind::Backup, started, &outcome).await;
+        let (dir, report) = made?;
         println!(
             "Backup written to {}: {} of {} objects copied, {} in all, in {:.1} s.",
             dir.display(),

@@ -25,7 +25,10 @@ pub async fn serve(config: Config) -> Result<()> {
     };
     let supervisor = embedded_pg.clone().map(|pg| pg.supervise(std::time::Duration::from_secs(5)));
     let result = async {
+        let vector_url = config.vector_database_url.as_ref().map(|v| v.expose().to_owned());
+        let tools = super::backup::tools(&config)?;
         let state = server::build_state(config, &url).await?;
+        let backups = server::backup::spawn_schedule(state.clone(), url.clone(), vector_url, tools);
         let housekeeping = server::spawn_housekeeping(&state);
         let sync = server::spawn_storage_sync(&state);
         let probes = server::spawn_provider_probes(&state);
@@ -39,6 +42,8 @@ pub async fn serve(config: Config) -> Result<()> {
         server::listen::serve(listener, app, &limits, per_ip_cap, shutdown_signal()).await;
         housekeeping.abort();
         sync.abort();
+        // a backup cut short leaves a `.partial` directory, removed by the next one
+        backups.iter().for_each(|b| b.abort());
         probes.abort();
         // a job cut short here is resumed by the next worker once its lease lapses
         workers.iter().for_each(|w| w.abort());

@@ -12,7 +12,8 @@ fn backups_dir() -> std::path::PathBuf {
     test_tmp().join(format!("backups-{:08x}", rand::random::<u32>()))
 }
 
-/// Every table's row count (both databases are one here: pgvector lives in the metadata database).
+/// Every table's row count (both databases are one here: pgvector lives in the metadata database),
+/// but for the record of backups and restores, which a restore adds to.
 async fn row_counts(url: &str) -> Vec<(String, i64)> {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -32,7 +33,7 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
             .await
             .unwrap();
     let mut out = Vec::new();
-    for t in tables {
+    for t in tables.into_iter().filter(|t| t.tablename != "maintenance_runs") {
         let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM \"{}\"", t.tablename))
             .get_result(&mut c)
             .await
@@ -346,4 +347,82 @@ async fn objects_on_s3_and_vectors_in_a_second_database_come_back_too() {
     .unwrap_err();
     assert!(format!("{err:#}").contains("NEON_DATABASE_URL"), "{err:#}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_backups_keep_the_newest_and_report_in_health() {
+    let pg = cluster().await;
+    let url = fresh_database(pg).await;
+    let dir = backups_dir();
+    let config =
+        test_config(&url, &[("BACKUP_SCHEDULE", "2s"), ("BACKUP_KEEP", "2"), ("BACKUP_DIR", dir.to_str().unwrap())]);
+    let app = TestApp::spawn_with(config, None).await;
+    let health = |app: &TestApp| {
+        let url = app.url("/api/health");
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(health(&app).await["backup"]["status"], "never");
+    app.sign_up(&email("sched"), "Sched").await;
+    add_item(&app, "Clock", &[]).await;
+    let schedule = backup::spawn_schedule(app.state.clone(), url.clone(), None, tools(pg)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let backups = || {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    loop {
+        let runs = {
+            use diesel_async::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let mut c = app.state.db.get().await.unwrap();
+            diesel::sql_query("SELECT count(*) AS n FROM maintenance_runs WHERE kind = 'backup' AND ok")
+                .get_result::<N>(&mut c)
+                .await
+                .unwrap()
+                .n
+        };
+        if runs >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{runs} backups in a minute: {:?}", backups());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    schedule.abort();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let kept: Vec<String> = backups().into_iter().filter(|n| !n.ends_with(".partial")).collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let h = health(&app).await;
+    assert_eq!(h["backup"]["status"], "ok", "{h}");
+    assert!(h["backup"]["detail"].as_str().unwrap().contains(kept[1].as_str()), "{h}");
+    backup::verify(&dir.join(&kept[1])).await.unwrap();
+
+    // a backup that cannot be written shows as failed, and the instance as degraded
+    let blocked = test_tmp().join(format!("not-a-dir-{:08x}", rand::random::<u32>()));
+    std::fs::write(&blocked, b"a file where the backups should go").unwrap();
+    let mut config = (*app.state.config).clone();
+    config.dirs.backups = blocked.clone();
+    let mut state = app.state.clone();
+    state.config = std::sync::Arc::new(config);
+    let schedule = backup::spawn_schedule(state, url.clone(), None, tools(pg)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let h = loop {
+        let h = health(&app).await;
+        if h["backup"]["status"] == "failed" {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "{h}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    schedule.abort();
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(h["backup"]["detail"].as_str().unwrap().contains("not-a-dir"), "{h}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&blocked);
 }
