@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The house's arrows (README, "Architecture"): fails when a module names what it must not.
 #
-#   features    auth, documents, inventory, search   (app/src/<feature>/)
-#   shared      jobs, embedding, vectors, storage, server, format, error, widgets, upload, ids
+#   features    auth, documents, inventory, search, account   (app/src/<feature>/)
+#   shared      jobs, embedding, vectors, storage, platform, format, error, widgets, upload, ids
 #   the shell   app/src/lib.rs (the router), app/src/pages.rs (dashboard), and the server crate:
 #               they assemble features and may name any of them
 #
-# documents and inventory never name each other; search reads both and nothing reads search
-# (but the shell); a shared module names no feature.
+# documents and inventory never name each other; search and account read both and nothing reads
+# them (but the shell); a shared module names no feature.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,12 +27,15 @@ check() { # description, pattern, paths...
 
 check "documents names no inventory" "$(pattern inventory)" app/src/documents
 check "inventory names no documents" "$(pattern documents)" app/src/inventory
-for f in auth documents inventory; do
+for f in auth documents inventory account; do
   check "$f names no search" "$(pattern search)" "app/src/$f"
+done
+for f in auth documents inventory search; do
+  check "$f names no account" "$(pattern account)" "app/src/$f"
 done
 shared=(app/src/jobs.rs app/src/embedding.rs app/src/vectors.rs app/src/storage app/src/platform
         app/src/format.rs app/src/error.rs app/src/widgets.rs app/src/upload.rs app/src/ids.rs)
-for f in auth documents inventory search; do
+for f in auth documents inventory search account; do
   check "shared modules name no $f" "$(pattern "$f")" "${shared[@]}"
 done
 exit $fail

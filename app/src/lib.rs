@@ -2,6 +2,7 @@
 //! WASM bundle (feature `hydrate`). Server-only code lives in [`server`] and in each feature's
 //! `repo`/`service` modules, behind `ssr`.
 
+pub mod account;
 pub mod auth;
 pub mod documents;
 /// The embedding model (local or an OpenAI-compatible API). Knows no feature.
@@ -137,6 +138,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/documents") view=documents::views::DocumentsPage ssr=SsrMode::Async/>
                         <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::Async/>
                         <Route path=path!("/search") view=search::views::SearchPage ssr=SsrMode::Async/>
+                        <Route path=path!("/account") view=account::views::AccountPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>
@@ -184,9 +186,9 @@ fn Header() -> impl IntoView {
                                     <input name="q" type="search" placeholder="Search documents" aria-label="Search documents"/>
                                 </form>
                                 <div class="account">
-                                    <span class="who" data-testid="who-am-i" title=user.email.clone()>
+                                    <A href="/account" attr:class="who" attr:data-testid="who-am-i" attr:title=user.email.clone()>
                                         {user.display_name.clone()}
-                                    </span>
+                                    </A>
                                     <ActionForm action=auth.sign_out attr:class="inline">
                                         <button type="submit" class="secondary">"Sign out"</button>
                                     </ActionForm>

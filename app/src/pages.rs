@@ -3,48 +3,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::use_location;
+use leptos_router::components::A;
 
 use crate::auth::types::UserView;
+use crate::auth::views::SignedIn;
 use crate::error::AppError;
 use crate::inventory::api::inventory_summary;
 use crate::inventory::types::InventoryStats;
-use crate::widgets::ErrorNotice;
-use crate::AuthContext;
-
-/// Renders `content` for the signed-in user; sends a signed-out visitor to the sign-in page.
-/// (The server already redirects page loads; this covers navigation inside the hydrated app.)
-#[component]
-fn SignedIn<F, V>(content: F) -> impl IntoView
-where
-    F: Fn(UserView) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let auth = expect_context::<AuthContext>();
-    let location = use_location();
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {
-                let content = content.clone();
-                move || {
-                    let content = content.clone();
-                    Suspend::new(async move {
-                        match auth.user.await {
-                            Ok(Some(user)) => content(user).into_any(),
-                            Ok(None) => {
-                                let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                                let path = format!("/login?next={}", crate::format::url(&here));
-                                view! { <Redirect path=path/> }.into_any()
-                            }
-                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                        }
-                    })
-                }
-            }
-        </Suspense>
-    }
-}
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
@@ -72,6 +37,7 @@ pub fn Dashboard() -> impl IntoView {
                             <dt>"Member since"</dt>
                             <dd>{user.member_since.clone()}</dd>
                         </dl>
+                        <A href="/account">"Account, archive and deletion"</A>
                     </section>
                 </div>
             }

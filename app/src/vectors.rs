@@ -404,6 +404,14 @@ pub async fn insert_items(
 }
 
 /// Deletes the vectors of some of `user_id`'s items.
+/// Deletes every vector of a user (passages and items): their account is being deleted.
+pub async fn delete_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<usize> {
+    use crate::platform::vector_schema::item_vectors::dsl as iv;
+    let passages = diesel::delete(v::document_vectors.filter(v::user_id.eq(user_id))).execute(conn).await?;
+    let items = diesel::delete(iv::item_vectors.filter(iv::user_id.eq(user_id))).execute(conn).await?;
+    Ok(passages + items)
+}
+
 pub async fn delete_items(conn: &mut AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<usize> {
     use crate::platform::vector_schema::item_vectors::dsl as iv;
     diesel::delete(iv::item_vectors.filter(iv::user_id.eq(user_id)).filter(iv::item_id.eq_any(ids))).execute(conn).await

@@ -110,3 +110,28 @@ test("the keyboard reaches the form and submits it", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("greeting")).toHaveText("Welcome, Keys");
 });
+
+test("delete the account: the password is asked again, then everything is gone", async ({ page }) => {
+  const errors = watchForErrors(page);
+  const email = uniqueEmail("leaver");
+  await signUp(page, email, "Leaving Soon");
+  await page.getByTestId("who-am-i").click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await hydrated(page);
+
+  const password = page.getByLabel("Your password, to confirm");
+  const remove = page.getByRole("button", { name: "Delete my account and everything in it" });
+  await password.fill("not my password");
+  await remove.click();
+  await expect(page.getByTestId("form-error")).toHaveText("That is not your password.");
+
+  await password.fill(PASSWORD);
+  await remove.click();
+  await expect(page).toHaveURL(/\/login\?deleted=1$/);
+  await expect(page.getByTestId("account-deleted")).toBeVisible();
+
+  await signIn(page, email, PASSWORD);
+  await expect(page.getByTestId("form-error")).toContainText("do not match");
+  expect(errors).toEqual([]);
+});

@@ -6,7 +6,7 @@ use super::types::UserView;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-mod ctx {
+pub(crate) mod ctx {
     use std::net::IpAddr;
 
     use tower_sessions::Session;

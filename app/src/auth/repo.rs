@@ -37,6 +37,19 @@ pub async fn find_user(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Opt
     users::table.find(id).select(User::as_select()).first(conn).await.optional()
 }
 
+/// Deletes the user (every row of theirs goes with them: `ON DELETE CASCADE`). True if they existed.
+pub async fn delete_user(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+    Ok(diesel::delete(users::table.find(id)).execute(conn).await? == 1)
+}
+
+/// Ends every session signed in as the user (other browsers included).
+pub async fn delete_sessions_of(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM sessions WHERE data->>'user_id' = $1")
+        .bind::<diesel::sql_types::Text, _>(user_id.to_string())
+        .execute(conn)
+        .await
+}
+
 /// The number of failures for `key` since `since`, and when the oldest of them happened.
 pub async fn recent_failures(
     conn: &mut AsyncPgConnection,

@@ -157,6 +157,25 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str, ip: Option<I
     }
 }
 
+/// Asks for the signed-in user's password again before something that cannot be undone. Wrong
+/// guesses count towards the same lockout as sign-in's.
+pub async fn confirm_password(state: &AppState, user: &User, password: &str) -> Result<(), AppError> {
+    let mut c = conn(&state.db).await?;
+    let now = OffsetDateTime::now_utc();
+    let key = user.email.to_lowercase();
+    let (n, oldest) =
+        repo::recent_failures(&mut c, "account", &key, now - FAILURE_WINDOW).await.map_err(query_failed)?;
+    if let Some(retry_after_secs) = lockout(n, oldest, MAX_FAILURES_PER_ACCOUNT, now) {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let candidate = if password.chars().count() > PASSWORD_MAX_CHARS { String::new() } else { password.to_owned() };
+    if verify_password(candidate, Some(user.password_hash.clone())).await {
+        return Ok(());
+    }
+    repo::record_failure(&mut c, "account", &key).await.map_err(query_failed)?;
+    Err(AppError::validation("password", "That is not your password."))
+}
+
 fn session_failed(e: tower_sessions::session::Error) -> AppError {
     tracing::warn!(error = %e, "session store unavailable");
     AppError::Unavailable

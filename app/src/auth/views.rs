@@ -2,13 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::{SignIn, SignUp};
-use super::types::{DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use super::types::{UserView, DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
 use crate::error::AppError;
-use crate::widgets::FormError;
+use crate::widgets::{ErrorNotice, FormError};
 use crate::AuthContext;
 
 /// The `next` query parameter, passed through sign-in and sign-up.
@@ -151,9 +151,16 @@ pub fn LoginPage() -> impl IntoView {
     let action: ServerAction<SignIn> = auth.sign_in;
     let error = last_error(action, FormPage::SignIn);
     let next = next_param();
+    let query = use_query_map();
+    let deleted = move || query.read().get("deleted").is_some();
     view! {
         <Title text="Sign in · Bartleby"/>
         <section class="auth-card">
+            <Show when=deleted>
+                <p class="banner" role="status" data-testid="account-deleted">
+                    "Your account and everything in it have been deleted."
+                </p>
+            </Show>
             <h1>"Sign in"</h1>
             <p class="lede">"Welcome back to Bartleby, your clerk for things and papers."</p>
             <FormError error=error/>
@@ -231,5 +238,38 @@ mod tests {
     fn next_is_percent_encoded() {
         assert_eq!(with_next("/login", ""), "/login");
         assert_eq!(with_next("/login", "/inventory?page=2&q=a b"), "/login?next=/inventory%3Fpage%3D2%26q%3Da%20b");
+    }
+}
+
+/// Renders `content` for the signed-in user; sends a signed-out visitor to the sign-in page.
+/// (The server already redirects page loads; this covers navigation inside the hydrated app.)
+#[component]
+pub fn SignedIn<F, V>(content: F) -> impl IntoView
+where
+    F: Fn(UserView) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let auth = expect_context::<AuthContext>();
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {
+                let content = content.clone();
+                move || {
+                    let content = content.clone();
+                    Suspend::new(async move {
+                        match auth.user.await {
+                            Ok(Some(user)) => content(user).into_any(),
+                            Ok(None) => {
+                                let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+                                let path = format!("/login?next={}", crate::format::url(&here));
+                                view! { <Redirect path=path/> }.into_any()
+                            }
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Suspense>
     }
 }

@@ -43,6 +43,8 @@ pub enum Selection {
     On(Backend),
     /// every object (`backup`)
     All,
+    /// every object of one user (deleting an account)
+    OfUser(i64),
 }
 
 /// A table of stored objects. Each feature implements it for its tables, with typed queries.
@@ -298,6 +300,7 @@ macro_rules! impl_holdings {
                     Selection::NotOn(b) => q.filter(t::backend.ne(b)),
                     Selection::On(b) => q.filter(t::backend.eq(b)),
                     Selection::All => q,
+                    Selection::OfUser(u) => q.filter(t::user_id.eq(u)),
                 };
                 q.count().get_result(c).await
             }
@@ -317,6 +320,7 @@ macro_rules! impl_holdings {
                     Selection::NotOn(b) => q.filter(t::backend.ne(b)),
                     Selection::On(b) => q.filter(t::backend.eq(b)),
                     Selection::All => q,
+                    Selection::OfUser(u) => q.filter(t::user_id.eq(u)),
                 };
                 let rows: Vec<(i64, $crate::storage::Backend, String, String, i64, Option<String>)> = q
                     .order(t::id)

@@ -43,24 +43,6 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
     out
 }
 
-/// A page without what differs on every answer: the CSP nonce (leptos also writes it into the
-/// preload links' `crossorigin`).
-fn page_text(html: &str) -> String {
-    let mut out = html.to_owned();
-    for attr in ["nonce=\"", "crossorigin=\""] {
-        while let Some(i) = out.find(attr) {
-            let start = i + attr.len();
-            let Some(len) = out[start..].find('"') else { break };
-            let value = out[start..start + len].to_owned();
-            out = out.replace(&format!("{attr}{value}\""), "");
-            if !value.is_empty() {
-                out = out.replace(&value, "NONCE");
-            }
-        }
-    }
-    out
-}
-
 async fn bytes(app: &TestApp, path: &str) -> Vec<u8> {
     let r = app.get(path).await;
     assert_eq!(r.status(), StatusCode::OK, "{path}");

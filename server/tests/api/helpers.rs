@@ -421,3 +421,21 @@ pub(crate) async fn export_file(app: &TestApp, format: &str) -> (reqwest::header
     let headers = r.headers().clone();
     (headers, r.bytes().await.unwrap().to_vec())
 }
+
+/// A page without what differs on every answer: the CSP nonce (leptos also writes it into the
+/// preload links' `crossorigin`).
+pub fn page_text(html: &str) -> String {
+    let mut out = html.to_owned();
+    for attr in ["nonce=\"", "crossorigin=\""] {
+        while let Some(i) = out.find(attr) {
+            let start = i + attr.len();
+            let Some(len) = out[start..].find('"') else { break };
+            let value = out[start..start + len].to_owned();
+            out = out.replace(&format!("{attr}{value}\""), "");
+            if !value.is_empty() {
+                out = out.replace(&value, "NONCE");
+            }
+        }
+    }
+    out
+}

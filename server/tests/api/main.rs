@@ -12,6 +12,7 @@ mod documents;
 mod export;
 mod hostile;
 mod inventory;
+mod leaving;
 mod migrations;
 mod organising;
 mod storage;
