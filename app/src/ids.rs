@@ -22,3 +22,4 @@ id!(ItemId, "an inventory item");
 id!(AssetId, "a stored photo or thumbnail");
 id!(DocumentId, "a document");
 id!(ExportId, "an export");
+id!(ArchiveId, "an account archive");

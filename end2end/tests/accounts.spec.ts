@@ -120,6 +120,13 @@ test("delete the account: the password is asked again, then everything is gone",
   await expect(page.getByTestId("account-email")).toHaveText(email);
   await hydrated(page);
 
+  // the archive of everything: asked for, made in the background, the page follows it
+  await page.getByRole("button", { name: "Make an archive of everything" }).click();
+  await expect(page.getByTestId("archive-state")).toContainText("is ready", { timeout: 20_000 });
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: /Download/ }).click();
+  expect((await download).suggestedFilename()).toMatch(/^bartleby-archive-.*\.zip$/);
+
   const password = page.getByLabel("Your password, to confirm");
   const remove = page.getByRole("button", { name: "Delete my account and everything in it" });
   await password.fill("not my password");

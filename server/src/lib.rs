@@ -69,9 +69,17 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
         leptos_options,
         jobs_added: Arc::new(tokio::sync::Notify::new()),
         jobs: Arc::new(app::jobs::Registry::new(
-            app::documents::jobs::jobs().into_iter().chain(app::inventory::jobs()).collect(),
+            app::documents::jobs::jobs()
+                .into_iter()
+                .chain(app::inventory::jobs())
+                .chain(app::account::jobs())
+                .collect(),
         )),
-        holdings: app::documents::holdings().into_iter().chain(app::inventory::holdings()).collect(),
+        holdings: app::documents::holdings()
+            .into_iter()
+            .chain(app::inventory::holdings())
+            .chain(app::account::holdings())
+            .collect(),
     })
 }
 
@@ -194,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health::health))
         .route("/media/{id}", get(media::serve_asset))
         .route("/exports/{id}", get(media::download_export))
+        .route("/account/archives/{id}", get(media::download_archive))
         .route("/documents/{id}/file", get(documents::download_document))
         .route(
             "/inventory/import",

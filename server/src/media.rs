@@ -368,3 +368,22 @@ pub async fn download_export(
         Ok(res)
     }
 }
+
+/// `GET /account/archives/{id}`: the owner's archive of everything (anyone else: 404).
+pub async fn download_archive(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let user_id = owner_id(&state, &session).await?;
+    let archive = app::account::archive::find(&state, user_id, id).await.map_err(lookup_failed)?;
+    let mut res = stream_object(&state.exports, archive.backend, &archive.key, "archive", id).await?;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    let name = format!("attachment; filename=\"bartleby-archive-{}.zip\"", archive.created_at.date());
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(res)
+}

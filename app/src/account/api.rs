@@ -2,7 +2,40 @@
 
 use leptos::prelude::*;
 
+use super::types::ArchiveRun;
 use crate::error::AppError;
+
+/// Starts an archive of everything the user keeps (nothing new if one is being made).
+#[server(prefix = "/api", endpoint = "account/archive")]
+pub async fn start_archive() -> Result<(), AppError> {
+    use crate::platform::{app_state, respond_form};
+    respond_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::archive::start(&app_state()?, user.id).await?;
+            leptos_axum::redirect("/account");
+            Ok(())
+        }
+        .await,
+        "/account",
+        None,
+    )
+}
+
+/// The user's newest archive and how far it has got.
+#[server(prefix = "/api", endpoint = "account/archive_status")]
+pub async fn archive_status() -> Result<Option<ArchiveRun>, AppError> {
+    use crate::platform::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            let state = app_state()?;
+            let mut c = crate::platform::db::conn(&state.db).await?;
+            super::archive::latest(&mut c, user.id).await
+        }
+        .await,
+    )
+}
 
 /// Deletes the signed-in user's account, everything in it, and signs them out. Asks for the
 /// password again.

@@ -278,6 +278,56 @@ async fn originals(
     Ok(out)
 }
 
+/// Writes every item of the user in `format` to the file `path` (nothing is stored); returns how
+/// many items it holds. The account archive takes these files as they are.
+pub async fn write_file(
+    state: &AppState,
+    c: &mut AsyncPgConnection,
+    user_id: i64,
+    format: ExportFormat,
+    path: &std::path::Path,
+) -> Result<i32, AppError> {
+    let mut sink = Sink::open(format, path)?;
+    let mut after = 0i64;
+    let mut count = 0i32;
+    loop {
+        // in id order, a thousand at a time
+        let batch = repo::items_after(c, user_id, after, 1000).await.map_err(query_failed)?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let views = super::service::views(c, user_id, &batch).await?;
+        let photos = if format == ExportFormat::Zip {
+            originals(c, user_id, &batch.iter().map(|i| i.id).collect::<Vec<_>>()).await?
+        } else {
+            HashMap::new()
+        };
+        for v in &views {
+            let mut names = Vec::new();
+            for (asset, backend, key) in photos.get(&v.id).into_iter().flatten() {
+                let ext = key.rsplit('.').next().unwrap_or("jpg");
+                let name = format!("photos/{}-{asset}.{ext}", v.id);
+                let Some(k) = BlobKey::from_stored(key) else { continue };
+                let body = match state.images.get(*backend, &k).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        // one unreadable photo does not sink the export; the log says which
+                        tracing::error!(error = %e, asset, "export: a photo could not be read");
+                        continue;
+                    }
+                };
+                let limit = usize::try_from(state.config.photo_max_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20);
+                let bytes = axum::body::to_bytes(body, limit).await.map_err(io)?;
+                sink.photo(&name, &bytes)?;
+                names.push(name);
+            }
+            sink.item(v, &names)?;
+            count += 1;
+        }
+    }
+    sink.finish()?;
+    Ok::<_, AppError>(count)
+}
+
 /// Writes every item of the user in `format` to the exports storage; returns the export's id.
 #[tracing::instrument(skip_all, fields(user_id = user_id, format = format.as_str()))]
 pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Result<i64, AppError> {
@@ -286,49 +336,7 @@ pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Res
     let mut c = conn(&state.db).await?;
     let id = next_id(&mut c, "user_exports_id_seq").await.map_err(query_failed)?;
     let tmp = tmp_dir.join(format!("export-{id}.{}", format.as_str()));
-    let written = async {
-        let mut sink = Sink::open(format, &tmp)?;
-        let mut after = 0i64;
-        let mut count = 0i32;
-        loop {
-            // in id order, a thousand at a time
-            let batch = repo::items_after(&mut c, user_id, after, 1000).await.map_err(query_failed)?;
-            let Some(last) = batch.last() else { break };
-            after = last.id;
-            let views = super::service::views(&mut c, user_id, &batch).await?;
-            let photos = if format == ExportFormat::Zip {
-                originals(&mut c, user_id, &batch.iter().map(|i| i.id).collect::<Vec<_>>()).await?
-            } else {
-                HashMap::new()
-            };
-            for v in &views {
-                let mut names = Vec::new();
-                for (asset, backend, key) in photos.get(&v.id).into_iter().flatten() {
-                    let ext = key.rsplit('.').next().unwrap_or("jpg");
-                    let name = format!("photos/{}-{asset}.{ext}", v.id);
-                    let Some(k) = BlobKey::from_stored(key) else { continue };
-                    let body = match state.images.get(*backend, &k).await {
-                        Ok(b) => b,
-                        Err(e) => {
-                            // one unreadable photo does not sink the export; the log says which
-                            tracing::error!(error = %e, asset, "export: a photo could not be read");
-                            continue;
-                        }
-                    };
-                    let limit =
-                        usize::try_from(state.config.photo_max_bytes).unwrap_or(usize::MAX).saturating_add(1 << 20);
-                    let bytes = axum::body::to_bytes(body, limit).await.map_err(io)?;
-                    sink.photo(&name, &bytes)?;
-                    names.push(name);
-                }
-                sink.item(v, &names)?;
-                count += 1;
-            }
-        }
-        sink.finish()?;
-        Ok::<_, AppError>(count)
-    }
-    .await;
+    let written = write_file(state, &mut c, user_id, format, &tmp).await;
     let result = async {
         let count = written?;
         let (bytes, sha256) = crate::storage::sha256_file(&tmp).await.map_err(io)?;

@@ -7,6 +7,33 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    account_archive_runs (id) {
+        id -> Int8,
+        user_id -> Int8,
+        status -> Text,
+        done -> Int4,
+        total -> Int4,
+        detail -> Nullable<Text>,
+        archive_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    account_archives (id) {
+        id -> Int8,
+        user_id -> Int8,
+        backend -> Text,
+        key -> Text,
+        content_type -> Text,
+        bytes -> Int8,
+        sha256 -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     document_access (document_id, grantee_id) {
         document_id -> Int8,
         owner_id -> Int8,
@@ -238,6 +265,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(account_archive_runs -> account_archives (archive_id));
+diesel::joinable!(account_archive_runs -> users (user_id));
+diesel::joinable!(account_archives -> users (user_id));
 diesel::joinable!(document_access -> user_documents (document_id));
 diesel::joinable!(document_chunks -> user_documents (document_id));
 diesel::joinable!(document_chunks -> users (user_id));
@@ -257,6 +287,8 @@ diesel::joinable!(user_storage -> users (user_id));
 diesel::joinable!(user_tags -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_archive_runs,
+    account_archives,
     document_access,
     document_chunks,
     document_pages,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::body::Body;
 
-use crate::ids::{AssetId, DocumentId, ExportId, ItemId, UserId};
+use crate::ids::{ArchiveId, AssetId, DocumentId, ExportId, ItemId, UserId};
 
 /// A storage key. Made only by the constructors below, so it is always a safe relative path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +37,11 @@ impl BlobKey {
     /// An export: `users/{user}/exports/{export}.{ext}`.
     pub fn export(user_id: UserId, export_id: ExportId, ext: &'static str) -> Self {
         Self(format!("users/{user_id}/exports/{export_id}.{ext}"))
+    }
+
+    /// An account archive: `users/{user}/archives/{archive}.zip`.
+    pub fn archive(user_id: UserId, archive_id: ArchiveId) -> Self {
+        Self(format!("users/{user_id}/archives/{archive_id}.zip"))
     }
 
     /// An uploaded document: `users/{user}/documents/{document}.{ext}`.

@@ -102,6 +102,9 @@ async fn deleting_an_account_removes_everything_of_it_on_s3_and_nothing_of_anyon
     let bob_id = bob.me().await["id"].as_i64().unwrap();
     let on_s3 = |user: i64| files_under(&s3.root.join(S3_BUCKET).join(format!("users/{user}")));
     assert_eq!(on_s3(ann_id).len(), 5, "photo, 2 thumbnails, document, export");
+    app.call("account/archive", &[]).await;
+    archive_when_ready(&app).await;
+    assert_eq!(on_s3(ann_id).len(), 6, "and her archive");
     assert!(!rows_naming(&url, ann_id).await.is_empty());
     let bobs_before = (page_text(&bob.get("/inventory").await.text().await.unwrap()), on_s3(bob_id));
 
@@ -113,7 +116,7 @@ async fn deleting_an_account_removes_everything_of_it_on_s3_and_nothing_of_anyon
     let (status, e) = error_json(app.call("account/delete", &[("password", "not my password")]).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(e["message"], "That is not your password.");
-    assert_eq!(on_s3(ann_id).len(), 5);
+    assert_eq!(on_s3(ann_id).len(), 6);
 
     let r = app.call("account/delete", &[("password", PASSWORD)]).await;
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
@@ -164,4 +167,81 @@ async fn deleting_an_account_removes_its_photos_from_vercel_blob() {
     assert_eq!(mine(&double.pathnames()), 0);
     assert_eq!(double.pathnames().len(), total - 3, "the other user's photos stay");
     assert_eq!(rows_naming(&app.db_url, id).await, Vec::<String>::new());
+}
+
+async fn archive_when_ready(app: &TestApp) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = app.call("account/archive_status", &[]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let run: Value = r.json().await.unwrap();
+        match run["status"].as_str() {
+            Some("Ready") => return run,
+            Some("Failed") => panic!("{run}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "{run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_archive_holds_everything_a_user_keeps_and_only_for_them() {
+    use std::io::Read;
+    let app = TestApp::spawn().await;
+    let (bob, _, bob_email) = two_users(&app).await;
+    let photo = jpeg(300, 200); // as uploaded by two_users
+    let r = app.call("account/archive", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let run = archive_when_ready(&app).await;
+    assert_eq!(run["done"], run["total"], "{run}");
+    let path = format!("/account/archives/{}", run["archive_id"]);
+    let r = app.get(&path).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("bartleby-archive-"));
+    let bytes = r.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut read = |name: &str| {
+        let mut f = zip.by_name(name).unwrap_or_else(|_| panic!("{name} missing"));
+        let mut out = Vec::new();
+        f.read_to_end(&mut out).unwrap();
+        out
+    };
+    assert!(String::from_utf8(read("README.txt")).unwrap().contains("everything you kept"));
+    let csv = String::from_utf8(read("inventory/items.csv")).unwrap();
+    assert!(csv.contains("Oak chair") && !csv.contains("Brass lamp"), "{csv}");
+    let json: Value = serde_json::from_slice(&read("inventory/items.json")).unwrap();
+    assert_eq!(json[0]["location"], "House / Hall", "{json}");
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    let photos: Vec<&String> = names.iter().filter(|n| n.starts_with("inventory/photos/")).collect();
+    assert_eq!(photos.len(), 1, "{names:?}");
+    let mut read = |name: &str| {
+        let mut f = zip.by_name(name).unwrap();
+        let mut out = Vec::new();
+        f.read_to_end(&mut out).unwrap();
+        out
+    };
+    assert_eq!(read(photos[0]), photo);
+    let doc = names.iter().find(|n| n.starts_with("documents/") && n.ends_with("boiler.txt")).unwrap().clone();
+    assert_eq!(read(&doc), b"The boiler warranty runs five years.");
+    assert!(String::from_utf8(read(&format!("{doc}.txt"))).unwrap().contains("warranty runs five years"));
+    let shares: Value = serde_json::from_slice(&read("documents/shares.json")).unwrap();
+    assert_eq!(shares[0]["shared_with"][0], bob_email.as_str(), "{shares}");
+    assert!(!names.iter().any(|n| n.contains("garden")), "Bob's document is his: {names:?}");
+
+    // only its owner gets it; a new archive replaces the old one
+    assert_eq!(bob.get(&path).await.status(), StatusCode::NOT_FOUND);
+    app.call("account/archive", &[]).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let newer = archive_when_ready(&app).await;
+    assert_ne!(newer["archive_id"], run["archive_id"]);
+    assert_eq!(app.get(&path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/account/archives/{}", newer["archive_id"])).await.status(), StatusCode::OK);
+    // the account page shows it
+    let page = app.get("/account").await.text().await.unwrap();
+    assert!(
+        page.contains("is ready") && page.contains(&format!("/account/archives/{}", newer["archive_id"])),
+        "{page}"
+    );
 }

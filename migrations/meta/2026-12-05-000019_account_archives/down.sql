@@ -1,0 +1,2 @@
+DROP TABLE account_archive_runs;
+DROP TABLE account_archives;
