@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The house's arrows (README, "Architecture"): fails when a module names what it must not.
 #
-#   features    auth, documents, inventory, search, account   (app/src/<feature>/)
+#   features    auth, documents, inventory, search, account, admin   (app/src/<feature>/)
 #   shared      jobs, embedding, vectors, storage, platform, format, error, widgets, upload, ids
 #   the shell   app/src/lib.rs (the router), app/src/pages.rs (dashboard), and the server crate:
 #               they assemble features and may name any of them
@@ -33,9 +33,12 @@ done
 for f in auth documents inventory search; do
   check "$f names no account" "$(pattern account)" "app/src/$f"
 done
+for f in auth documents inventory search account; do
+  check "$f names no admin" "$(pattern admin)" "app/src/$f"
+done
 shared=(app/src/jobs.rs app/src/embedding.rs app/src/vectors.rs app/src/storage app/src/platform
         app/src/format.rs app/src/error.rs app/src/widgets.rs app/src/upload.rs app/src/ids.rs)
-for f in auth documents inventory search account; do
+for f in auth documents inventory search account admin; do
   check "shared modules name no $f" "$(pattern "$f")" "${shared[@]}"
 done
 exit $fail

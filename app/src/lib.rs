@@ -3,6 +3,7 @@
 //! `repo`/`service` modules, behind `ssr`.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod documents;
 /// The embedding model (local or an OpenAI-compatible API). Knows no feature.
@@ -139,6 +140,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/documents/:id") view=documents::views::DocumentPage ssr=SsrMode::Async/>
                         <Route path=path!("/search") view=search::views::SearchPage ssr=SsrMode::Async/>
                         <Route path=path!("/account") view=account::views::AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view=admin::views::AdminPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -38,6 +38,9 @@ pub fn Dashboard() -> impl IntoView {
                             <dd>{user.member_since.clone()}</dd>
                         </dl>
                         <A href="/account">"Account, archive and deletion"</A>
+                        {user.is_admin.then(|| view! {
+                            <p>"You administer this Bartleby. " <A href="/admin">"Administration"</A></p>
+                        })}
                     </section>
                 </div>
             }

@@ -15,6 +15,8 @@ pub struct User {
     pub display_name: String,
     pub password_hash: String,
     pub created_at: OffsetDateTime,
+    /// administers this installation (the first account created on it)
+    pub is_admin: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -25,8 +27,20 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
 }
 
+/// Inserts an account; the first one on the installation is its administrator. (Sign-ups are
+/// serialised by a transaction-scoped advisory lock, so two first sign-ups cannot both be.)
 pub async fn insert_user(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryResult<User> {
-    diesel::insert_into(users::table).values(new).returning(User::as_returning()).get_result(conn).await
+    use diesel_async::AsyncConnection;
+    conn.transaction::<User, diesel::result::Error, _>(async |c| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7370657) ").execute(c).await?;
+        let first = !diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result::<bool>(c).await?;
+        diesel::insert_into(users::table)
+            .values((new, users::is_admin.eq(first)))
+            .returning(User::as_returning())
+            .get_result(c)
+            .await
+    })
+    .await
 }
 
 pub async fn find_user_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {

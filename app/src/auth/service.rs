@@ -36,6 +36,7 @@ impl User {
             email: self.email.clone(),
             display_name: self.display_name.clone(),
             member_since: self.created_at.date().to_string(),
+            is_admin: self.is_admin,
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct UserView {
     pub display_name: String,
     /// ISO 8601 date the account was created (YYYY-MM-DD).
     pub member_since: String,
+    /// administers this installation
+    pub is_admin: bool,
 }
 
 /// Trims and lower-cases an email address and checks its shape.

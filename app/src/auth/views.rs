@@ -190,6 +190,7 @@ pub fn SignupPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Create your account"</h1>
             <p class="lede">"Keep track of your things and papers. Everything stays on this server."</p>
+            <p class="hint">"The first account created on a Bartleby administers it."</p>
             <FormError error=error/>
             <ActionForm action=action attr:class="stack" attr:aria-label="Create an account">
                 <input type="hidden" name="next" value=next/>

@@ -262,6 +262,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        is_admin -> Bool,
     }
 }
 

@@ -1,2 +1,3 @@
+DROP TRIGGER account_archives_storage ON account_archives;
 DROP TABLE account_archive_runs;
 DROP TABLE account_archives;

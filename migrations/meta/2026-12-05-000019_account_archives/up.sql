@@ -24,3 +24,7 @@ CREATE TABLE account_archive_runs (
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX account_archive_runs_user_idx ON account_archive_runs (user_id, id DESC);
+
+-- archives count towards the storage a user uses, like their photos, documents and exports
+CREATE TRIGGER account_archives_storage AFTER INSERT OR DELETE OR UPDATE OF backend, bytes ON account_archives
+    FOR EACH ROW EXECUTE FUNCTION user_storage_track();

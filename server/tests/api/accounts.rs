@@ -389,3 +389,41 @@ async fn malformed_requests_get_a_clear_error_not_a_crash() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["message"], "The request was malformed.");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_account_administers_the_installation_and_nobody_else_sees_the_admin_page() {
+    let app = TestApp::spawn().await;
+    let (first, second) = (email("first"), email("second"));
+    assert!(app
+        .get("/signup")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("The first account created on a Bartleby administers it"));
+    app.sign_up(&first, "First").await;
+    assert_eq!(app.me().await["is_admin"], true);
+    add_item(&app, "Ledger", &[]).await;
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&second, "Second").await;
+    assert_eq!(other.me().await["is_admin"], false);
+
+    let r = app.get("/admin").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    for want in [first.as_str(), second.as_str(), "(administrator)", "metadata", "No backup yet"] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert!(app.get("/").await.text().await.unwrap().contains("You administer this Bartleby"));
+    let overview: Value = app.call("admin/overview", &[]).await.json().await.unwrap();
+    assert_eq!(overview["users"][0]["items"], 1, "{overview}");
+    assert!(overview["databases"][0]["bytes"].as_i64().unwrap() > 0);
+
+    // anyone else: there is no such page
+    assert_eq!(other.get("/admin").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(other.call("admin/overview", &[]).await.status(), StatusCode::NOT_FOUND);
+    assert!(!other.get("/").await.text().await.unwrap().contains("You administer"));
+    let anonymous = client();
+    let r = anonymous.get(app.url("/admin")).header(ACCEPT, "text/html").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

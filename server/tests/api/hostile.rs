@@ -200,6 +200,9 @@ async fn stored_markup_is_shown_as_text_on_every_page_and_pages_allow_only_their
         format!("/documents/{doc}"),
         format!("/search?q={}", app::format::url("lamp manual")),
         format!("/search?q={}", app::format::url(HOSTILE)),
+        "/account".to_owned(),
+        // the first account is the administrator: its hostile name is on the admin page too
+        "/admin".to_owned(),
     ];
     for page in pages {
         let r = app.get(&page).await;
