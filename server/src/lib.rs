@@ -7,6 +7,7 @@ pub mod embedded_pg;
 pub mod health;
 pub mod imports;
 pub mod listen;
+pub mod maintenance;
 pub mod media;
 pub mod middleware;
 pub mod progress;
@@ -358,7 +359,7 @@ pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>>
 
 /// A temporary file untouched for this long belongs to no request: an upload that stalls is cut
 /// off after `HTTP_BODY_IDLE_SECS`, and every handler removes its files when it answers.
-const TMP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+pub const TMP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Removes the files in `dir` last written more than `max_age` ago (left by a server that was
 /// killed mid-request). Returns how many.
@@ -387,29 +388,12 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let tmp = state.config.dirs.uploads.join("tmp");
-            match sweep_tmp(&tmp, TMP_MAX_AGE).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(files = n, dir = %tmp.display(), "removed abandoned temporary files"),
-                Err(e) => tracing::warn!(error = %e, dir = %tmp.display(), "could not sweep temporary files"),
+            let pruned = maintenance::prune(&state).await;
+            if pruned.any() {
+                tracing::info!(?pruned, "housekeeping");
             }
-            use tower_sessions::ExpiredDeletion;
-            if let Err(e) = PgSessionStore::new(state.db.clone()).delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired sessions");
-            }
-            if let Ok(mut c) = db::conn(&state.db).await {
-                let before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-                if let Err(e) = app::auth::repo::prune_failures(&mut c, before).await {
-                    tracing::warn!(error = %e, "could not prune sign-in failures");
-                }
-                // finished jobs: done ones after a day, failed ones after 30 days
-                let now = time::OffsetDateTime::now_utc();
-                match app::jobs::prune(&mut c, now - time::Duration::days(1), now - time::Duration::days(30)).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
-                    Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
-                }
-                if state.embedder.is_some() && state.vector.pool().is_some() {
+            if state.embedder.is_some() && state.vector.pool().is_some() {
+                if let Ok(mut c) = db::conn(&state.db).await {
                     match app::inventory::embedding::queue_item_embedding(&mut c).await {
                         Ok(0) => {}
                         Ok(n) => {

@@ -43,6 +43,20 @@ enum Command {
     /// Re-embed every document and inventory item with the configured embedding model (after
     /// changing it). Resumable: run it again after an interruption.
     Reindex,
+    /// Prune, VACUUM ANALYZE, check every stored object against its row on every backend, and
+    /// report sizes, the slowest statements and the pool.
+    Maintenance {
+        /// Remove objects that no row names (older than --grace-hours).
+        #[arg(long)]
+        fix: bool,
+        /// Also rebuild the indexes searches read (REINDEX TABLE CONCURRENTLY).
+        #[arg(long)]
+        reindex: bool,
+        /// An object without a row is only removed when older than this (an upload in progress
+        /// has its object before its row).
+        #[arg(long, default_value_t = 24, value_name = "HOURS")]
+        grace_hours: u64,
+    },
     /// Write a backup of everything: both databases and every stored object on local disk (and,
     /// with --include-remote, on S3 or Vercel Blob). Safe while Bartleby serves.
     Backup {
@@ -167,6 +181,10 @@ fn real_main(command: Command) -> Result<()> {
                 cli::storage::storage_migrate(config, to.into(), dry_run).await
             }
             Command::Reindex => cli::reindex::reindex(config).await,
+            Command::Maintenance { fix, reindex, grace_hours } => {
+                let grace = std::time::Duration::from_secs(grace_hours.saturating_mul(3600));
+                cli::maintenance::maintenance(config, server::maintenance::Options { fix, reindex, grace }).await
+            }
             Command::Backup { to, include_remote } => cli::backup::backup(config, to, include_remote).await,
             Command::Restore { from, force, check } => cli::backup::restore(config, &from, force, check).await,
         }

@@ -163,6 +163,12 @@ impl BlobStore for GuardedStore {
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         self.call(self.timeout, self.inner.delete(key)).await
     }
+
+    /// Listing walks the whole bucket, page by page: the maintenance command's, with no breaker
+    /// (it is run by a person, who sees the error).
+    async fn list(&self) -> Option<Result<Vec<super::Listed>, StorageError>> {
+        self.inner.list().await
+    }
 }
 
 /// A body whose every chunk must arrive within `limit` of the last.

@@ -309,6 +309,24 @@ impl Stores {
         self.on(backend)?.put_file(key, source, content_type).await
     }
 
+    /// Whether the object is there (a provider's is asked for, not read).
+    pub async fn exists(&self, backend: Backend, key: &BlobKey) -> Result<bool, StorageError> {
+        match self.on(backend)?.get(key).await {
+            Ok(_) => Ok(true),
+            Err(StorageError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The backends these stores reach, each once.
+    pub fn backends(&self) -> Vec<Arc<dyn BlobStore>> {
+        if self.preferred.backend() == self.local.backend() {
+            vec![self.local.clone()]
+        } else {
+            vec![self.preferred.clone(), self.local.clone()]
+        }
+    }
+
     /// The object's size in bytes, read through (a provider's object is streamed, not kept).
     pub async fn size(&self, backend: Backend, key: &BlobKey) -> Result<u64, StorageError> {
         use futures::StreamExt;
@@ -373,6 +391,18 @@ pub trait BlobStore: Send + Sync {
     fn store_id(&self) -> Option<String> {
         None
     }
+    /// Every object under `users/` (for the orphan check). `None`: this backend cannot list.
+    async fn list(&self) -> Option<Result<Vec<Listed>, StorageError>> {
+        None
+    }
+}
+
+/// An object as a backend lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub bytes: u64,
+    pub modified: Option<std::time::SystemTime>,
 }
 
 /// Local disk, under a root directory (`INVENTORY_IMAGES_DIR`, `DOCUMENT_DIRECTORY`, …).
@@ -444,6 +474,37 @@ impl BlobStore for LocalBlobStore {
 
     fn local_path(&self, key: &BlobKey) -> Option<PathBuf> {
         Some(self.path(key))
+    }
+
+    async fn list(&self) -> Option<Result<Vec<Listed>, StorageError>> {
+        let root = self.root.clone();
+        let walk = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            let mut stack = vec![root.join("users")];
+            while let Some(dir) = stack.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(StorageError::Io(e)),
+                };
+                for e in entries {
+                    let e = e?;
+                    let meta = e.metadata()?;
+                    let path = e.path();
+                    if meta.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(rel) = path.strip_prefix(&root) {
+                        let key = rel.to_string_lossy().into_owned();
+                        // a half-written copy (`.partial-PID`) is the writer's, not an orphan
+                        if !key.contains(".partial-") {
+                            out.push(Listed { key, bytes: meta.len(), modified: meta.modified().ok() });
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        });
+        Some(walk.await.unwrap_or_else(|e| Err(StorageError::Io(std::io::Error::other(e.to_string())))))
     }
 
     fn store_id(&self) -> Option<String> {

@@ -87,6 +87,39 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn list(&self) -> Option<Result<Vec<super::Listed>, StorageError>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix("users/")
+                .set_continuation_token(token.take())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => return Some(Err(provider(aws_sdk_s3::error::DisplayErrorContext(e)))),
+            };
+            for o in page.contents() {
+                let Some(key) = o.key() else { continue };
+                let modified = o.last_modified().and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                out.push(super::Listed {
+                    key: key.to_owned(),
+                    bytes: u64::try_from(o.size().unwrap_or(0)).unwrap_or(0),
+                    modified,
+                });
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Some(Ok(out))
+    }
+
     #[tracing::instrument(name = "s3.delete", skip_all, fields(key = key.as_str()), err(Display))]
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         self.client

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod db;
+pub mod maintenance;
 pub mod reindex;
 pub mod serve;
 pub mod storage;

@@ -6,7 +6,7 @@ fn the_command_line_explains_itself_and_refuses_what_it_does_not_know() {
     let help = run(&["--help"]);
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for command in ["serve", "migrate", "db", "storage", "reindex", "backup", "restore"] {
+    for command in ["serve", "migrate", "db", "storage", "reindex", "backup", "restore", "maintenance"] {
         assert!(text.contains(command), "{command} missing from --help: {text}");
     }
     // the product binary carries only what a user runs: figures and stand-ins have binaries of their own

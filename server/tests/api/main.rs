@@ -13,6 +13,7 @@ mod export;
 mod hostile;
 mod inventory;
 mod leaving;
+mod maintenance;
 mod migrations;
 mod organising;
 mod storage;

@@ -1,0 +1,69 @@
+//! Maintenance: the orphan check on every backend, and its report.
+
+use crate::documents::{ids, upload_docs};
+use crate::helpers::*;
+use server::maintenance::{self, Options};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_finds_orphans_on_every_backend_and_removes_only_old_ones_when_asked() {
+    let s3 = spawn_s3().await;
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &s3_vars(&s3.endpoint, S3_SECRET)), None).await;
+    app.sign_up(&email("keeper"), "Keeper").await;
+    let user = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Barometer", &[]).await;
+    assert_eq!(upload(&app, item, "b.jpg", jpeg(300, 200), "application/json").await.status(), StatusCode::OK);
+    let photo = wait_for_thumbnails(&app, item).await["id"].as_i64().unwrap();
+    let (_, up) = upload_docs(&app, vec![("manual.txt", b"Tap the glass gently.".to_vec())]).await;
+    let doc = ids(&up, "added")[0];
+
+    // an object on S3 and one on local disk that no row names, a half-written copy (not an
+    // orphan: its writer is still at it), and a document whose object is gone
+    let bucket = s3.root.join(S3_BUCKET);
+    let s3_orphan = bucket.join(format!("users/{user}/inventory/999_999.jpg"));
+    std::fs::write(&s3_orphan, b"stray").unwrap();
+    let local = app.state.config.dirs.inventory_images.join(format!("users/{user}/inventory"));
+    std::fs::create_dir_all(&local).unwrap();
+    let local_orphan = local.join("998_998.jpg");
+    std::fs::write(&local_orphan, b"stray too").unwrap();
+    std::fs::write(local.join("997_997.jpg.partial-42"), b"being written").unwrap();
+    let doc_file = bucket.join(format!("users/{user}/documents/{doc}.txt"));
+    std::fs::remove_file(&doc_file).unwrap();
+
+    let check = |fix: bool, grace: Duration| Options { fix, reindex: false, grace };
+    let r = maintenance::run(&app.state, &check(false, Duration::ZERO)).await.unwrap();
+    assert_eq!(r.rows_checked, 4, "photo, two thumbnails, document");
+    assert_eq!(r.rows_without_object.len(), 1, "{:?}", r.rows_without_object);
+    assert!(r.rows_without_object[0].2.ends_with(&format!("documents/{doc}.txt")));
+    let mut found: Vec<(String, String)> =
+        r.objects_without_row.iter().map(|o| (o.backend.to_string(), o.key.clone())).collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("local".to_owned(), format!("users/{user}/inventory/998_998.jpg")),
+            ("s3".to_owned(), format!("users/{user}/inventory/999_999.jpg")),
+        ]
+    );
+    assert!(r.objects_without_row.iter().all(|o| !o.removed));
+    assert!(r.sizes.iter().any(|t| t.table == "user_inventory"), "{:?}", r.sizes);
+    assert!(r.vacuumed.contains(&"metadata"));
+    let text = maintenance::render(&r);
+    assert!(text.contains("object without a row") && text.contains("row without its object"), "{text}");
+
+    // --fix leaves what is younger than the grace period, then removes the rest
+    let r = maintenance::run(&app.state, &check(true, Duration::from_secs(3600))).await.unwrap();
+    assert!(r.objects_without_row.iter().all(|o| !o.removed));
+    assert!(s3_orphan.exists() && local_orphan.exists());
+    let r = maintenance::run(&app.state, &check(true, Duration::ZERO)).await.unwrap();
+    assert!(r.objects_without_row.iter().all(|o| o.removed), "{:?}", r.objects_without_row);
+    assert!(!s3_orphan.exists() && !local_orphan.exists());
+    // nothing recorded was touched
+    assert_eq!(app.get(&format!("/media/{photo}")).await.status(), StatusCode::OK);
+    assert!(local.join("997_997.jpg.partial-42").exists());
+    // each run is on the administrator's page
+    let overview: Value = app.call("admin/overview", &[]).await.json().await.unwrap();
+    let runs = overview["runs"].as_array().unwrap();
+    assert_eq!(runs.iter().filter(|r| r["kind"] == "maintenance").count(), 3, "{overview}");
+    assert!(runs[0]["detail"].as_str().unwrap().contains("2 objects without a row (2 removed)"), "{overview}");
+}
