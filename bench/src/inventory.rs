@@ -62,7 +62,7 @@ fn words() -> Vec<&'static str> {
 }
 
 /// Loads `items` items and 1,110 places for `user`, in SQL (pseudo-random, seeded per user).
-async fn load_user(state: &AppState, user: i64, items: usize, seed: u32) -> Result<()> {
+pub async fn load_user(state: &AppState, user: i64, items: usize, seed: u32) -> Result<()> {
     let mut c = state.db.get().await?;
     diesel::sql_query("SELECT setseed($1)")
         .bind::<diesel::sql_types::Double, _>(f64::from(seed % 1000) / 1000.0)
@@ -250,7 +250,7 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
 }
 
 /// A JPEG of about 3 MB (a noisy gradient, as photos are to a JPEG encoder).
-fn three_mb_jpeg() -> Result<Vec<u8>> {
+pub fn three_mb_jpeg() -> Result<Vec<u8>> {
     let (w, h) = (3000u32, 2250u32);
     let mut seed = 0x2545_f491u32;
     let img = image::RgbImage::from_fn(w, h, |x, y| {

@@ -3,6 +3,7 @@
 //! `BENCH_DATABASE_URL`), never in the configured databases or storage. Build it in release:
 //! `cargo run --release -p bench -- inventory`.
 
+mod backup;
 mod common;
 mod documents;
 mod inventory;
@@ -38,6 +39,16 @@ enum Command {
         #[arg(long, default_value_t = 11)]
         users: usize,
     },
+    /// Backup and restore figures: time and size of `bartleby backup`, `verify` and `restore` for
+    /// an account with N items, P passages (with vectors) and a number of 3 MB photos.
+    Backup {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 100_000)]
+        passages: usize,
+        #[arg(long, default_value_t = 20)]
+        photos: usize,
+    },
     /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking);
     /// BENCH_RETRIEVAL_DIR for another set.
     Retrieval,
@@ -67,6 +78,10 @@ fn main() -> Result<()> {
             Command::Inventory { items, users } => {
                 in_own_database(config, move |state| inventory::inventory(state, items, users)).await
             }
+            Command::Backup { items, passages, photos } => {
+                let url = bench_url(&config)?;
+                in_own_database(config, move |state| backup::backup_figures(state, url, items, passages, photos)).await
+            }
             Command::Retrieval => {
                 in_own_database(config, |state| async move {
                     let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());
@@ -76,6 +91,14 @@ fn main() -> Result<()> {
             }
         }
     })
+}
+
+/// The benchmarks' database URL (as `in_own_database` makes it).
+fn bench_url(config: &Config) -> Result<String> {
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => Ok(url),
+        Err(_) => Ok(EmbeddedPg::from_config(config)?.url("bartleby_bench")),
+    }
 }
 
 /// Runs a benchmark against a database of its own (`bartleby_bench`, recreated each run).
