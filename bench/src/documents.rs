@@ -358,8 +358,14 @@ async fn recall(state: &AppState, rng: &mut Rng, user: i64, label: &str) -> Resu
 /// Loads `passages` synthetic passages with vectors into documents of `user` (for the backup
 /// figures), as the search figures do.
 pub async fn load_passages(state: &AppState, user: i64, passages: usize) -> Result<()> {
-    let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (vocab, topics) = vocab_and_topics(state, &mut rng)?;
+    load_corpus(state, &mut rng, &vocab, &topics, [(user, passages.div_ceil(PER_DOC)), (user, 0)]).await
+}
+
+/// The synthetic corpus's words (the model's own word pieces that are plain words) and topics.
+fn vocab_and_topics(state: &AppState, rng: &mut Rng) -> Result<(Vec<String>, Vec<Topic>)> {
+    let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
     let vocab_file = match &state.config.embedding {
         app::platform::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
         _ => std::path::PathBuf::from("/nonexistent"),
@@ -371,12 +377,11 @@ pub async fn load_passages(state: &AppState, user: i64, passages: usize) -> Resu
         .map(str::to_owned)
         .collect();
     anyhow::ensure!(vocab.len() > 1000, "vocabulary not found at {}", vocab_file.display());
-    let topics: Vec<Topic> = (0..TOPICS).map(|_| Topic::new(&mut rng, dims, vocab.len())).collect();
-    load_corpus(state, &mut rng, &vocab, &topics, [(user, passages.div_ceil(PER_DOC)), (user, 0)]).await
+    let topics: Vec<Topic> = (0..TOPICS).map(|_| Topic::new(rng, dims, vocab.len())).collect();
+    Ok((vocab, topics))
 }
 
 async fn search(state: &AppState, passages: usize) -> Result<()> {
-    let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
     let Some(vpool) = state.vector.pool().cloned() else { anyhow::bail!("no vector database") };
     // the owner of most passages, and an account with a few hundred documents among them; the
     // HTTP clients sign in as both
@@ -385,19 +390,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     set_password(state, owner).await?;
     set_password(state, scoped).await?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    // vocabulary: the model's own word pieces that are plain words
-    let vocab_file = match &state.config.embedding {
-        app::platform::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
-        _ => std::path::PathBuf::from("/nonexistent"),
-    };
-    let vocab: Vec<String> = std::fs::read_to_string(&vocab_file)
-        .unwrap_or_default()
-        .lines()
-        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_ascii_lowercase()))
-        .map(str::to_owned)
-        .collect();
-    anyhow::ensure!(vocab.len() > 1000, "vocabulary not found at {}", vocab_file.display());
-    let topics: Vec<Topic> = (0..TOPICS).map(|_| Topic::new(&mut rng, dims, vocab.len())).collect();
+    let (vocab, topics) = vocab_and_topics(state, &mut rng)?;
     let docs = passages.div_ceil(PER_DOC);
     let total = (docs + SCOPED_DOCS) * PER_DOC;
     let loaded: Count = {

@@ -45,10 +45,23 @@ impl Bar {
     }
 }
 
-fn tell_problems(report: &Report) {
+/// Prints what a backup or restore did; the objects that need a look make it an error.
+fn tell(done: &str, report: &Report, unless: &'static str) -> Result<()> {
+    println!(
+        "{done}: {} of {} objects copied, {} in all, in {:.1} s.",
+        report.copied,
+        report.objects,
+        format::bytes(i64::try_from(report.bytes).unwrap_or(i64::MAX)),
+        report.took.as_secs_f64()
+    );
+    if report.problems.is_empty() {
+        return Ok(());
+    }
+    eprintln!("{} object(s) need a look:", report.problems.len());
     for p in &report.problems {
         eprintln!("  {p}");
     }
+    bail!(unless)
 }
 
 pub async fn backup(config: Config, to: Option<PathBuf>, include_remote: bool) -> Result<()> {
@@ -70,20 +83,11 @@ pub async fn backup(config: Config, to: Option<PathBuf>, include_remote: bool) -
         };
         backup::record_run(&state.db, RunKind::Backup, started, &outcome).await;
         let (dir, report) = made?;
-        println!(
-            "Backup written to {}: {} of {} objects copied, {} in all, in {:.1} s.",
-            dir.display(),
-            report.copied,
-            report.objects,
-            format::bytes(i64::try_from(report.bytes).unwrap_or(i64::MAX)),
-            report.took.as_secs_f64()
-        );
-        if !report.problems.is_empty() {
-            eprintln!("{} object(s) need a look:", report.problems.len());
-            tell_problems(&report);
-            bail!("the backup is complete except for the objects above");
-        }
-        Ok(())
+        tell(
+            &format!("Backup written to {}", dir.display()),
+            &report,
+            "the backup is complete except for the objects above",
+        )
     })
     .await
 }
@@ -108,20 +112,11 @@ pub async fn restore(config: Config, from: &Path, force: bool, check: bool) -> R
         let bar = Bar::new("objects");
         let report = backup::restore(config, target, &tools, from, force, |d, t| bar.step(d, t)).await?;
         bar.finish();
-        println!(
-            "Restored from {}: the databases and {} of {} objects ({}), in {:.1} s.",
-            from.display(),
-            report.copied,
-            report.objects,
-            format::bytes(i64::try_from(report.bytes).unwrap_or(i64::MAX)),
-            report.took.as_secs_f64()
-        );
-        if !report.problems.is_empty() {
-            eprintln!("{} object(s) need a look:", report.problems.len());
-            tell_problems(&report);
-            bail!("restored, except for the objects above");
-        }
-        Ok(())
+        tell(
+            &format!("Restored from {} (the databases)", from.display()),
+            &report,
+            "restored, except for the objects above",
+        )
     })
     .await
 }
