@@ -3,6 +3,7 @@
 //! `STORAGE_BACKEND=vercel` on your machine. Objects live in memory.
 //!
 //! Served under `/api/blob`: `PUT /api/blob/?pathname=` (put), `GET /api/blob?url=` (head),
+//! `GET /api/blob?prefix=&limit=&cursor=` (list, a page at a time),
 //! `POST /api/blob/delete` (delete), and `GET /blob/{pathname}` (read; the token is required,
 //! as for private blobs). Every error is JSON `{"error": {"code", "message"}}`.
 
@@ -164,13 +165,51 @@ fn rand_suffix() -> u32 {
 #[derive(Deserialize)]
 struct HeadQuery {
     url: Option<String>,
+    prefix: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/blob` without `url`: lists the blobs under `prefix`, `limit` at a time (default
+/// 1000), in pathname order; `cursor` is the last pathname of the page before.
+fn list(d: &VercelDouble, q: &HeadQuery) -> Response {
+    let prefix = q.prefix.clone().unwrap_or_default();
+    let limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let objects = d.objects.lock().map(|o| o.clone()).unwrap_or_default();
+    let mut names: Vec<&String> = objects
+        .keys()
+        .filter(|p| p.starts_with(&prefix))
+        .filter(|p| q.cursor.as_ref().is_none_or(|c| p.as_str() > c.as_str()))
+        .collect();
+    names.sort();
+    let has_more = names.len() > limit;
+    names.truncate(limit);
+    let blobs: Vec<serde_json::Value> = names
+        .iter()
+        .map(|p| {
+            let o = &objects[*p];
+            let url = d.url_for(p);
+            json!({
+                "url": url,
+                "downloadUrl": format!("{url}?download=1"),
+                "pathname": p,
+                "size": o.body.len(),
+                "uploadedAt": o.uploaded_at,
+            })
+        })
+        .collect();
+    let mut body = json!({ "blobs": blobs, "hasMore": has_more });
+    if has_more {
+        body["cursor"] = json!(names.last());
+    }
+    Json(body).into_response()
 }
 
 async fn head(State(d): State<VercelDouble>, Query(q): Query<HeadQuery>, headers: HeaderMap) -> Response {
     if let Some(r) = d.guard(&headers) {
         return r;
     }
-    let Some(url) = q.url else { return error(StatusCode::BAD_REQUEST, "bad_request", "url is required") };
+    let Some(url) = q.url.clone() else { return list(&d, &q) };
     let pathname = d.pathname_of(&url);
     let found = d.objects.lock().ok().and_then(|o| o.get(&pathname).cloned());
     match found {

@@ -132,6 +132,60 @@ impl BlobStore for VercelBlobStore {
         Ok(Body::from_stream(res.bytes_stream()))
     }
 
+    /// `GET /api/blob?prefix=users/&limit=1000&cursor=…`, page after page.
+    async fn list(&self) -> Option<Result<Vec<super::Listed>, StorageError>> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            blobs: Vec<Listed>,
+            cursor: Option<String>,
+            has_more: bool,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Listed {
+            pathname: String,
+            size: u64,
+            uploaded_at: Option<String>,
+        }
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("prefix", "users/".to_owned()), ("limit", "1000".to_owned())];
+            if let Some(c) = cursor.take() {
+                query.push(("cursor", c));
+            }
+            let res = match self.request(reqwest::Method::GET, &self.api_url).query(&query).send().await {
+                Ok(r) => r,
+                Err(e) => return Some(Err(Self::transport(e))),
+            };
+            let page: Page = match Self::check(res).await {
+                Ok(r) => match r.json().await {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(Self::transport(e))),
+                },
+                Err(e) => return Some(Err(e)),
+            };
+            out.extend(page.blobs.into_iter().map(|b| {
+                super::Listed {
+                    modified: b
+                        .uploaded_at
+                        .and_then(|t| {
+                            time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339).ok()
+                        })
+                        .map(std::time::SystemTime::from),
+                    key: b.pathname,
+                    bytes: b.size,
+                }
+            }));
+            match page.cursor {
+                Some(c) if page.has_more => cursor = Some(c),
+                _ => break,
+            }
+        }
+        Some(Ok(out))
+    }
+
     #[tracing::instrument(name = "vercel.delete", skip_all, fields(key = key.as_str()), err(Display))]
     async fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         let res = self

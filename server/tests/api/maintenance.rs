@@ -67,3 +67,33 @@ async fn maintenance_finds_orphans_on_every_backend_and_removes_only_old_ones_wh
     assert_eq!(runs.iter().filter(|r| r["kind"] == "maintenance").count(), 3, "{overview}");
     assert!(runs[0]["detail"].as_str().unwrap().contains("2 objects without a row (2 removed)"), "{overview}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_lists_vercel_blob_for_orphans_too() {
+    let (double, api) = spawn_vercel_double().await;
+    let app = spawn_with_vercel(&api, BLOB_TOKEN).await;
+    app.sign_up(&email("vcl"), "Vercel").await;
+    let user = app.me().await["id"].as_i64().unwrap();
+    let item = add_item(&app, "Sextant", &[]).await;
+    assert_eq!(upload(&app, item, "s.jpg", jpeg(300, 200), "application/json").await.status(), StatusCode::OK);
+    wait_for_thumbnails(&app, item).await;
+    // an object no row names, put through the API as any client would
+    let stray = format!("users/{user}/inventory/996_996.jpg");
+    let r = reqwest::Client::new()
+        .put(format!("{api}/"))
+        .query(&[("pathname", stray.as_str())])
+        .bearer_auth(BLOB_TOKEN)
+        .body(b"stray".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(double.pathnames().len(), 4);
+
+    let r = maintenance::run(&app.state, &Options { fix: true, reindex: false, grace: Duration::ZERO }).await.unwrap();
+    assert!(r.not_listed.is_empty(), "{:?}", r.not_listed);
+    let found: Vec<(String, bool)> =
+        r.objects_without_row.iter().map(|o| (format!("{}:{}", o.backend, o.key), o.removed)).collect();
+    assert_eq!(found, vec![(format!("vercel:{stray}"), true)]);
+    assert_eq!(double.pathnames().len(), 3, "the photo and its thumbnails stay");
+}
