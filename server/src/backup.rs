@@ -428,6 +428,18 @@ async fn table_count(url: &str) -> Result<i64> {
     Ok(n.n)
 }
 
+/// How many other sessions are connected to the database (a server still running on it).
+async fn other_connections(url: &str) -> Result<i64> {
+    let mut c = app::platform::db::establish(url).await.context("cannot connect")?;
+    let n: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_type = 'client backend'",
+    )
+    .get_result(&mut c)
+    .await?;
+    Ok(n.n)
+}
+
 /// Empties a database for `restore --force`: every table, view and extension in `public` goes.
 async fn wipe(url: &str) -> Result<()> {
     let mut c = app::platform::db::establish(url).await.context("cannot connect")?;
@@ -472,6 +484,13 @@ pub async fn restore(
                 bail!(
                     "{what} is not empty ({n} tables): restore into an empty installation (a new DATA_DIR or \
                      empty databases), or pass --force to replace everything in it"
+                );
+            }
+            let others = other_connections(url).await.with_context(|| what.to_string())?;
+            if others > 0 {
+                bail!(
+                    "{what} has {others} other connection(s): stop Bartleby (every server using it) before \
+                     replacing what it holds"
                 );
             }
             wipe(url).await.with_context(|| format!("emptying {what}"))?;

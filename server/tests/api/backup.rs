@@ -137,32 +137,31 @@ async fn a_backup_restores_into_a_fresh_installation_with_everything_identical()
     let lamp = add_item(&restored, "Desk lamp", &[]).await;
     assert_eq!(upload(&restored, lamp, "lamp.jpg", jpeg(300, 200), "application/json").await.status(), StatusCode::OK);
 
-    // a second restore over it is refused, then done with --force
-    let err = backup::restore(
-        test_config(&url, &[]),
-        Target { meta_url: &url, vector_url: None },
-        &tools(pg),
-        &made,
-        false,
-        |_, _| {},
-    )
-    .await
-    .unwrap_err();
+    // a second restore over it is refused; with --force too while a server is connected to it
+    let again = async |url: &str, force: bool| {
+        backup::restore(
+            test_config(url, &[]),
+            Target { meta_url: url, vector_url: None },
+            &tools(pg),
+            &made,
+            force,
+            |_, _| {},
+        )
+        .await
+    };
+    let err = again(&url, false).await.unwrap_err();
     assert!(format!("{err:#}").contains("is not empty"), "{err:#}");
-    drop(bobs);
-    drop(restored);
-    let report = backup::restore(
-        test_config(&url, &[]),
-        Target { meta_url: &url, vector_url: None },
-        &tools(pg),
-        &made,
-        true,
-        |_, _| {},
-    )
-    .await
-    .unwrap();
+    let err = again(&url, true).await.unwrap_err();
+    assert!(format!("{err:#}").contains("other connection(s): stop Bartleby"), "{err:#}");
+    // with nothing connected, --force replaces what is there
+    let other = fresh_database(pg).await;
+    again(&other, false).await.unwrap();
+    let mut c = app::platform::db::establish(&other).await.unwrap();
+    diesel_async::RunQueryDsl::execute(diesel::sql_query("DELETE FROM user_locations"), &mut c).await.unwrap();
+    drop(c);
+    let report = again(&other, true).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    assert_eq!(row_counts(&url).await, row_counts(&app.db_url).await, "the desk lamp is gone again");
+    assert_eq!(row_counts(&other).await, row_counts(&app.db_url).await, "the deleted places are back");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
