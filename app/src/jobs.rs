@@ -25,12 +25,14 @@ use crate::platform::AppState;
 /// How long a claim lasts without a heartbeat.
 const LEASE_SECS: i32 = 120;
 
-/// Which workers take a job: the model's (one at a time per worker: it runs the embedding model)
-/// or the quick ones (photos, which should not wait behind a long document).
+/// Which workers take a job: the model's (one at a time per worker: it runs the embedding model),
+/// the quick ones (photos, which should not wait behind a long document), or the long one (an
+/// account's archive: minutes of copying that should hold up neither).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lane {
     Model,
     Quick,
+    Long,
 }
 
 /// Where a job is (`jobs.state`).

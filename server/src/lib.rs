@@ -345,16 +345,19 @@ pub fn spawn_ingest_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>
 }
 
 /// Starts the photo workers (thumbnails): one per core, at most 4, so a burst of uploads is
-/// decoded a few at a time instead of all at once.
+/// decoded a few at a time instead of all at once; and one worker for long jobs (archives).
 pub fn spawn_photo_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "bartleby".into());
     let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
-    (0..n)
+    let mut workers: Vec<_> = (0..n)
         .map(|i| {
             let worker = format!("{host}:{}:photo{i}", std::process::id());
             tokio::spawn(app::jobs::work(state.clone(), worker, app::jobs::Lane::Quick))
         })
-        .collect()
+        .collect();
+    let worker = format!("{host}:{}:long", std::process::id());
+    workers.push(tokio::spawn(app::jobs::work(state.clone(), worker, app::jobs::Lane::Long)));
+    workers
 }
 
 /// A temporary file untouched for this long belongs to no request: an upload that stalls is cut

@@ -43,10 +43,10 @@ impl Job for BuildArchive {
         BUILD_ARCHIVE
     }
     fn lane(&self) -> Lane {
-        Lane::Quick
+        Lane::Long
     }
     async fn run(&self, state: &AppState, job: &Claimed) -> Result<(), JobError> {
-        match build(state, job.user_id, job.subject_id).await {
+        match build(state, job).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let message = format!("The archive could not be made: {e}");
@@ -89,7 +89,10 @@ async fn set(c: &mut AsyncPgConnection, run: i64, status: ArchiveStatus, detail:
         .await
 }
 
-async fn progress(state: &AppState, run: i64, done: i32, total: i32) {
+/// Records how far the archive has got, and renews the job's lease (it is making progress).
+async fn progress(state: &AppState, job: &Claimed, done: i32, total: i32) {
+    crate::jobs::heartbeat(state, job).await;
+    let run = job.subject_id;
     if let Ok(mut c) = conn(&state.db).await {
         let _ = diesel::update(r::account_archive_runs.filter(r::id.eq(run)))
             .set((r::done.eq(done), r::total.eq(total), r::updated_at.eq(diesel::dsl::now)))
@@ -206,7 +209,8 @@ documents/                every document as you uploaded it, and beside each a .
 documents/shares.json     whom you shared each document with
 ";
 
-async fn build(state: &AppState, user_id: i64, run: i64) -> Result<(), String> {
+async fn build(state: &AppState, job: &Claimed) -> Result<(), String> {
+    let (user_id, run) = (job.user_id, job.subject_id);
     let mut c = conn(&state.db).await.map_err(io)?;
     let status: Option<String> = r::account_archive_runs
         .filter(r::id.eq(run).and(r::user_id.eq(user_id)))
@@ -221,7 +225,7 @@ async fn build(state: &AppState, user_id: i64, run: i64) -> Result<(), String> {
     set(&mut c, run, ArchiveStatus::Building, None).await.map_err(io)?;
     let docs = documents::mine(&mut c, user_id).await.map_err(io)?;
     let total = i32::try_from(docs.len()).unwrap_or(i32::MAX).saturating_add(2);
-    progress(state, run, 0, total).await;
+    progress(state, job, 0, total).await;
 
     let dir = state.config.dirs.uploads.join("tmp").join(format!("archive-{run}"));
     let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -241,11 +245,11 @@ async fn build(state: &AppState, user_id: i64, run: i64) -> Result<(), String> {
             let name = format!("inventory/{}", entry.name());
             zip.raw_copy_file_rename(entry, name).map_err(io)?;
         }
-        progress(state, run, 1, total).await;
+        progress(state, job, 1, total).await;
         let json = dir.join("items.json");
         export::write_file(state, &mut c, user_id, ExportFormat::Json, &json).await.map_err(|e| e.to_string())?;
         add_file(&mut zip, "inventory/items.json", &json)?;
-        progress(state, run, 2, total).await;
+        progress(state, job, 2, total).await;
 
         // the documents: each as uploaded, its text, and whom it is shared with
         let mut shares = Vec::new();
@@ -272,7 +276,7 @@ async fn build(state: &AppState, user_id: i64, run: i64) -> Result<(), String> {
                     "shared_with": grantees.iter().map(|g| &g.email).collect::<Vec<_>>(),
                 }));
             }
-            progress(state, run, i32::try_from(n + 3).unwrap_or(i32::MAX), total).await;
+            progress(state, job, i32::try_from(n + 3).unwrap_or(i32::MAX), total).await;
         }
         zip.start_file("documents/shares.json", deflated()).map_err(io)?;
         zip.write_all(&serde_json::to_vec_pretty(&shares).map_err(io)?).map_err(io)?;
