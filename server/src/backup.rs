@@ -508,6 +508,13 @@ pub async fn restore(
         run_tool(&tools.pg_restore, url, &args).await.context("restoring the vector database")?;
     }
 
+    // the dump carries no privileges (--no-privileges): the role a user's work runs as gets its own
+    // again (row-level security, migration 000021)
+    {
+        use diesel_async::SimpleAsyncConnection;
+        let mut c = app::platform::db::establish(target.meta_url).await.context("the metadata database")?;
+        c.batch_execute(app::platform::db::GRANT_USER_ROLE).await.context("granting the user role")?;
+    }
     // migrates forward (a backup of an older Bartleby) and opens the stores
     let state = crate::build_state_with(config, target.meta_url, false).await?;
     let stores_of = |holding: &str| -> Option<&Stores> {

@@ -166,7 +166,7 @@ pub async fn download_document(
 ) -> Result<Response, AppError> {
     {
         let user_id = owner_id(&state, &session).await?;
-        let mut c = app::platform::db::conn(&state.db).await?;
+        let mut c = app::platform::db::conn_as(&state.db, user_id).await?;
         let (doc, _) = service::readable(&mut c, user_id, id).await.map_err(lookup_failed)?;
         drop(c);
         let mut res = stream_object(&state.documents, doc.backend, &doc.key, "document", id).await?;

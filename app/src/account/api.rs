@@ -30,7 +30,7 @@ pub async fn archive_status() -> Result<Option<ArchiveRun>, AppError> {
         async {
             let user = crate::auth::api::require_user().await?;
             let state = app_state()?;
-            let mut c = crate::platform::db::conn(&state.db).await?;
+            let mut c = crate::platform::db::conn_as(&state.db, user.id).await?;
             super::archive::latest(&mut c, user.id).await
         }
         .await,

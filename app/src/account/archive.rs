@@ -26,7 +26,7 @@ use crate::error::AppError;
 use crate::ids::{ArchiveId, UserId};
 use crate::inventory::export::{self, ExportFormat};
 use crate::jobs::{Claimed, Job, JobError, Lane};
-use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::db::{conn, conn_as, next_id, query_failed};
 use crate::platform::schema::account_archive_runs::dsl as r;
 use crate::platform::schema::account_archives::{self, dsl as a};
 use crate::platform::AppState;
@@ -103,7 +103,7 @@ async fn progress(state: &AppState, job: &Claimed, done: i32, total: i32) {
 
 /// Starts an archive of everything `user_id` keeps, unless one is being made already.
 pub async fn start(state: &AppState, user_id: i64) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     if let Some(run) = latest(&mut c, user_id).await? {
         if matches!(run.status, ArchiveStatus::Queued | ArchiveStatus::Building) {
             return Ok(());
@@ -168,7 +168,7 @@ pub async fn latest(c: &mut AsyncPgConnection, user_id: i64) -> Result<Option<Ar
 
 /// The user's archive with this id.
 pub async fn find(state: &AppState, user_id: i64, id: i64) -> Result<Archive, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     a::account_archives
         .filter(a::user_id.eq(user_id).and(a::id.eq(id)))
         .select(Archive::as_select())

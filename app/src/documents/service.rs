@@ -10,7 +10,7 @@ pub use super::repo::Document;
 use super::types::{DocStatus, DocumentDetail, DocumentList, Grantee, PageText};
 use crate::error::AppError;
 use crate::ids::{DocumentId, UserId};
-use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::db::{conn_as, next_id, query_failed};
 use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
 
@@ -79,7 +79,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
                 format!("“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file."),
             )
         })?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     if let Some(id) = repo::find_by_sha256(&mut c, user_id, &file.sha256).await.map_err(query_failed)? {
         return Ok(Added::Duplicate(id));
     }
@@ -143,7 +143,7 @@ fn fallback_note(state: &AppState, backend: Backend) -> Option<String> {
 
 /// The user's documents, newest first, and those shared with them.
 pub async fn list(state: &AppState, user_id: i64) -> Result<DocumentList, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let mine = repo::mine(&mut c, user_id).await.map_err(query_failed)?;
     let shared = repo::shared_with(&mut c, user_id).await.map_err(query_failed)?;
     Ok(DocumentList {
@@ -167,7 +167,7 @@ async fn owned(c: &mut AsyncPgConnection, user_id: i64, id: i64) -> Result<Docum
 }
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDetail, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let (doc, owner_email) = readable(&mut c, user_id, id).await?;
     let pages = repo::pages(&mut c, id).await.map_err(query_failed)?;
     let is_owner = owner_email.is_none();
@@ -196,7 +196,7 @@ pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<DocumentDeta
 
 /// Deletes a document: its file, pages, passages, sharing, queued work and vectors.
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let doc = owned(&mut c, user_id, id).await?;
     c.transaction::<(), diesel::result::Error, _>(async |c| {
         repo::delete(c, user_id, id).await?;
@@ -227,7 +227,7 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
     if email.is_empty() {
         return Err(AppError::validation("email", "Enter the email of the person to share with."));
     }
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     owned(&mut c, user_id, id).await?;
     // "no user has that email" tells who has an account: a user may be told so only a few times
     // an hour, or the form would be a way to test a list of addresses
@@ -254,7 +254,7 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
 }
 
 pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     owned(&mut c, user_id, id).await?;
     repo::revoke(&mut c, id, grantee).await.map_err(query_failed)?;
     Ok(())
@@ -262,7 +262,7 @@ pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Re
 
 /// Queues a failed document's ingest again.
 pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let doc = owned(&mut c, user_id, id).await?;
     if doc.status.is_pending() {
         return Ok(());

@@ -16,7 +16,7 @@ use super::repo::{self, exports::NewExport};
 use super::types::ItemView;
 use crate::error::AppError;
 use crate::ids::{ExportId, UserId};
-use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::db::{conn_as, next_id, query_failed};
 use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, PutError};
 
@@ -333,7 +333,7 @@ pub async fn write_file(
 pub async fn export(state: &AppState, user_id: i64, format: ExportFormat) -> Result<i64, AppError> {
     let tmp_dir = state.config.dirs.uploads.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir).await.map_err(|_| AppError::Unavailable)?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let id = next_id(&mut c, "user_exports_id_seq").await.map_err(query_failed)?;
     let tmp = tmp_dir.join(format!("export-{id}.{}", format.as_str()));
     let written = write_file(state, &mut c, user_id, format, &tmp).await;
@@ -381,7 +381,7 @@ crate::impl_holdings!(Exports {
 
 /// The user's export with this id.
 pub async fn find_export(state: &AppState, user_id: i64, id: i64) -> Result<Export, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     repo::exports::find(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 

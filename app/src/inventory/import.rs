@@ -12,7 +12,7 @@ use super::repo;
 use super::service::check_form;
 use super::types::{ImportPreview, ItemForm, RowProblem, IMPORT_MAX_ROWS};
 use crate::error::AppError;
-use crate::platform::db::conn;
+use crate::platform::db::conn_as;
 use crate::platform::AppState;
 
 /// How many rows the preview shows.
@@ -200,7 +200,7 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
             ),
         ));
     }
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let n = checked.rows.len();
     c.transaction::<(), AppError, _>(async |c| {
         let mut places: HashMap<String, Option<i64>> = HashMap::new();

@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::types::{check_location_name, parse_location_path, LocationTree, LocationView, LOCATION_DEPTH_MAX};
 use crate::error::AppError;
-use crate::platform::db::conn;
+use crate::platform::db::conn_as;
 use crate::platform::schema::user_inventory::dsl as inv;
 use crate::platform::schema::user_locations::{self, dsl as l};
 use crate::platform::AppState;
@@ -196,7 +196,7 @@ fn parent_of(places: &[Location], parent: Option<i64>) -> Result<Option<&Locatio
 /// Adds a place under `parent` (or at the top level).
 pub async fn create(state: &AppState, user_id: i64, name: &str, parent: Option<i64>) -> Result<i64, AppError> {
     let name = check_location_name(name)?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     c.transaction::<i64, AppError, _>(async |c| {
         let places = lock_all(c, user_id).await?;
         let parent = parent_of(&places, parent)?;
@@ -234,7 +234,7 @@ pub async fn create(state: &AppState, user_id: i64, name: &str, parent: Option<i
 /// Renames a place; the paths of everything below it follow.
 pub async fn rename(state: &AppState, user_id: i64, id: i64, name: &str) -> Result<(), AppError> {
     let name = check_location_name(name)?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     c.transaction::<(), AppError, _>(async |c| {
         let places = lock_all(c, user_id).await?;
         let place = places.iter().find(|p| p.id == id).ok_or(AppError::NotFound)?;
@@ -254,7 +254,7 @@ pub async fn rename(state: &AppState, user_id: i64, id: i64, name: &str) -> Resu
 
 /// Moves a place (and so everything in it) under `parent`, or to the top level.
 pub async fn move_to(state: &AppState, user_id: i64, id: i64, parent: Option<i64>) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     c.transaction::<(), AppError, _>(async |c| {
         let places = lock_all(c, user_id).await?;
         let place = places.iter().find(|p| p.id == id).ok_or(AppError::NotFound)?;
@@ -295,7 +295,7 @@ pub async fn move_to(state: &AppState, user_id: i64, id: i64, parent: Option<i64
 /// Deletes a place. What was in it (items and places) moves up to the place that held it; nothing
 /// is lost. Returns the parent, where the user is sent next.
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<Option<i64>, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     c.transaction::<Option<i64>, AppError, _>(async |c| {
         let places = lock_all(c, user_id).await?;
         let place = places.iter().find(|p| p.id == id).ok_or(AppError::NotFound)?;
@@ -374,7 +374,7 @@ impl Figures {
 
 /// The user's whole tree, depth first, with items, quantities and values rolled up.
 pub async fn tree(state: &AppState, user_id: i64) -> Result<LocationTree, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let places = all(&mut c, user_id).await?;
     // kept by triggers per place and currency: a few rows per place, however many items
     let rows: Vec<PlaceFigures> = diesel::sql_query(

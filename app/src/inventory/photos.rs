@@ -12,7 +12,7 @@ use super::types::PhotoView;
 use crate::error::AppError;
 use crate::ids::{AssetId, ItemId, UserId};
 use crate::jobs::{Claimed, Job, JobError, Lane};
-use crate::platform::db::{conn, next_id, query_failed};
+use crate::platform::db::{conn_as, next_id, query_failed};
 use crate::platform::AppState;
 use crate::storage::{Backend, BlobKey, ImageExt, PutError, Stores};
 
@@ -150,7 +150,7 @@ pub fn check_pixels(width: u32, height: u32, max: u64) -> Result<(), AppError> {
 }
 
 async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spooled) -> Result<i64, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     if super::repo::find_item(&mut c, user_id, item_id).await.map_err(query_failed)?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -337,7 +337,7 @@ async fn make_thumbnails(
 
 /// The user's asset with this id (any kind), if it is theirs.
 pub async fn find_asset(state: &AppState, user_id: i64, id: i64) -> Result<Asset, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     assets::find(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)
 }
 
@@ -396,7 +396,7 @@ pub async fn delete_photo(state: &AppState, user_id: i64, photo_id: i64) -> Resu
     if photo.kind != AssetKind::Original {
         return Err(AppError::NotFound);
     }
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let keys = assets::photo_keys(&mut c, user_id, photo_id).await.map_err(query_failed)?;
     assets::delete(&mut c, user_id, photo_id).await.map_err(query_failed)?;
     delete_objects(&state.images, keys).await;

@@ -14,7 +14,7 @@ use super::types::{
     ItemQuery, ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
 };
 use crate::error::AppError;
-use crate::platform::db::{conn, query_failed};
+use crate::platform::db::{conn_as, query_failed};
 use crate::platform::AppState;
 
 fn short_text(field: &str, label: &str, raw: &str, max: usize) -> Result<String, AppError> {
@@ -131,7 +131,7 @@ fn views_with(items: &[Item], paths: &std::collections::HashMap<i64, String>) ->
 /// (for other pages that show matching items, such as search).
 #[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     Ok((views(&mut c, user_id, &found.items).await?, found.total))
 }
@@ -142,7 +142,7 @@ async fn one_view(c: &mut AsyncPgConnection, user_id: i64, item: Item) -> Result
 
 pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
     let mut changes = check_form(form)?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let item = c
         .transaction::<Item, AppError, _>(async |c| {
             changes.location_id = locations::place_for(c, user_id, &form.location).await?;
@@ -155,7 +155,7 @@ pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<I
 }
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
     let mut view = one_view(&mut c, user_id, item).await?;
     view.photos = super::photos::item_photos(&mut c, state.images.preferred_backend(), user_id, id).await?;
@@ -164,7 +164,7 @@ pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, Ap
 
 pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
     let mut changes = check_form(form)?;
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let item = c
         .transaction::<Item, AppError, _>(async |c| {
             // another user's item is "not found" before any place is created
@@ -180,7 +180,7 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
 /// Applies an edit that may leave fields out: those keep the item's current values.
 pub async fn patch(state: &AppState, user_id: i64, id: i64, patch: ItemPatch) -> Result<ItemView, AppError> {
     let current = {
-        let mut c = conn(&state.db).await?;
+        let mut c = conn_as(&state.db, user_id).await?;
         let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
         one_view(&mut c, user_id, item).await?
     };
@@ -188,7 +188,7 @@ pub async fn patch(state: &AppState, user_id: i64, id: i64, patch: ItemPatch) ->
 }
 
 pub async fn delete(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     if remove(state, &mut c, user_id, id).await? {
         tracing::info!(user_id, item_id = id, "item deleted");
         Ok(())
@@ -221,7 +221,7 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
 }
 
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
     // every place, for the location filter; the page's paths come from the same list
@@ -248,7 +248,7 @@ pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> R
     if ids.len() > BULK_MAX {
         return Err(AppError::validation("ids", format!("Select at most {BULK_MAX} items at a time.")));
     }
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     if *op == BulkOp::Delete {
         let mut n = 0;
         for id in ids {
@@ -301,7 +301,7 @@ pub async fn bulk(state: &AppState, user_id: i64, ids: &[i64], op: &BulkOp) -> R
 }
 
 pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, AppError> {
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
     let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
     let recent = views(&mut c, user_id, &recent).await?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use futures::future::BoxFuture;
@@ -40,6 +40,15 @@ pub enum DbSetupError {
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, DbSetupError> {
     let mut manager_config = ManagerConfig::default();
     manager_config.custom_setup = Box::new(|url| establish(url).boxed());
+    // every connection comes out of the pool as the connecting user, with no user set: a user's
+    // work asks for itself with [`conn_as`] (this replaces the default check query, one round trip
+    // either way)
+    manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|c| {
+        Box::pin(async move {
+            use diesel_async::SimpleAsyncConnection;
+            c.batch_execute("RESET ROLE; RESET bartleby.user_id").await
+        })
+    }));
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
     Pool::builder(manager)
         .max_size(size)
@@ -61,6 +70,53 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn, AppError> {
         }
         AppError::Unavailable
     })
+}
+
+/// Takes a connection for one user's work: Postgres's row-level security then limits every query
+/// on it to that user's rows and the documents shared with them (migration 000021), whatever the
+/// query's own filters say. Background jobs and commands use [`conn`].
+pub async fn conn_as(pool: &DbPool, user_id: i64) -> Result<DbConn, AppError> {
+    use diesel_async::SimpleAsyncConnection;
+    let mut c = conn(pool).await?;
+    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; SET bartleby.user_id = '{user_id}'")).await {
+        // the role could not be created here (see the migration): the user is still set
+        tracing::debug!(error = %e, "row-level security is not enforced");
+        c.batch_execute(&format!("SET bartleby.user_id = '{user_id}'")).await.map_err(query_failed)?;
+    }
+    Ok(c)
+}
+
+/// Gives the role a user's work runs as (`bartleby_user`, see [`conn_as`]) its privileges on every
+/// table and sequence, if the role exists. Migration 000021 does it; a restore (`pg_restore
+/// --no-privileges`) does it again.
+pub const GRANT_USER_ROLE: &str = "DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bartleby_user') THEN
+        GRANT USAGE ON SCHEMA public TO bartleby_user;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO bartleby_user;
+        GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO bartleby_user;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO bartleby_user;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO bartleby_user;
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'row-level security is not enforced: bartleby_user cannot be given its privileges';
+END $$";
+
+/// Whether row-level security is enforced: the role `bartleby_user` exists and may be taken.
+pub async fn rls_enforced(pool: &DbPool) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Enforced {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        enforced: bool,
+    }
+    let Ok(mut c) = pool.get().await else { return false };
+    diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bartleby_user') \
+         AND pg_has_role('bartleby_user', 'MEMBER') AS enforced",
+    )
+    .get_result::<Enforced>(&mut c)
+    .await
+    .map(|e| e.enforced)
+    .unwrap_or(false)
 }
 
 /// Logs a query error and turns it into the error the user sees.

@@ -10,7 +10,7 @@ use super::types::{ItemHit, Passage, ResultGroup, SearchMode, SearchQuery, Searc
 use crate::documents::repo as docs;
 use crate::documents::types::DocType;
 use crate::error::AppError;
-use crate::platform::db::{conn, query_failed};
+use crate::platform::db::{conn_as, query_failed};
 use crate::platform::AppState;
 use crate::vectors;
 
@@ -88,7 +88,7 @@ pub async fn search_with(
     // Each step takes a connection and gives it back before the next: a request never holds one
     // while it waits for another (or for the model), so a full pool makes searches queue, not
     // stall each other until they time out.
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     // the documents this user may read that pass the filters
     let doc_type = DocType::parse(&query.doc_type);
     let (from, to) = (parse_date(&query.from), parse_date(&query.to));
@@ -105,7 +105,7 @@ pub async fn search_with(
     };
 
     let text_side = async {
-        let mut c = conn(&state.db).await?;
+        let mut c = conn_as(&state.db, user_id).await?;
         docs::text_candidates(&mut c, &scope, &q, CANDIDATES).await.map_err(query_failed)
     };
     // inventory items by meaning too, on the first page
@@ -157,7 +157,7 @@ pub async fn search_with(
     let chunk_ids: Vec<i64> =
         shown.iter().flat_map(|(_, _, p)| p.iter().take(PASSAGES_PER_DOC).map(|(c, _)| *c)).collect();
     let doc_ids: Vec<i64> = shown.iter().map(|(d, _, _)| *d).collect();
-    let mut c = conn(&state.db).await?;
+    let mut c = conn_as(&state.db, user_id).await?;
     let chunks: HashMap<i64, docs::PassageRow> = docs::passages(&mut c, &chunk_ids, &doc_ids)
         .await
         .map_err(query_failed)?
@@ -239,7 +239,7 @@ async fn matching_items(
             ranked.iter().map(|(id, _)| *id).filter(|id| !by_words.iter().any(|i| i.id == *id)).collect();
         let mut views = by_words;
         if !missing.is_empty() {
-            let mut c = conn(&state.db).await?;
+            let mut c = conn_as(&state.db, user_id).await?;
             let rows = crate::inventory::repo::find_items(&mut c, user_id, &missing).await.map_err(query_failed)?;
             views.extend(crate::inventory::service::views(&mut c, user_id, &rows).await?);
         }

@@ -427,3 +427,63 @@ async fn the_first_account_administers_the_installation_and_nobody_else_sees_the
     let r = anonymous.get(app.url("/admin")).header(ACCEPT, "text/html").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+/// Row-level security, the hard way: on a connection taken for Bob, queries that forget their
+/// user filter, or ask for Ann's rows by her id, still see and change only Bob's rows and the
+/// documents shared with him.
+#[tokio::test(flavor = "multi_thread")]
+async fn row_level_security_holds_when_a_query_forgets_its_filter() {
+    use app::platform::db::{conn, conn_as, rls_enforced};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    async fn count(c: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
+        diesel::sql_query(sql).get_result::<N>(c).await.unwrap().n
+    }
+    let app = TestApp::spawn().await;
+    let (ann, bob) = (email("ann"), email("bob"));
+    app.sign_up(&ann, "Ann").await;
+    let anns_item = add_item(&app, "Ann's clock", &[("location", "Hall")]).await;
+    let (_, up) = crate::documents::upload_docs(&app, vec![("a.txt", b"Ann's shared note.".to_vec())]).await;
+    let shared = crate::documents::ids(&up, "added")[0];
+    crate::documents::upload_docs(&app, vec![("b.txt", b"Ann's private note.".to_vec())]).await;
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&bob, "Bob").await;
+    add_item(&other, "Bob's kettle", &[]).await;
+    crate::documents::ingest(&app).await;
+    let r = app.call("documents/share", &[("id", &shared.to_string()), ("email", &bob)]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let ann_id = app.me().await["id"].as_i64().unwrap();
+    let bob_id = other.me().await["id"].as_i64().unwrap();
+    assert!(rls_enforced(&app.state.db).await, "the test cluster can create the role");
+
+    let mut c = conn_as(&app.state.db, bob_id).await.unwrap();
+    // a repository query given Ann's id: the filter says Ann, the database says Bob
+    assert!(app::inventory::repo::find_item(&mut c, ann_id, anns_item).await.unwrap().is_none());
+    assert!(app::inventory::repo::find_items(&mut c, ann_id, &[anns_item]).await.unwrap().is_empty());
+    // queries with no filter at all
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_inventory").await, 1);
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_locations").await, 0);
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_documents").await, 1, "only the one shared with him");
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM document_chunks").await, 1);
+    assert_eq!(diesel::sql_query("UPDATE user_inventory SET name = 'mine now'").execute(&mut c).await.unwrap(), 1);
+    assert_eq!(
+        diesel::sql_query("DELETE FROM user_documents").execute(&mut c).await.unwrap(),
+        0,
+        "shared is read-only"
+    );
+    let stolen = diesel::sql_query(format!("INSERT INTO user_inventory (user_id, name) VALUES ({ann_id}, 'planted')"))
+        .execute(&mut c)
+        .await;
+    assert!(stolen.is_err(), "a row for Ann cannot be written as Bob");
+    drop(c);
+
+    // the same pool's next connection is not Bob's any more; jobs and commands see everything
+    let mut c = conn(&app.state.db).await.unwrap();
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_inventory").await, 2);
+    assert_eq!(item_json(&app, anns_item).await["name"], "Ann's clock");
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_documents").await, 2);
+}

@@ -1,0 +1,77 @@
+-- Row-level security: what a user's requests read and write is limited, by Postgres itself, to
+-- their own rows (and the documents shared with them), whatever a query forgets. The app runs a
+-- user's work as the role bartleby_user with bartleby.user_id set (platform::db::conn_as);
+-- background jobs and commands run as the connecting user, which owns the tables and is not
+-- limited. When the database user may not create roles (some hosted plans), the policies exist
+-- but nothing runs as bartleby_user: /api/health says row-level security is not enforced.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bartleby_user') THEN
+        CREATE ROLE bartleby_user NOLOGIN;
+    END IF;
+    EXECUTE format('GRANT bartleby_user TO %I', current_user);
+    GRANT USAGE ON SCHEMA public TO bartleby_user;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO bartleby_user;
+    GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO bartleby_user;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO bartleby_user;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO bartleby_user;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'row-level security is not enforced: this database user cannot create the role bartleby_user';
+END $$;
+
+CREATE FUNCTION bartleby_user_id() RETURNS BIGINT LANGUAGE sql STABLE
+    AS $$ SELECT nullif(current_setting('bartleby.user_id', true), '')::BIGINT $$;
+
+ALTER TABLE user_inventory ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_inventory USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_locations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_locations USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_categories ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_categories USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_tags ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_tags USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_item_totals ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_item_totals USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_place_figures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_place_figures USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_storage ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_storage USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE inventory_assets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON inventory_assets USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE user_exports ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_exports USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE account_archives ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON account_archives USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE account_archive_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON account_archive_runs USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+
+ALTER TABLE document_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY read ON document_access FOR SELECT
+    USING (owner_id = bartleby_user_id() OR grantee_id = bartleby_user_id());
+CREATE POLICY give ON document_access FOR INSERT WITH CHECK (owner_id = bartleby_user_id());
+CREATE POLICY take_back ON document_access FOR DELETE USING (owner_id = bartleby_user_id());
+
+ALTER TABLE user_documents ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON user_documents USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+CREATE POLICY shared ON user_documents FOR SELECT USING (EXISTS (
+    SELECT 1 FROM document_access a WHERE a.document_id = user_documents.id AND a.grantee_id = bartleby_user_id()));
+
+ALTER TABLE document_pages ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON document_pages USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+CREATE POLICY shared ON document_pages FOR SELECT USING (EXISTS (
+    SELECT 1 FROM document_access a WHERE a.document_id = document_pages.document_id AND a.grantee_id = bartleby_user_id()));
+
+ALTER TABLE document_chunks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON document_chunks USING (user_id = bartleby_user_id()) WITH CHECK (user_id = bartleby_user_id());
+CREATE POLICY shared ON document_chunks FOR SELECT USING (EXISTS (
+    SELECT 1 FROM document_access a WHERE a.document_id = document_chunks.document_id AND a.grantee_id = bartleby_user_id()));
