@@ -22,6 +22,9 @@ pub struct Health {
     /// The last backup: `ok` or `failed` with when and where, `never`, or `off` (no schedule and
     /// none made by hand).
     pub backup: Component,
+    /// `ok` when Postgres limits each user's work to their own rows, `off` when the database user
+    /// could not create the role that does it.
+    pub row_level_security: Component,
 }
 
 #[derive(Debug, Serialize)]
@@ -156,6 +159,17 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         None => Component { status: "absent", latency_ms: None, detail: Some("search matches words only".into()) },
     };
     let backup = last_backup(&state).await;
+    let row_level_security = if metadata_db.status != "ok" {
+        Component { status: "down", latency_ms: None, detail: None }
+    } else if db::rls_enforced(&state.db).await {
+        Component { status: "ok", latency_ms: None, detail: Some("each user's work runs as bartleby_user".into()) }
+    } else {
+        Component {
+            status: "off",
+            latency_ms: None,
+            detail: Some("the database user cannot create the role bartleby_user; the app's own filters remain".into()),
+        }
+    };
     let mut storage = vec![local];
     storage.extend(providers(&state));
     let status = if metadata_db.status != "ok" {
@@ -172,6 +186,15 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     let code = if metadata_db.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         code,
-        Json(Health { status, version: env!("CARGO_PKG_VERSION"), metadata_db, vector_db, embedder, storage, backup }),
+        Json(Health {
+            status,
+            version: env!("CARGO_PKG_VERSION"),
+            metadata_db,
+            vector_db,
+            embedder,
+            storage,
+            backup,
+            row_level_security,
+        }),
     )
 }

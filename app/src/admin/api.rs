@@ -31,7 +31,8 @@ pub async fn get_overview() -> Result<AdminOverview, AppError> {
             }
             let queue = super::repo::queue(&mut c).await.map_err(query_failed)?;
             let runs = super::repo::runs(&mut c, 10).await.map_err(query_failed)?;
-            Ok(AdminOverview { users, databases, queue, runs })
+            let rls_enforced = crate::platform::db::rls_enforced(&state.db).await;
+            Ok(AdminOverview { users, databases, queue, runs, rls_enforced })
         }
         .await,
     )

@@ -8,6 +8,8 @@ pub struct AdminOverview {
     pub databases: Vec<DatabaseSize>,
     pub queue: Vec<QueueRow>,
     pub runs: Vec<RunRow>,
+    /// whether Postgres limits each user's work to their own rows (row-level security)
+    pub rls_enforced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn Overview(o: AdminOverview) -> impl IntoView {
-    let AdminOverview { users, databases, queue, runs } = o;
+    let AdminOverview { users, databases, queue, runs, rls_enforced } = o;
     view! {
         <Title text="Administration · Bartleby"/>
         <h1>"Administration"</h1>
@@ -82,6 +82,13 @@ fn Overview(o: AdminOverview) -> impl IntoView {
         </section>
         <section class="card wide" aria-labelledby="admin-db">
             <h2 id="admin-db">"Databases"</h2>
+            <p data-testid="admin-rls">
+                {if rls_enforced {
+                    "Row-level security is enforced: each user's requests run as bartleby_user and see only their own rows."
+                } else {
+                    "Row-level security is not enforced: the database user cannot create the role bartleby_user. The app's own filters remain."
+                }}
+            </p>
             {databases
                 .into_iter()
                 .map(|d| {

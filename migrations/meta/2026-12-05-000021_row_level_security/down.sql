@@ -34,4 +34,12 @@ ALTER TABLE user_locations DISABLE ROW LEVEL SECURITY;
 DROP POLICY own ON user_inventory;
 ALTER TABLE user_inventory DISABLE ROW LEVEL SECURITY;
 DROP FUNCTION bartleby_user_id();
+DO $$
+BEGIN
+    ALTER FUNCTION ts_match_vq(tsvector, tsquery) NOT LEAKPROOF;
+    ALTER FUNCTION texticlike(text, text) NOT LEAKPROOF;
+    ALTER FUNCTION word_similarity_op(text, text) NOT LEAKPROOF;
+EXCEPTION WHEN insufficient_privilege THEN
+    NULL;
+END $$;
 -- the role is the cluster's (other databases may use it): it stays

@@ -411,7 +411,14 @@ async fn the_first_account_administers_the_installation_and_nobody_else_sees_the
     let r = app.get("/admin").await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
-    for want in [first.as_str(), second.as_str(), "(administrator)", "metadata", "No backup yet"] {
+    for want in [
+        first.as_str(),
+        second.as_str(),
+        "(administrator)",
+        "metadata",
+        "No backup yet",
+        "Row-level security is enforced",
+    ] {
         assert!(html.contains(want), "{want}: {html}");
     }
     assert!(app.get("/").await.text().await.unwrap().contains("You administer this Bartleby"));

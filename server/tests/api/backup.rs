@@ -342,7 +342,9 @@ async fn scheduled_backups_keep_the_newest_and_report_in_health() {
         let url = app.url("/api/health");
         async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
     };
-    assert_eq!(health(&app).await["backup"]["status"], "never");
+    let h = health(&app).await;
+    assert_eq!(h["backup"]["status"], "never");
+    assert_eq!(h["row_level_security"]["status"], "ok", "{h}");
     app.sign_up(&email("sched"), "Sched").await;
     add_item(&app, "Clock", &[]).await;
     let schedule = backup::spawn_schedule(app.state.clone(), url.clone(), None, tools(pg)).unwrap();
