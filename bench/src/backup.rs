@@ -1,7 +1,7 @@
 //! The backup figures: `bartleby backup` and `bartleby restore` of one account with N items (with
 //! places, categories and tags), P passages with their vectors in documents whose files exist, and
 //! a number of 3 MB photos; the time of each, the backup's size, and the restored row counts
-//! checked against the original.
+//! checked against the original; then `bartleby maintenance --reindex` of the same data.
 
 use std::time::Instant;
 
@@ -153,5 +153,12 @@ pub async fn backup_figures(
     println!("restored row counts match (items, passages, vectors, photos)");
     pg.drop_database("bartleby_bench_restore").await?;
     let _ = std::fs::remove_dir_all(&to);
+
+    // maintenance of the same installation: the orphan check reads every object's row and file
+    let opts =
+        server::maintenance::Options { fix: false, reindex: true, grace: std::time::Duration::from_secs(86_400) };
+    let report = server::maintenance::run(&state, &opts).await?;
+    println!("maintenance --reindex: {:.1} s; {}", report.took.as_secs_f64(), report.summary());
+    print!("{}", server::maintenance::render(&report));
     Ok(())
 }
