@@ -39,6 +39,7 @@ BEGIN
     ALTER FUNCTION ts_match_vq(tsvector, tsquery) NOT LEAKPROOF;
     ALTER FUNCTION texticlike(text, text) NOT LEAKPROOF;
     ALTER FUNCTION word_similarity_op(text, text) NOT LEAKPROOF;
+    ALTER FUNCTION arraycontains(anyarray, anyarray) NOT LEAKPROOF;
 EXCEPTION WHEN insufficient_privilege THEN
     NULL;
 END $$;
