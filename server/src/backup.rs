@@ -582,6 +582,16 @@ pub async fn record_run(
     }
 }
 
+/// What a backup's result is recorded as: its description and size, or what went wrong (objects
+/// that need a look make a complete backup a failed run).
+pub fn outcome(made: &Result<(PathBuf, Report)>) -> Result<(String, u64), String> {
+    match made {
+        Ok((dir, report)) if report.problems.is_empty() => Ok((describe(dir, report), report.bytes)),
+        Ok((dir, report)) => Err(describe(dir, report)),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
 /// What a backup run says of itself in `maintenance_runs`.
 pub fn describe(dir: &Path, report: &Report) -> String {
     let mut s = format!("{} ({} objects, {} copied)", dir.display(), report.objects, report.copied);
@@ -674,11 +684,8 @@ pub fn spawn_schedule(
             }
             let started = time::OffsetDateTime::now_utc();
             tracing::info!(dir = %dir.display(), "scheduled backup starting");
-            let outcome = match backup(&state, &meta_url, vector_url.as_deref(), &tools, &dir, false, |_, _| {}).await {
-                Ok((path, report)) if report.problems.is_empty() => Ok((describe(&path, &report), report.bytes)),
-                Ok((path, report)) => Err(describe(&path, &report)),
-                Err(e) => Err(format!("{e:#}")),
-            };
+            let made = backup(&state, &meta_url, vector_url.as_deref(), &tools, &dir, false, |_, _| {}).await;
+            let outcome = outcome(&made);
             match &outcome {
                 Ok((detail, _)) => tracing::info!(detail, "scheduled backup written"),
                 Err(e) => tracing::error!(error = e, "scheduled backup failed"),

@@ -76,11 +76,7 @@ pub async fn backup(config: Config, to: Option<PathBuf>, include_remote: bool) -
             backup::backup(&state, &url, vector_url.as_deref(), &tools, &to, include_remote, |d, t| bar.step(d, t))
                 .await;
         bar.finish();
-        let outcome = match &made {
-            Ok((dir, report)) if report.problems.is_empty() => Ok((backup::describe(dir, report), report.bytes)),
-            Ok((dir, report)) => Err(backup::describe(dir, report)),
-            Err(e) => Err(format!("{e:#}")),
-        };
+        let outcome = backup::outcome(&made);
         backup::record_run(&state.db, RunKind::Backup, started, &outcome).await;
         let (dir, report) = made?;
         tell(
