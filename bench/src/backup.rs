@@ -155,8 +155,12 @@ pub async fn backup_figures(
     let _ = std::fs::remove_dir_all(&to);
 
     // maintenance of the same installation: the orphan check reads every object's row and file
-    let opts =
-        server::maintenance::Options { fix: false, reindex: true, grace: std::time::Duration::from_secs(86_400) };
+    let opts = server::maintenance::Options {
+        fix: false,
+        reindex: true,
+        grace: std::time::Duration::from_secs(86_400),
+        bloat_floor: server::maintenance::BLOAT_FLOOR,
+    };
     let report = server::maintenance::run(&state, &opts).await?;
     println!("maintenance --reindex: {:.1} s; {}", report.took.as_secs_f64(), report.summary());
     print!("{}", server::maintenance::render(&report));

@@ -509,11 +509,15 @@ pub async fn restore(
     }
 
     // the dump carries no privileges (--no-privileges): the role a user's work runs as gets its own
-    // again (row-level security, migration 000021)
+    // again (row-level security: migration 000021, vector migration 900004), in both databases
     {
         use diesel_async::SimpleAsyncConnection;
         let mut c = app::platform::db::establish(target.meta_url).await.context("the metadata database")?;
         c.batch_execute(app::platform::db::GRANT_USER_ROLE).await.context("granting the user role")?;
+        if let (Vectors::Separate { .. }, Some(url)) = (&manifest.vectors, vector_target) {
+            let mut c = app::platform::db::establish(url).await.context("the vector database")?;
+            c.batch_execute(app::platform::db::GRANT_USER_ROLE).await.context("granting the user role")?;
+        }
     }
     // migrates forward (a backup of an older Bartleby) and opens the stores
     let state = crate::build_state_with(config, target.meta_url, false).await?;

@@ -162,7 +162,18 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     let row_level_security = if metadata_db.status != "ok" {
         Component { status: "down", latency_ms: None, detail: None }
     } else if db::rls_enforced(&state.db).await {
-        Component { status: "ok", latency_ms: None, detail: Some("each user's work runs as bartleby_user".into()) }
+        let vectors = match &state.vector {
+            VectorDb::Separate(p) if !db::rls_enforced(p).await => {
+                "; not in the vector database (its user cannot create the role)"
+            }
+            VectorDb::Absent => "",
+            _ => ", searches of the vectors too",
+        };
+        Component {
+            status: "ok",
+            latency_ms: None,
+            detail: Some(format!("each user's work runs as bartleby_user{vectors}")),
+        }
     } else {
         Component {
             status: "off",

@@ -383,18 +383,16 @@ pub async fn sweep_tmp(dir: &std::path::Path, max_age: std::time::Duration) -> s
     Ok(removed)
 }
 
-/// Hourly, and once at start-up: removes abandoned temporary files, deletes expired sessions and old sign-in failures, and queues the
-/// embedding of inventory items left waiting (say, edited while the model was off).
+/// Hourly, and once at start-up: the light maintenance ([`maintenance::upkeep`]: abandoned temporary
+/// files, expired sessions, old sign-in failures and jobs, bloated indexes), and the embedding of
+/// inventory items left waiting (say, edited while the model was off).
 pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            let pruned = maintenance::prune(&state).await;
-            if pruned.any() {
-                tracing::info!(?pruned, "housekeeping");
-            }
+            maintenance::upkeep(&state).await;
             if state.embedder.is_some() && state.vector.pool().is_some() {
                 if let Ok(mut c) = db::conn(&state.db).await {
                     match app::inventory::embedding::queue_item_embedding(&mut c).await {

@@ -43,13 +43,14 @@ enum Command {
     /// Re-embed every document and inventory item with the configured embedding model (after
     /// changing it). Resumable: run it again after an interruption.
     Reindex,
-    /// Prune, VACUUM ANALYZE, check every stored object against its row on every backend, and
-    /// report sizes, the slowest statements and the pool.
+    /// Prune, VACUUM ANALYZE, rebuild bloated indexes, check every stored object against its row
+    /// on every backend, and report sizes, the slowest statements and the pool.
     Maintenance {
         /// Remove objects that no row names (older than --grace-hours).
         #[arg(long)]
         fix: bool,
-        /// Also rebuild the indexes searches read (REINDEX TABLE CONCURRENTLY).
+        /// Rebuild every index (REINDEX INDEX CONCURRENTLY), not only those that have bloated to
+        /// more than 1.5 times their best size per row.
         #[arg(long)]
         reindex: bool,
         /// An object without a row is only removed when older than this (an upload in progress
@@ -183,7 +184,11 @@ fn real_main(command: Command) -> Result<()> {
             Command::Reindex => cli::reindex::reindex(config).await,
             Command::Maintenance { fix, reindex, grace_hours } => {
                 let grace = std::time::Duration::from_secs(grace_hours.saturating_mul(3600));
-                cli::maintenance::maintenance(config, server::maintenance::Options { fix, reindex, grace }).await
+                cli::maintenance::maintenance(
+                    config,
+                    server::maintenance::Options { fix, reindex, grace, bloat_floor: server::maintenance::BLOAT_FLOOR },
+                )
+                .await
             }
             Command::Backup { to, include_remote } => cli::backup::backup(config, to, include_remote).await,
             Command::Restore { from, force, check } => cli::backup::restore(config, &from, force, check).await,

@@ -1,9 +1,10 @@
 //! `bartleby maintenance`: what the deployment guide asks of an installation's upkeep, as one
-//! command with a report. Its light part ([`prune`]) also runs hourly while serving.
+//! command with a report. Its light part ([`upkeep`]: prune, and the rebuild of bloated indexes)
+//! also runs hourly while serving, and is recorded.
 //!
 //! - prune: expired sessions, old sign-in failures, finished jobs, abandoned temporary files;
-//! - `VACUUM (ANALYZE)` of both databases; with `--reindex`, `REINDEX TABLE CONCURRENTLY` of the
-//!   tables searches read (the items, documents and passages, and the HNSW-indexed vectors);
+//! - `VACUUM (ANALYZE)` of both databases, then `REINDEX INDEX CONCURRENTLY` of every index that
+//!   has bloated (see [`reindex`]; every index with `--reindex`), the HNSW indexes included;
 //! - the orphan check, on every backend: rows whose object is gone (reported: only a person can
 //!   say what to do), and objects no row names (reported; removed with `--fix` once older than the
 //!   grace period, so an upload between its object and its row is never taken for one);
@@ -66,14 +67,56 @@ pub async fn prune(state: &AppState) -> Pruned {
     pruned
 }
 
+/// The light part, hourly while serving: [`prune`], then the rebuild of bloated indexes; recorded
+/// as an `upkeep` run (the record keeps 30 days of them).
+pub async fn upkeep(state: &AppState) {
+    let started_at = time::OffsetDateTime::now_utc();
+    let pruned = prune(state).await;
+    if pruned.any() {
+        tracing::info!(?pruned, "housekeeping");
+    }
+    let reindexed = reindex(state, false, BLOAT_FLOOR).await;
+    match &reindexed {
+        Ok(r) if !r.is_empty() => tracing::info!(indexes = ?r, "rebuilt bloated indexes"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not check the indexes for bloat"),
+    }
+    let outcome = reindexed
+        .map(|r| {
+            let mut detail = format!(
+                "pruned {} temporary files, {} sign-in failures, {} finished jobs",
+                pruned.temporary_files, pruned.sign_in_failures, pruned.jobs
+            );
+            if !r.is_empty() {
+                detail.push_str(&format!("; rebuilt {}", r.join(", ")));
+            }
+            (detail, 0)
+        })
+        .map_err(|e| format!("could not check the indexes for bloat: {e}"));
+    crate::backup::record_run(&state.db, app::platform::runs::RunKind::Upkeep, started_at, &outcome).await;
+    if let Ok(mut c) = db::conn(&state.db).await {
+        let month_ago = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        if let Err(e) = app::platform::runs::forget(&mut c, app::platform::runs::RunKind::Upkeep, month_ago).await {
+            tracing::warn!(error = %e, "could not prune the record of upkeep runs");
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     /// remove objects no row names (older than `grace`)
     pub fix: bool,
-    /// rebuild the indexes searches read
+    /// rebuild every index, bloated or not
     pub reindex: bool,
     pub grace: Duration,
+    /// indexes smaller than this are never rebuilt for bloat (rebuilding them gains nothing)
+    pub bloat_floor: u64,
 }
+
+/// Indexes under 1 MiB are left as they are.
+pub const BLOAT_FLOOR: u64 = 1 << 20;
+/// An index taking more than this many times its best bytes per row is rebuilt.
+pub const BLOAT_RATIO: f64 = 1.5;
 
 #[derive(Debug)]
 pub struct Orphan {
@@ -95,8 +138,9 @@ pub struct TableSize {
 pub struct Report {
     pub pruned: Pruned,
     pub vacuumed: Vec<&'static str>,
+    /// indexes rebuilt, each with why
     pub reindexed: Vec<String>,
-    /// stored objects checked (one per row)
+    /// rows naming a stored object that were checked
     pub rows_checked: usize,
     /// rows whose object is missing: (what, backend, key)
     pub rows_without_object: Vec<(String, Backend, String)>,
@@ -205,20 +249,7 @@ pub async fn run(state: &AppState, opts: &Options) -> Result<Report> {
         c.batch_execute("VACUUM (ANALYZE)").await?;
         report.vacuumed.push(name);
     }
-    if opts.reindex {
-        let mut c = state.db.get().await?;
-        for table in ["user_inventory", "user_documents", "document_chunks"] {
-            c.batch_execute(&format!("REINDEX TABLE CONCURRENTLY {table}")).await?;
-            report.reindexed.push(table.to_owned());
-        }
-        if let Some(pool) = state.vector.pool() {
-            let mut vc = pool.get().await?;
-            for table in ["document_vectors", "item_vectors"] {
-                vc.batch_execute(&format!("REINDEX TABLE CONCURRENTLY {table}")).await?;
-                report.reindexed.push(table.to_owned());
-            }
-        }
-    }
+    report.reindexed = reindex(state, opts.reindex, opts.bloat_floor).await?;
     for (name, pool) in &dbs {
         report.sizes.extend(sizes(pool, name).await?);
     }
@@ -231,17 +262,124 @@ pub async fn run(state: &AppState, opts: &Options) -> Result<Report> {
     Ok(report)
 }
 
-/// Rows without their object, and objects without a row, on every backend.
+#[derive(QueryableByName)]
+struct IndexFigure {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = Double)]
+    rows: f64,
+}
+
+async fn index_figures(c: &mut db::DbConn) -> Result<Vec<IndexFigure>> {
+    Ok(diesel::sql_query(
+        "SELECT i.relname::text AS name, pg_relation_size(i.oid) AS bytes, i.reltuples::float8 AS rows \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+         WHERE t.relnamespace = 'public'::regnamespace AND x.indisvalid ORDER BY i.relname",
+    )
+    .load(c)
+    .await?)
+}
+
+/// Rebuilds (`REINDEX INDEX CONCURRENTLY`: reads and writes go on) every index of both databases
+/// that has bloated, or every one with `all`, and returns what it rebuilt and why. An index has
+/// bloated when it takes more than [`BLOAT_RATIO`] times the bytes per row it took at its best
+/// (`index_baselines`; the first measure of an index is its baseline): deleted and updated rows
+/// leave B-tree, GIN and HNSW indexes larger than a rebuild would make them. Run after `VACUUM
+/// (ANALYZE)`, which brings the row counts up to date.
+pub async fn reindex(state: &AppState, all: bool, floor: u64) -> Result<Vec<String>> {
+    use app::platform::schema::index_baselines::dsl as b;
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut dbs: Vec<(&'static str, &DbPool)> = vec![("metadata", &state.db)];
+    if let app::platform::VectorDb::Separate(pool) = &state.vector {
+        dbs.push(("vectors", pool));
+    }
+    let mut meta = state.db.get().await?;
+    let baselines: HashMap<String, f64> = b::index_baselines
+        .select((b::name, b::bytes_per_row))
+        .load::<(String, f64)>(&mut meta)
+        .await?
+        .into_iter()
+        .collect();
+    let mut done = Vec::new();
+    for (database, pool) in dbs {
+        let mut c = pool.get().await?;
+        for f in index_figures(&mut c).await? {
+            if f.rows < 1.0 {
+                continue; // empty, or never analysed: no measure
+            }
+            let key = format!("{database}:{}", f.name);
+            let per_row = f.bytes as f64 / f.rows;
+            let grown = baselines.get(&key).map(|best| per_row / best);
+            let bloated = grown.is_some_and(|g| g > BLOAT_RATIO) && f.bytes as u64 >= floor;
+            let mut best = per_row;
+            if all || bloated {
+                c.batch_execute(&format!("REINDEX INDEX CONCURRENTLY \"{}\"", f.name.replace('"', "\"\""))).await?;
+                let after = index_figures(&mut c).await?.into_iter().find(|a| a.name == f.name);
+                if let Some(a) = after.filter(|a| a.rows >= 1.0) {
+                    best = a.bytes as f64 / a.rows;
+                }
+                done.push(match grown {
+                    Some(g) if bloated => format!(
+                        "{} ({:.1}× its best size per row: {} → {})",
+                        f.name,
+                        g,
+                        app::format::bytes(f.bytes),
+                        app::format::bytes((best * f.rows) as i64)
+                    ),
+                    _ => f.name.clone(),
+                });
+            } else if let Some(b) = baselines.get(&key) {
+                best = best.min(*b);
+            }
+            if baselines.get(&key) != Some(&best) {
+                diesel::insert_into(b::index_baselines)
+                    .values((b::name.eq(&key), b::bytes_per_row.eq(best)))
+                    .on_conflict(b::name)
+                    .do_update()
+                    .set((b::bytes_per_row.eq(best), b::measured_at.eq(diesel::dsl::now)))
+                    .execute(&mut meta)
+                    .await?;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Rows without their object, and objects without a row, on every backend. Each store is listed
+/// once and the rows are checked against its listing (one request per thousand objects on S3 or
+/// Vercel Blob, not one per row); a store that cannot be listed is asked about each of its rows.
 async fn orphans(state: &AppState, opts: &Options, report: &mut Report) -> Result<()> {
+    // every store each kind of object may be on, each listed once
+    let store_id = |s: &Arc<dyn BlobStore>| Arc::as_ptr(s) as *const () as usize;
+    let mut stores: HashMap<usize, Arc<dyn BlobStore>> = HashMap::new();
+    for holding in state.holdings.iter() {
+        for store in holding.stores(state).backends() {
+            stores.entry(store_id(&store)).or_insert(store);
+        }
+    }
+    let mut listings: HashMap<usize, HashMap<String, Listed>> = HashMap::new();
+    for (id, store) in &stores {
+        match store.list().await {
+            None => report.not_listed.push(format!(
+                "{}: cannot be listed; its rows are checked one by one and its orphans are not looked for",
+                store.backend()
+            )),
+            Some(Err(e)) => report.not_listed.push(format!("{}: {e}", store.backend())),
+            Some(Ok(l)) => {
+                listings.insert(*id, l.into_iter().map(|o| (o.key.clone(), o)).collect());
+            }
+        }
+    }
+
     let mut c = state.db.get().await?;
+    // what the rows name, per backend: two kinds may share a bucket, and each of their stores
+    // lists all of it
     let mut known: HashSet<(Backend, String)> = HashSet::new();
-    // every backend each kind of object may be on, each listed once
-    let mut stores: HashMap<(Backend, usize), Arc<dyn BlobStore>> = HashMap::new();
     for holding in state.holdings.iter() {
         let kind = holding.stores(state);
-        for store in kind.backends() {
-            stores.entry((store.backend(), Arc::as_ptr(&store) as *const () as usize)).or_insert(store);
-        }
+        let on: Vec<Arc<dyn BlobStore>> = kind.backends();
         let mut after = 0;
         loop {
             let batch = holding.batch(&mut c, Selection::All, after, 1000).await?;
@@ -249,9 +387,11 @@ async fn orphans(state: &AppState, opts: &Options, report: &mut Report) -> Resul
             after = last.id;
             for o in batch {
                 report.rows_checked += 1;
-                let there = match BlobKey::from_stored(&o.key) {
-                    Some(k) => kind.exists(o.backend, &k).await,
-                    None => Ok(false),
+                let store = on.iter().find(|s| s.backend() == o.backend).map(store_id);
+                let there = match (store.and_then(|id| listings.get(&id)), BlobKey::from_stored(&o.key)) {
+                    (_, None) => Ok(false),
+                    (Some(listed), Some(_)) => Ok(listed.contains_key(&o.key)),
+                    (None, Some(k)) => kind.exists(o.backend, &k).await,
                 };
                 match there {
                     Ok(true) => {}
@@ -265,25 +405,22 @@ async fn orphans(state: &AppState, opts: &Options, report: &mut Report) -> Resul
         }
     }
     drop(c);
+
     let now = SystemTime::now();
     let mut seen: HashSet<(Backend, String)> = HashSet::new();
-    for store in stores.values() {
-        let listed: Vec<Listed> = match store.list().await {
-            None => {
-                report.not_listed.push(format!("{}: cannot be listed; its orphans are not checked", store.backend()));
-                continue;
-            }
-            Some(Err(e)) => {
-                report.not_listed.push(format!("{}: {e}", store.backend()));
-                continue;
-            }
-            Some(Ok(l)) => l,
-        };
+    let mut ids: Vec<&usize> = listings.keys().collect();
+    ids.sort_by_key(|id| stores[id].backend().to_string());
+    for id in ids {
+        let store = &stores[id];
+        let mut listed: Vec<&Listed> = listings[id]
+            .values()
+            .filter(|o| {
+                let at = (store.backend(), o.key.clone());
+                !known.contains(&at) && seen.insert(at)
+            })
+            .collect();
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
         for o in listed {
-            let id = (store.backend(), o.key.clone());
-            if known.contains(&id) || !seen.insert(id) {
-                continue;
-            }
             let old_enough = o.modified.and_then(|m| now.duration_since(m).ok()).is_none_or(|age| age >= opts.grace);
             let mut removed = false;
             if opts.fix && old_enough {
@@ -294,7 +431,12 @@ async fn orphans(state: &AppState, opts: &Options, report: &mut Report) -> Resul
                     }
                 }
             }
-            report.objects_without_row.push(Orphan { backend: store.backend(), key: o.key, bytes: o.bytes, removed });
+            report.objects_without_row.push(Orphan {
+                backend: store.backend(),
+                key: o.key.clone(),
+                bytes: o.bytes,
+                removed,
+            });
         }
     }
     Ok(())

@@ -189,8 +189,14 @@ fn deflated() -> SimpleFileOptions {
 
 /// A file name as a ZIP entry: no directories, nothing a file system would refuse.
 fn entry_name(name: &str) -> String {
-    let cleaned: String =
-        name.chars().map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
+    // no path separators, no control characters, and none of the invisible ones that reorder or
+    // hide text (an "invoice\u{202E}fdp.exe" would show as "invoiceexe.pdf")
+    let hidden =
+        |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_control() || hidden(c) || matches!(c, '/' | '\\' | ':') { '_' } else { c })
+        .collect();
     let trimmed = cleaned.trim_matches(['.', ' ']);
     if trimmed.is_empty() {
         "document".to_owned()
@@ -347,4 +353,31 @@ async fn store(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, run: i
     }
     tracing::info!(user_id, archive_id = id, bytes, "account archive stored");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::entry_name;
+
+    #[test]
+    fn hostile_file_names_stay_one_harmless_entry() {
+        for (given, want) in [
+            ("../../etc/passwd", "_.._etc_passwd"),
+            ("..\\..\\boot.ini", "_.._boot.ini"),
+            ("C:\\Windows\\evil.dll", "C__Windows_evil.dll"),
+            ("/absolute.txt", "_absolute.txt"),
+            ("line\nbreak\r\u{0}.pdf", "line_break__.pdf"),
+            ("invoice\u{202E}fdp.exe", "invoice_fdp.exe"),
+            ("zero\u{200B}width\u{FEFF}.txt", "zero_width_.txt"),
+            ("...", "document"),
+            ("  ", "document"),
+            ("", "document"),
+            ("report.pdf", "report.pdf"),
+            ("Übersicht – März.docx", "Übersicht – März.docx"),
+        ] {
+            assert_eq!(entry_name(given), want, "{given:?}");
+        }
+        let long = entry_name(&"ü".repeat(500));
+        assert_eq!(long.chars().count(), 120);
+    }
 }

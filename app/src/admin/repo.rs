@@ -129,10 +129,15 @@ struct Run {
     detail: String,
 }
 
-/// The newest backups, restores and maintenance runs.
+/// The newest backups, restores and maintenance runs, and the last hourly upkeep (one an hour
+/// would crowd out the rest).
 pub async fn runs(c: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<RunRow>> {
     let rows: Vec<Run> = diesel::sql_query(
-        "SELECT kind, started_at, ok, detail FROM maintenance_runs ORDER BY started_at DESC LIMIT $1",
+        "(SELECT kind, started_at, ok, detail FROM maintenance_runs WHERE kind <> 'upkeep' \
+           ORDER BY started_at DESC LIMIT $1) \
+         UNION ALL (SELECT kind, started_at, ok, detail FROM maintenance_runs WHERE kind = 'upkeep' \
+           ORDER BY started_at DESC LIMIT 1) \
+         ORDER BY started_at DESC",
     )
     .bind::<BigInt, _>(limit)
     .load(c)

@@ -119,13 +119,17 @@ fn Overview(o: AdminOverview) -> impl IntoView {
         </section>
         <section class="card wide" aria-labelledby="admin-runs">
             <h2 id="admin-runs">"Backups and maintenance"</h2>
+            {(!runs.iter().any(|r| r.kind == "backup"))
+                .then(|| {
+                    view! {
+                        <p data-testid="admin-no-backup">
+                            "No backup yet. Run " <code>"bartleby backup"</code> ", or set " <code>"BACKUP_SCHEDULE"</code>
+                            "."
+                        </p>
+                    }
+                })}
             {if runs.is_empty() {
-                view! {
-                    <p data-testid="admin-runs">
-                        "No backup yet. Run " <code>"bartleby backup"</code> ", or set " <code>"BACKUP_SCHEDULE"</code> "."
-                    </p>
-                }
-                .into_any()
+                ().into_any()
             } else {
                 view! {
                     <ul data-testid="admin-runs">

@@ -207,7 +207,7 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
         if let Some(pool) = state.vector.pool() {
             // if the vector database is down the vector stays behind, unseen: search only shows
             // items that are still in the metadata database
-            match pool.get().await {
+            match crate::platform::db::conn_as_reader(pool, user_id, &[]).await {
                 Ok(mut vc) => {
                     if let Err(e) = crate::vectors::delete_items(&mut vc, user_id, &[id]).await {
                         tracing::warn!(error = %e, item_id = id, "could not delete the item's vector");

@@ -46,7 +46,7 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, D
     manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|c| {
         Box::pin(async move {
             use diesel_async::SimpleAsyncConnection;
-            c.batch_execute("RESET ROLE; RESET bartleby.user_id").await
+            c.batch_execute("RESET ROLE; RESET bartleby.user_id; RESET bartleby.documents").await
         })
     }));
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
@@ -82,6 +82,21 @@ pub async fn conn_as(pool: &DbPool, user_id: i64) -> Result<DbConn, AppError> {
         // the role could not be created here (see the migration): the user is still set
         tracing::debug!(error = %e, "row-level security is not enforced");
         c.batch_execute(&format!("SET bartleby.user_id = '{user_id}'")).await.map_err(query_failed)?;
+    }
+    Ok(c)
+}
+
+/// Takes a connection to the vector database for one user's search: its row-level security
+/// (vector migration 900004) then limits every query to `user_id`'s vectors and those of
+/// `shared`, the documents shared with them as the metadata database's own policies listed them.
+pub async fn conn_as_reader(pool: &DbPool, user_id: i64, shared: &[i64]) -> Result<DbConn, AppError> {
+    use diesel_async::SimpleAsyncConnection;
+    let documents = shared.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let who = format!("SET bartleby.user_id = '{user_id}'; SET bartleby.documents = '{{{documents}}}'");
+    let mut c = conn(pool).await?;
+    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; {who}")).await {
+        tracing::debug!(error = %e, "row-level security is not enforced on the vectors");
+        c.batch_execute(&who).await.map_err(query_failed)?;
     }
     Ok(c)
 }

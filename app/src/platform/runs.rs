@@ -13,6 +13,8 @@ pub enum RunKind {
     Backup,
     Restore,
     Maintenance,
+    /// the hourly light maintenance while serving
+    Upkeep,
 }
 
 impl RunKind {
@@ -21,6 +23,7 @@ impl RunKind {
             Self::Backup => "backup",
             Self::Restore => "restore",
             Self::Maintenance => "maintenance",
+            Self::Upkeep => "upkeep",
         }
     }
 }
@@ -63,4 +66,11 @@ pub async fn last(c: &mut AsyncPgConnection, kind: RunKind, ok_only: bool) -> Qu
         q = q.filter(r::ok.eq(true));
     }
     q.order(r::started_at.desc()).select(Run::as_select()).first(c).await.optional()
+}
+
+/// Forgets the runs of `kind` started before `before`.
+pub async fn forget(c: &mut AsyncPgConnection, kind: RunKind, before: OffsetDateTime) -> QueryResult<usize> {
+    diesel::delete(r::maintenance_runs.filter(r::kind.eq(kind.as_str())).filter(r::started_at.lt(before)))
+        .execute(c)
+        .await
 }

@@ -67,6 +67,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    index_baselines (name) {
+        name -> Text,
+        bytes_per_row -> Float8,
+        measured_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     inventory_assets (id) {
         id -> Int8,
         user_id -> Int8,
@@ -293,6 +301,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_access,
     document_chunks,
     document_pages,
+    index_baselines,
     inventory_assets,
     jobs,
     maintenance_runs,

@@ -305,7 +305,8 @@ async fn vector_hits(
                 "The vector database is not answering, so results match your words only. Search by meaning comes back by itself when it does.".into(),
             )
         };
-        let mut vc = pool.get().await.map_err(|e| down(&e))?;
+        let mut vc =
+            crate::platform::db::conn_as_reader(&pool, user_id, scope.document_ids()).await.map_err(|e| down(&e))?;
         let passages = vectors::nearest(&mut vc, scope, in_scope, &v, CANDIDATES).await.map_err(|e| down(&e))?;
         tracing::debug!(distances = ?passages.iter().take(8).map(|h| h.distance).collect::<Vec<_>>(), "nearest passages");
         let items = if items > 0 {

@@ -440,7 +440,7 @@ async fn the_first_account_administers_the_installation_and_nobody_else_sees_the
 /// documents shared with him.
 #[tokio::test(flavor = "multi_thread")]
 async fn row_level_security_holds_when_a_query_forgets_its_filter() {
-    use app::platform::db::{conn, conn_as, rls_enforced};
+    use app::platform::db::{conn, conn_as, conn_as_reader, rls_enforced};
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -493,4 +493,27 @@ async fn row_level_security_holds_when_a_query_forgets_its_filter() {
     assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_inventory").await, 2);
     assert_eq!(item_json(&app, anns_item).await["name"], "Ann's clock");
     assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_documents").await, 2);
+    drop(c);
+
+    // the vectors: Bob's search reads his own and those of the documents shared with him, nothing else
+    let vpool = app.state.vector.pool().expect("the test cluster has pgvector");
+    let mut vc = conn(vpool).await.unwrap();
+    let anns_passages =
+        count(&mut vc, &format!("SELECT count(*) AS n FROM document_vectors WHERE user_id = {ann_id}")).await;
+    assert!(anns_passages >= 2, "both of Ann's notes were embedded ({anns_passages})");
+    drop(vc);
+    let mut vc = conn_as_reader(vpool, bob_id, &[]).await.unwrap();
+    assert_eq!(count(&mut vc, "SELECT count(*) AS n FROM document_vectors").await, 0);
+    assert_eq!(count(&mut vc, &format!("SELECT count(*) AS n FROM item_vectors WHERE user_id <> {bob_id}")).await, 0);
+    assert_eq!(diesel::sql_query("DELETE FROM document_vectors").execute(&mut vc).await.unwrap(), 0);
+    drop(vc);
+    let mut vc = conn_as_reader(vpool, bob_id, &[shared]).await.unwrap();
+    assert_eq!(count(&mut vc, "SELECT count(*) AS n FROM document_vectors").await, 1, "the shared note's passage");
+    assert_eq!(diesel::sql_query("DELETE FROM document_vectors").execute(&mut vc).await.unwrap(), 0, "read-only");
+    drop(vc);
+    let mut vc = conn(vpool).await.unwrap();
+    assert_eq!(
+        count(&mut vc, &format!("SELECT count(*) AS n FROM document_vectors WHERE user_id = {ann_id}")).await,
+        anns_passages
+    );
 }

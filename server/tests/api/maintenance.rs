@@ -1,4 +1,5 @@
-//! Maintenance: the orphan check on every backend, and its report.
+//! Maintenance: the orphan check on every backend, the rebuild of bloated indexes, the hourly
+//! upkeep, and the report.
 
 use crate::documents::{ids, upload_docs};
 use crate::helpers::*;
@@ -30,7 +31,8 @@ async fn maintenance_finds_orphans_on_every_backend_and_removes_only_old_ones_wh
     let doc_file = bucket.join(format!("users/{user}/documents/{doc}.txt"));
     std::fs::remove_file(&doc_file).unwrap();
 
-    let check = |fix: bool, grace: Duration| Options { fix, reindex: false, grace };
+    let check =
+        |fix: bool, grace: Duration| Options { fix, reindex: false, grace, bloat_floor: maintenance::BLOAT_FLOOR };
     let r = maintenance::run(&app.state, &check(false, Duration::ZERO)).await.unwrap();
     assert_eq!(r.rows_checked, 4, "photo, two thumbnails, document");
     assert_eq!(r.rows_without_object.len(), 1, "{:?}", r.rows_without_object);
@@ -90,10 +92,78 @@ async fn maintenance_lists_vercel_blob_for_orphans_too() {
     assert!(r.status().is_success(), "{}", r.status());
     assert_eq!(double.pathnames().len(), 4);
 
-    let r = maintenance::run(&app.state, &Options { fix: true, reindex: false, grace: Duration::ZERO }).await.unwrap();
+    let r = maintenance::run(
+        &app.state,
+        &Options { fix: true, reindex: false, grace: Duration::ZERO, bloat_floor: maintenance::BLOAT_FLOOR },
+    )
+    .await
+    .unwrap();
     assert!(r.not_listed.is_empty(), "{:?}", r.not_listed);
     let found: Vec<(String, bool)> =
         r.objects_without_row.iter().map(|o| (format!("{}:{}", o.backend, o.key), o.removed)).collect();
     assert_eq!(found, vec![(format!("vercel:{stray}"), true)]);
     assert_eq!(double.pathnames().len(), 3, "the photo and its thumbnails stay");
+}
+
+/// An index is rebuilt when it has bloated (here: nine rows in ten deleted), not before and not
+/// again after; the hourly upkeep does the same and is recorded for the administrator.
+#[tokio::test(flavor = "multi_thread")]
+async fn maintenance_rebuilds_an_index_only_when_it_has_bloated() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    async fn pkey_bytes(app: &TestApp) -> i64 {
+        let mut c = app.state.db.get().await.unwrap();
+        diesel::sql_query("SELECT pg_relation_size('user_inventory_pkey') AS n")
+            .get_result::<N>(&mut c)
+            .await
+            .unwrap()
+            .n
+    }
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("tidy"), "Tidy").await;
+    let user = app.me().await["id"].as_i64().unwrap();
+    let mut c = app.state.db.get().await.unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO user_inventory (user_id, name) SELECT {user}, 'thing ' || g FROM generate_series(1, 20000) g"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    drop(c);
+    let opts = Options { fix: false, reindex: false, grace: Duration::from_secs(86_400), bloat_floor: 0 };
+    let pkey = |r: &maintenance::Report| r.reindexed.iter().find(|i| i.starts_with("user_inventory_pkey ")).cloned();
+
+    let first = maintenance::run(&app.state, &opts).await.unwrap();
+    assert_eq!(pkey(&first), None, "the first run only measures: {:?}", first.reindexed);
+    let full = pkey_bytes(&app).await;
+
+    let mut c = app.state.db.get().await.unwrap();
+    diesel::sql_query(format!("DELETE FROM user_inventory WHERE user_id = {user} AND id % 10 <> 0"))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    drop(c);
+    let second = maintenance::run(&app.state, &opts).await.unwrap();
+    let rebuilt = pkey(&second).unwrap_or_else(|| panic!("bloated, so rebuilt: {:?}", second.reindexed));
+    assert!(rebuilt.contains("× its best size per row"), "{rebuilt}");
+    let after = pkey_bytes(&app).await;
+    assert!(after * 4 < full, "the rebuilt index is smaller: {full} → {after} bytes");
+    assert!(maintenance::render(&second).contains("Reindexed: "), "{}", maintenance::render(&second));
+
+    let third = maintenance::run(&app.state, &opts).await.unwrap();
+    assert_eq!(pkey(&third), None, "not bloated any more: {:?}", third.reindexed);
+    let mut c = app.state.db.get().await.unwrap();
+    let left = diesel::sql_query("SELECT count(*) AS n FROM user_inventory").get_result::<N>(&mut c).await.unwrap().n;
+    assert_eq!(left, 2_000, "nothing lost");
+    drop(c);
+
+    // the hourly upkeep, recorded and shown to the administrator
+    maintenance::upkeep(&app.state).await;
+    let html = app.get("/admin").await.text().await.unwrap();
+    assert!(html.contains("upkeep<!>, <!>done<!>: <!>pruned 0 temporary files"), "{html}");
+    assert!(html.contains("No backup yet"), "{html}");
 }
