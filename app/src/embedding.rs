@@ -24,6 +24,10 @@ pub trait Embedder: Send + Sync {
     /// Recorded with every vector: a different id means different vectors.
     fn model_id(&self) -> &str;
     fn dimensions(&self) -> usize;
+    /// Whether the model is in memory now; `None` for a remote model.
+    fn loaded(&self) -> Option<bool> {
+        None
+    }
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
     /// One search query: someone is waiting for it, so it goes ahead of passages being ingested.
     async fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
@@ -41,6 +45,9 @@ pub trait Embedder: Send + Sync {
 /// a queue of them, and concurrent searches share one pass. Ingest batches use every core; a pass
 /// over a few short queries runs on one thread (splitting so little work costs more than it saves,
 /// and leaves a core to the database answering the rest of the search).
+///
+/// The weights (91 MB) are read on the first request, not at start-up, and given back when the
+/// model has had nothing to do for `idle` (default five minutes): an idle server keeps none of it.
 pub struct LocalEmbedder {
     lanes: Arc<Lanes>,
     id: String,
@@ -65,6 +72,7 @@ struct Waiting {
 struct Lanes {
     waiting: Mutex<Waiting>,
     ready: Condvar,
+    loaded: std::sync::atomic::AtomicBool,
 }
 
 /// At most this many queries share one forward pass.
@@ -75,11 +83,10 @@ pub const LOCAL_MODEL_FILES: [&str; 3] = ["config.json", "tokenizer.json", "mode
 const MAX_TOKENS: usize = 256;
 
 impl LocalEmbedder {
-    /// Loads the model from `dir` (150–400 ms; the weights are read into memory, 91 MB) and starts
-    /// its thread, which ends when the embedder is dropped.
-    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        use candle_core::{DType, Device};
-        use candle_transformers::models::bert::{BertModel, Config};
+    /// Opens the model in `dir`: checks its files are there and reads its configuration, and starts
+    /// the model's thread, which ends when the embedder is dropped. The weights are read when the
+    /// first text arrives (150–400 ms) and dropped after `idle` without work.
+    pub fn load(dir: &Path, idle: std::time::Duration) -> Result<Self, EmbedError> {
         for f in LOCAL_MODEL_FILES {
             if !dir.join(f).is_file() {
                 return Err(EmbedError::Load(format!(
@@ -88,35 +95,15 @@ impl LocalEmbedder {
                 )));
             }
         }
-        let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| EmbedError::Load(format!("{f}: {e}")));
-        let config: Config =
-            serde_json::from_slice(&read("config.json")?).map_err(|e| EmbedError::Load(format!("config.json: {e}")))?;
-        let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| EmbedError::Load(format!("tokenizer.json: {e}")))?;
-        // the packaged tokenizer pads and truncates to a fixed 128; sentence-transformers pads to the
-        // longest in the batch and truncates at 256
-        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
-        tokenizer.with_padding(Some(tokenizers::PaddingParams {
-            strategy: tokenizers::PaddingStrategy::BatchLongest,
-            pad_id,
-            pad_token: "[PAD]".into(),
-            ..Default::default()
-        }));
-        tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
-            .map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
-        let vb = candle_nn::VarBuilder::from_buffered_safetensors(read("model.safetensors")?, DType::F32, &Device::Cpu)
-            .map_err(|e| EmbedError::Load(format!("model.safetensors: {e}")))?;
-        let dimensions = config.hidden_size;
-        let model = BertModel::load(vb, &config).map_err(|e| EmbedError::Load(format!("model: {e}")))?;
+        let config = LocalModel::config(dir)?;
         let lanes = Arc::new(Lanes::default());
-        let worker = LocalModel { model, tokenizer };
         let worker_lanes = lanes.clone();
+        let dir = dir.to_owned();
         std::thread::Builder::new()
             .name("embedder".into())
-            .spawn(move || worker.serve(&worker_lanes))
+            .spawn(move || LocalModel::serve(&dir, &worker_lanes, idle))
             .map_err(|e| EmbedError::Load(format!("could not start the model's thread: {e}")))?;
-        Ok(Self { lanes, id: "local/all-MiniLM-L6-v2".into(), dimensions })
+        Ok(Self { lanes, id: "local/all-MiniLM-L6-v2".into(), dimensions: config.hidden_size })
     }
 
     fn submit(&self, push: impl FnOnce(&mut Waiting)) -> Result<(), EmbedError> {
@@ -140,13 +127,68 @@ impl Drop for LocalEmbedder {
 enum Work {
     Queries(Vec<(String, Reply)>),
     Batch(Vec<String>, Reply),
+    /// nothing came for the idle time: give the weights back
+    Unload,
+}
+
+impl Work {
+    /// Answers every request of this work with `err`.
+    fn fail(self, err: &EmbedError) {
+        match self {
+            Work::Queries(waiting) => {
+                for (_, reply) in waiting {
+                    let _ = reply.send(Err(EmbedError::Load(err.to_string())));
+                }
+            }
+            Work::Batch(_, reply) => {
+                let _ = reply.send(Err(EmbedError::Load(err.to_string())));
+            }
+            Work::Unload => {}
+        }
+    }
 }
 
 impl LocalModel {
+    fn config(dir: &Path) -> Result<candle_transformers::models::bert::Config, EmbedError> {
+        let bytes =
+            std::fs::read(dir.join("config.json")).map_err(|e| EmbedError::Load(format!("config.json: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| EmbedError::Load(format!("config.json: {e}")))
+    }
+
+    /// Reads the tokenizer and the weights.
+    fn load(dir: &Path) -> Result<Self, EmbedError> {
+        use candle_core::{DType, Device};
+        use candle_transformers::models::bert::BertModel;
+        let config = Self::config(dir)?;
+        let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| EmbedError::Load(format!("tokenizer.json: {e}")))?;
+        // the packaged tokenizer pads and truncates to a fixed 128; sentence-transformers pads to the
+        // longest in the batch and truncates at 256
+        let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
+        tokenizer.with_padding(Some(tokenizers::PaddingParams {
+            strategy: tokenizers::PaddingStrategy::BatchLongest,
+            pad_id,
+            pad_token: "[PAD]".into(),
+            ..Default::default()
+        }));
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .map_err(|e| EmbedError::Load(format!("tokenizer: {e}")))?;
+        let weights = std::fs::read(dir.join("model.safetensors"))
+            .map_err(|e| EmbedError::Load(format!("model.safetensors: {e}")))?;
+        let vb = candle_nn::VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+            .map_err(|e| EmbedError::Load(format!("model.safetensors: {e}")))?;
+        let model = BertModel::load(vb, &config).map_err(|e| EmbedError::Load(format!("model: {e}")))?;
+        Ok(Self { model, tokenizer })
+    }
+
     /// The model's thread: waiting queries first (together), then one ingest batch; until closed.
-    fn serve(self, lanes: &Lanes) {
+    /// The model is loaded for the first work and dropped after `idle` without any.
+    fn serve(dir: &Path, lanes: &Lanes, idle: std::time::Duration) {
+        use std::sync::atomic::Ordering;
         let one_thread =
             rayon::ThreadPoolBuilder::new().num_threads(1).thread_name(|_| "embedder-query".into()).build();
+        let mut model: Option<LocalModel> = None;
         loop {
             let work = {
                 let Ok(mut w) = lanes.waiting.lock() else { return };
@@ -161,21 +203,55 @@ impl LocalModel {
                     if w.closed {
                         return;
                     }
-                    w = match lanes.ready.wait(w) {
-                        Ok(w) => w,
+                    if model.is_none() {
+                        w = match lanes.ready.wait(w) {
+                            Ok(w) => w,
+                            Err(_) => return,
+                        };
+                        continue;
+                    }
+                    let (next, waited) = match lanes.ready.wait_timeout(w, idle) {
+                        Ok(r) => r,
                         Err(_) => return,
                     };
+                    w = next;
+                    if waited.timed_out() && w.queries.is_empty() && w.batches.is_empty() && !w.closed {
+                        break Work::Unload;
+                    }
                 }
             };
+            if let Work::Unload = work {
+                model = None;
+                lanes.loaded.store(false, Ordering::Relaxed);
+                tracing::info!(idle_secs = idle.as_secs(), "embedding model unloaded after its idle time");
+                continue;
+            }
+            if model.is_none() {
+                let started = std::time::Instant::now();
+                match LocalModel::load(dir) {
+                    Ok(m) => {
+                        model = Some(m);
+                        lanes.loaded.store(true, Ordering::Relaxed);
+                        tracing::info!(ms = started.elapsed().as_millis() as u64, "embedding model loaded");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the embedding model could not be loaded");
+                        work.fail(&e);
+                        continue;
+                    }
+                }
+            }
+            let Some(m) = model.as_ref() else { continue };
             match work {
+                Work::Unload => {}
                 Work::Batch(texts, reply) => {
-                    let _ = reply.send(self.embed_caught(&texts));
+                    let _ = reply.send(m.embed_caught(&texts));
                 }
                 Work::Queries(waiting) => {
                     let (texts, replies): (Vec<String>, Vec<Reply>) = waiting.into_iter().unzip();
                     let vectors = match &one_thread {
-                        Ok(pool) => pool.install(|| self.embed_caught(&texts)),
-                        Err(_) => self.embed_caught(&texts),
+                        Ok(pool) => pool.install(|| m.embed_caught(&texts)),
+                        Err(_) => m.embed_caught(&texts),
                     };
                     match vectors {
                         Ok(vectors) => {
@@ -236,6 +312,9 @@ impl Embedder for LocalEmbedder {
     }
     fn dimensions(&self) -> usize {
         self.dimensions
+    }
+    fn loaded(&self) -> Option<bool> {
+        Some(self.lanes.loaded.load(std::sync::atomic::Ordering::Relaxed))
     }
     #[tracing::instrument(name = "embed", skip_all, fields(model = self.id.as_str(), texts = texts.len()), err(Display))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -29,7 +29,7 @@ pub mod vectors;
 pub mod widgets;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
@@ -76,6 +76,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href=format!("/{}/bartleby.css", options.site_pkg_dir)/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -117,7 +118,6 @@ pub fn App() -> impl IntoView {
     view! {
         // every page's <Title text=…/> goes through this formatter: user text is escaped in <title>
         <Title formatter=raw_text_content/>
-        <Stylesheet id="leptos" href="/pkg/bartleby.css"/>
         <Router>
             <div class="app" data-hydrated=move || hydrated.get().to_string()>
                 <a class="skip-link" href="#main">"Skip to content"</a>

@@ -367,7 +367,7 @@ pub async fn load_passages(state: &AppState, user: i64, passages: usize) -> Resu
 fn vocab_and_topics(state: &AppState, rng: &mut Rng) -> Result<(Vec<String>, Vec<Topic>)> {
     let dims = state.embedder.as_ref().map(|e| e.dimensions()).unwrap_or(384);
     let vocab_file = match &state.config.embedding {
-        app::platform::config::EmbeddingConfig::Local { model_dir } => model_dir.join("vocab.txt"),
+        app::platform::config::EmbeddingConfig::Local { model_dir, .. } => model_dir.join("vocab.txt"),
         _ => std::path::PathBuf::from("/nonexistent"),
     };
     let vocab: Vec<String> = std::fs::read_to_string(&vocab_file)

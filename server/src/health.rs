@@ -18,6 +18,10 @@ pub struct Health {
     pub vector_db: Component,
     /// The embedding model: `ok` with its id, or `absent` (search matches words only).
     pub embedder: Component,
+    /// Whether the local model is in memory now (it is read on first use and given back when
+    /// idle); absent for a remote model or none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_loaded: Option<bool>,
     pub storage: Vec<StorageComponent>,
     /// The last backup: `ok` or `failed` with when and where, `never`, or `off` (no schedule and
     /// none made by hand).
@@ -154,7 +158,16 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         Some(e) => Component {
             status: "ok",
             latency_ms: None,
-            detail: Some(format!("{} ({} dimensions)", e.model_id(), e.dimensions())),
+            detail: Some(format!(
+                "{} ({} dimensions){}",
+                e.model_id(),
+                e.dimensions(),
+                match e.loaded() {
+                    Some(true) => ", loaded",
+                    Some(false) => ", loaded on first use",
+                    None => "",
+                }
+            )),
         },
         None => Component { status: "absent", latency_ms: None, detail: Some("search matches words only".into()) },
     };
@@ -202,6 +215,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             version: env!("CARGO_PKG_VERSION"),
             metadata_db,
             vector_db,
+            model_loaded: state.embedder.as_ref().and_then(|e| e.loaded()),
             embedder,
             storage,
             backup,

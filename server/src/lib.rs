@@ -49,7 +49,7 @@ pub async fn build_state_with(config: Config, database_url: &str, check_model: b
     let leptos_options = LeptosOptions::builder()
         .output_name("bartleby")
         .site_root(config.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(bundle_dir(&config.site_root))
         .site_addr(std::net::SocketAddr::new(config.bind_addr, config.port))
         .build();
     let images = app::storage::build::images(&config)?;
@@ -101,19 +101,20 @@ pub async fn load_embedder(config: &Config) -> Result<Option<Arc<dyn Embedder>>>
             tracing::info!(model, dimensions, "embeddings from an OpenAI-compatible API");
             Ok(Some(Arc::new(e)))
         }
-        EmbeddingConfig::Local { model_dir } => {
+        EmbeddingConfig::Local { model_dir, idle } => {
             let cache = LOCAL.get_or_init(Default::default);
             if let Some(e) = cache.lock().ok().and_then(|c| c.get(model_dir).cloned()) {
                 return Ok(Some(e));
             }
             let dir = model_dir.clone();
-            match tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir)).await? {
+            let idle = *idle;
+            match tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, idle)).await? {
                 Ok(e) => {
                     let e = Arc::new(e);
                     if let Ok(mut c) = cache.lock() {
                         c.insert(model_dir.clone(), e.clone());
                     }
-                    tracing::info!(dir = %model_dir.display(), "local embedding model loaded");
+                    tracing::info!(dir = %model_dir.display(), "local embedding model found (loaded on first use)");
                     Ok(Some(e))
                 }
                 Err(err) => {
@@ -183,6 +184,21 @@ async fn connect_vector_db(config: &Config, database_url: &str) -> VectorDb {
     }
 }
 
+/// Where the pages find the WASM, JS and CSS: `pkg/<hash>`, the directory `scripts/build-site.sh`
+/// named by the bundle's content and wrote into `pkg/current` (plain `pkg` when the site was never
+/// built: pages then render without their script).
+pub fn bundle_dir(site_root: &std::path::Path) -> String {
+    match std::fs::read_to_string(site_root.join("pkg/current")) {
+        Ok(hash) if !hash.trim().is_empty() && hash.trim().chars().all(|c| c.is_ascii_hexdigit()) => {
+            format!("pkg/{}", hash.trim())
+        }
+        _ => {
+            tracing::warn!(site = %site_root.display(), "no built bundle (pkg/current): run scripts/build-site.sh");
+            "pkg".to_owned()
+        }
+    }
+}
+
 /// The whole application: pages, server functions, health, sessions and the protective middleware.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -243,6 +259,10 @@ pub fn router(state: AppState) -> Router {
         // answer "interrupted" and remove what they had spooled)
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(config.http.body_idle_timeout))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_page))
+        .layer(tower_http::compression::CompressionLayer::new().compress_when({
+            use tower_http::compression::predicate::{Predicate, SizeAbove};
+            SizeAbove::new(1024).and(middleware::worth_compressing)
+        }))
         .layer(axum::middleware::from_fn(middleware::friendly_errors))
         // each request's start and end (method, path, status, latency) at debug level; a 5xx
         // answer at warn (the cause, when there is one, is logged where it happened)

@@ -132,6 +132,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     let is_api = req.uri().path().starts_with("/api/");
+    let caching = caching(req.uri().path());
     let mut res = next.run(req).await;
     if is_api && res.status() == StatusCode::INTERNAL_SERVER_ERROR {
         res = fix_server_fn_status(res).await;
@@ -140,7 +141,58 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         mark_cookies_secure(res.headers_mut(), &state.config.session_cookie_name);
     }
     add_security_headers(res.headers_mut());
+    if res.status().is_success() && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
+    }
     res
+}
+
+/// How long a browser may keep what a path answers, unless the handler said otherwise. A bundle
+/// under `pkg/<hash>/` never changes (a new build gets a new hash): a year. The site's icons: a
+/// day. Everything else (pages, server functions) is one user's, and fresh each time.
+fn caching(path: &str) -> &'static str {
+    let hashed_bundle = path
+        .strip_prefix("/pkg/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(dir, _)| dir.len() >= 16 && dir.chars().all(|c| c.is_ascii_hexdigit()));
+    if hashed_bundle {
+        "public, max-age=31536000, immutable"
+    } else if matches!(path, "/favicon.svg" | "/favicon.ico" | "/robots.txt") {
+        "public, max-age=86400"
+    } else if path.starts_with("/pkg/") {
+        "no-cache"
+    } else {
+        "private, no-cache"
+    }
+}
+
+/// Which answers are compressed on the way out (gzip or brotli, as the browser accepts): text —
+/// pages, server functions' JSON, CSS, JS, SVG, CSV (of 1 KiB or more: see `router`). Not files people upload
+/// and download (`Content-Disposition`), not what is already compressed (the bundle is stored
+/// precompressed, and photos are JPEG), not a server-sent stream.
+pub fn worth_compressing(
+    _status: StatusCode,
+    _version: axum::http::Version,
+    headers: &HeaderMap,
+    _extensions: &axum::http::Extensions,
+) -> bool {
+    if headers.contains_key(header::CONTENT_DISPOSITION) || headers.contains_key(header::CONTENT_ENCODING) {
+        return false;
+    }
+    let kind = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let text = [
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/csv",
+        "application/json",
+        "text/javascript",
+        "application/javascript",
+        "image/svg+xml",
+    ]
+    .iter()
+    .any(|t| kind.starts_with(t));
+    text
 }
 
 /// Errors raised before a server function runs (bad arguments) carry our JSON error but a 500

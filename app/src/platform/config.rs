@@ -193,7 +193,12 @@ pub struct HttpLimits {
 #[derive(Debug, Clone)]
 pub enum EmbeddingConfig {
     /// all-MiniLM-L6-v2 in-process, from `EMBEDDING_MODEL_DIR` (default: unpacked by scripts/setup.sh).
-    Local { model_dir: PathBuf },
+    Local {
+        model_dir: PathBuf,
+        /// the weights are given back after this long without work (`EMBEDDING_MODEL_IDLE_SECS`,
+        /// default 300)
+        idle: Duration,
+    },
     /// An OpenAI-compatible API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_EMBEDDING_MODEL`,
     /// `OPENAI_EMBEDDING_DIMENSIONS`).
     OpenAi { base_url: String, api_key: Secret, model: String, dimensions: usize },
@@ -273,6 +278,7 @@ impl Config {
                 model_dir: get("EMBEDDING_MODEL_DIR")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| cache_dir.join("models").join("all-MiniLM-L6-v2")),
+                idle: secs(&get, "EMBEDDING_MODEL_IDLE_SECS", 300)?,
             },
             (Some(other), _) => {
                 return Err(ConfigError {

@@ -1060,3 +1060,27 @@ async fn finished_jobs_are_pruned_and_failures_kept_longer() {
 fn passage(chunk_id: i64, document_id: i64, user_id: i64, embedding: Vec<f32>) -> app::vectors::PassageVector {
     app::vectors::PassageVector { chunk_id, document_id, user_id, embedding }
 }
+
+/// The local model is read on first use, not at start-up, and given back after its idle time; the
+/// next text reads it again. (`/api/health` reports which: `model_loaded`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_local_model_loads_on_first_use_and_unloads_when_idle() {
+    use app::embedding::{Embedder, LocalEmbedder};
+    let config = test_config("postgres://unused", &[]);
+    let app::platform::config::EmbeddingConfig::Local { model_dir, .. } = &config.embedding else {
+        panic!("the tests run the local model")
+    };
+    let e = LocalEmbedder::load(model_dir, Duration::from_millis(1500)).unwrap();
+    assert_eq!(e.loaded(), Some(false), "opening the model reads no weights");
+    assert_eq!(e.dimensions(), 384);
+    let first = e.embed_query("a brass barometer").await.unwrap();
+    assert_eq!(e.loaded(), Some(true));
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(e.loaded(), Some(false), "given back after its idle time");
+    let again = e.embed_query("a brass barometer").await.unwrap();
+    assert_eq!(first, again, "read again, the same model");
+
+    let app = TestApp::spawn().await;
+    let health: Value = app.get("/api/health").await.json().await.unwrap();
+    assert!(health["model_loaded"].is_boolean(), "{health}");
+}

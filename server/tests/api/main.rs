@@ -16,4 +16,5 @@ mod leaving;
 mod maintenance;
 mod migrations;
 mod organising;
+mod serving;
 mod storage;
