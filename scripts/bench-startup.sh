@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bartleby/target}
 BIN="$CARGO_TARGET_DIR/release/bartleby"
-[ -x "$BIN" ] && [ -f target/site/pkg/bartleby_bg.wasm.gz ] || scripts/build-site.sh release >/dev/null
+PKG=target/site/pkg/$(cat target/site/pkg/current 2>/dev/null)
+[ -x "$BIN" ] && [ -f "$PKG/bartleby_bg.wasm.br" ] || { scripts/build-site.sh release >/dev/null; PKG=target/site/pkg/$(cat target/site/pkg/current); }
 PORT=${BENCH_PORT:-3999}
 DATA=$(mktemp -d /tmp/bartleby-bench-XXXXXX); chmod 755 "$DATA"
 PID=
@@ -22,9 +23,10 @@ start_and_time() {
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
 
-wasm=target/site/pkg/bartleby_bg.wasm
-printf '%-44s %s\n' "WASM bundle (release, wasm-opt -Oz)" "$(stat -c %s $wasm) bytes raw, $(gzip -9 -c $wasm | wc -c) gzip"
-printf '%-44s %s\n' "JS glue" "$(stat -c %s target/site/pkg/bartleby.js) bytes raw, $(gzip -9 -c target/site/pkg/bartleby.js | wc -c) gzip"
+for f in bartleby_bg.wasm bartleby.js bartleby.css; do
+  printf '%-44s %s\n' "$f (release, as served)" \
+    "$(stat -c %s "$PKG/$f") bytes raw, $(stat -c %s "$PKG/$f.gz") gzip, $(stat -c %s "$PKG/$f.br") brotli"
+done
 start_and_time; stop
 printf '%-44s %s ms\n' "start → first page, new DATA_DIR (initdb)" "$ELAPSED"
 start_and_time
@@ -39,4 +41,14 @@ printf '%-44s %s\n' "embedded Postgres RSS at idle (postmaster)" "$pg_total kB"
 times=$(for _ in $(seq 200); do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/login"; done | sort -n)
 p50=$(sed -n '100p' <<<"$times"); p95=$(sed -n '190p' <<<"$times")
 printf '%-44s p50 %.1f ms, p95 %.1f ms\n' "GET /login (SSR), 200 sequential requests" "$(echo "$p50*1000" | bc -l)" "$(echo "$p95*1000" | bc -l)"
+printf '%-44s %s\n' "model loaded at idle (/api/health)" \
+  "$(curl -s "http://127.0.0.1:$PORT/api/health" | grep -o '"model_loaded":[a-z]*' | cut -d: -f2)"
+# one search reads the model: the server's size with it
+JAR=$DATA/cookies
+curl -s -o /dev/null -c "$JAR" -b "$JAR" -X POST "http://127.0.0.1:$PORT/api/auth/sign_up" \
+  --data-urlencode "email=bench@example.com" --data-urlencode "display_name=Bench" --data-urlencode "password=correct horse battery"
+curl -s -o /dev/null -c "$JAR" -b "$JAR" -X POST "http://127.0.0.1:$PORT/api/search" \
+  -d "query[q]=how+to+care+for+a+barometer&query[doc_type]=&query[from]=&query[to]=&query[page]=1"
+printf '%-44s %s (model_loaded: %s)\n' "server RSS after one search" "$(awk '/VmRSS/ {print $2" kB"}' /proc/$PID/status)" \
+  "$(curl -s "http://127.0.0.1:$PORT/api/health" | grep -o '"model_loaded":[a-z]*' | cut -d: -f2)"
 stop
