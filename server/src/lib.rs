@@ -235,7 +235,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(
             Router::new()
-                .leptos_routes_with_context(&state, routes, middleware::page_csp, move || shell(options.clone()))
+                .leptos_routes_with_context(&state, routes, middleware::page_context, move || shell(options.clone()))
                 .layer(axum::middleware::from_fn_with_state(
                     config.http.page_render_timeout,
                     middleware::render_deadline,
@@ -246,7 +246,7 @@ pub fn router(state: AppState) -> Router {
                 let state = state.clone();
                 move || {
                     leptos::prelude::provide_context(state.clone());
-                    middleware::page_csp();
+                    middleware::page_context();
                 }
             },
             shell,

@@ -26,6 +26,13 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
 }
 
+/// The context of every page render: its Content-Security-Policy ([`page_csp`]) and the
+/// signed-in user, looked up once for all the page's parts (`app::auth::api::RenderUser`).
+pub fn page_context() {
+    leptos::prelude::provide_context(app::auth::api::RenderUser::default());
+    page_csp();
+}
+
 /// The Content-Security-Policy of a rendered page: scripts only from this origin or carrying the
 /// nonce leptos_axum makes for each page (and puts on its own inline scripts), WebAssembly allowed,
 /// no inline styles, no framing. Called in the Leptos context of every page render; requests
@@ -288,13 +295,31 @@ pub async fn require_sign_in(State(state): State<AppState>, session: Session, re
         return next.run(req).await;
     }
     if signed_in {
-        // Idle expiry counts from the last page load, not from sign-in: re-arm it.
-        session.set_expiry(Some(Expiry::OnInactivity(idle_timeout(&state))));
+        rearm(&state, &session).await;
         return next.run(req).await;
     }
     let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let target = if here == "/" { "/login".to_owned() } else { format!("/login?next={}", percent_encode(here)) };
     Redirect::to(&target).into_response()
+}
+
+/// When the session's idle expiry was last moved (seconds since the epoch).
+const ARMED_KEY: &str = "armed_at";
+
+/// Idle expiry counts from the last page load, not from sign-in: re-arms it — but at most once a
+/// minute (or a tenth of the idle time, if shorter), since re-arming writes the session: every
+/// page load used to write it, a database write per page.
+async fn rearm(state: &AppState, session: &Session) {
+    let idle = idle_timeout(state);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let every = (idle.whole_seconds() / 10).clamp(0, 60);
+    let armed: Option<i64> = session.get(ARMED_KEY).await.ok().flatten();
+    if armed.is_none_or(|t| now - t >= every || t > now) {
+        session.set_expiry(Some(Expiry::OnInactivity(idle)));
+        if let Err(e) = session.insert(ARMED_KEY, now).await {
+            tracing::warn!(error = %e, "could not re-arm the session's idle expiry");
+        }
+    }
 }
 
 use app::format::url as percent_encode;

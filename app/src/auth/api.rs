@@ -31,12 +31,28 @@ pub(crate) mod ctx {
 #[cfg(feature = "ssr")]
 pub use ctx::ClientIp;
 
+/// The signed-in user of one page render, looked up once: a page's parts (the header's "who am
+/// I", the table, …) each ask, and all but the first are answered from here. The server provides
+/// it in the context of every page render; a server function called on its own looks the user up.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+pub struct RenderUser(std::sync::Arc<tokio::sync::OnceCell<Option<super::repo::User>>>);
+
+/// The signed-in user of this request, if any (see [`RenderUser`]).
+#[cfg(feature = "ssr")]
+pub async fn signed_in_user() -> Result<Option<super::repo::User>, AppError> {
+    let state = crate::platform::app_state()?;
+    let session = ctx::session().await?;
+    match use_context::<RenderUser>() {
+        Some(once) => once.0.get_or_try_init(|| super::service::session_user(&state, &session)).await.cloned(),
+        None => super::service::session_user(&state, &session).await,
+    }
+}
+
 /// The signed-in user of this request, or `Unauthorized`. Every protected server function starts here.
 #[cfg(feature = "ssr")]
 pub async fn require_user() -> Result<super::repo::User, AppError> {
-    let state = crate::platform::app_state()?;
-    let session = ctx::session().await?;
-    super::service::session_user(&state, &session).await?.ok_or(AppError::Unauthorized)
+    signed_in_user().await?.ok_or(AppError::Unauthorized)
 }
 
 #[server(prefix = "/api", endpoint = "auth/sign_up")]
@@ -98,13 +114,6 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// Who am I? `None` when signed out.
 #[server(prefix = "/api", endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::platform::{app_state, respond};
-    respond(
-        async {
-            let state = app_state()?;
-            let session = ctx::session().await?;
-            Ok(super::service::session_user(&state, &session).await?.map(|u| u.view()))
-        }
-        .await,
-    )
+    use crate::platform::respond;
+    respond(async { Ok(signed_in_user().await?.map(|u| u.view())) }.await)
 }

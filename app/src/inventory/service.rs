@@ -224,11 +224,9 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
     let mut c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
-    // every place, for the location filter; the page's paths come from the same list
-    let places = locations::all(&mut c, user_id).await?;
-    let paths = places.iter().map(|p| (p.id, p.path.clone())).collect();
+    let places = locations::for_filter(&mut c, user_id, query.location).await.map_err(query_failed)?;
     Ok(ItemPage {
-        items: views_with(&found.items, &paths),
+        items: views(&mut c, user_id, &found.items).await?,
         total: found.total,
         total_capped: found.capped,
         has_next: found.has_next,
@@ -236,7 +234,7 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
         per_page: PER_PAGE,
         categories,
         tags,
-        locations: places.into_iter().map(|p| (p.id, p.path)).collect(),
+        locations: places,
     })
 }
 

@@ -173,6 +173,11 @@ async fn an_idle_session_expires_and_page_loads_keep_it_alive() {
     assert_eq!(app.get("/").await.status(), StatusCode::OK);
     let left = expiry().await - time::OffsetDateTime::now_utc();
     assert!(left > time::Duration::days(13), "expiry not extended: {left}");
+    // but not at every page load: that wrote the session each time (a write per page)
+    let armed = expiry().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.get("/inventory").await.status(), StatusCode::OK);
+    assert_eq!(expiry().await, armed, "re-armed at most once a minute");
 
     // past its expiry, the session no longer signs anyone in
     diesel::update(s::sessions)
