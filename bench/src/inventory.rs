@@ -11,8 +11,8 @@
 //!
 //! Runs in its own database (`bartleby_bench`); `BENCH_REUSE=1` keeps items loaded by an earlier run.
 //! `BENCH_PAGES=default,dashboard` measures only the pages whose names contain one of the words
-//! (and the sign-in page, the ceiling), `BENCH_PER_CLIENT` sets each of the 32 clients' requests
-//! (default 5): for profiling.
+//! (and the sign-in page, the ceiling; `import` the 50,000-row import), `BENCH_PER_CLIENT` sets
+//! each of the 32 clients' requests (default 5): for profiling.
 
 use std::time::{Duration, Instant};
 
@@ -264,11 +264,15 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
             ceiling.map(|c| format!("{:.1}×", c / rate)).unwrap_or_default()
         );
     }
-    if only.is_some() {
+    if let Some(only) = only {
+        if only.split(',').any(|w| w == "import") {
+            import(&state, &base).await?;
+        }
         return Ok(());
     }
 
     photo_ingest(&state, &base, &client, owner).await?;
+    import(&state, &base).await?;
     println!("peak RSS of this process (server code and benchmark): {:.0} MB", peak_rss_mb());
     Ok(())
 }
@@ -359,5 +363,59 @@ async fn photo_ingest(state: &AppState, base: &str, client: &reqwest::Client, ow
         stored as f64 / done
     );
     anyhow::ensure!(stored == PHOTOS, "{} uploads failed", PHOTOS - stored);
+    Ok(())
+}
+
+/// A 50,000-row CSV (the most one import takes) uploaded, checked and committed over HTTP by an
+/// account of its own, which is deleted afterwards (the items of the others are untouched).
+async fn import(state: &AppState, base: &str) -> Result<()> {
+    const ROWS: usize = 50_000;
+    let user = make_user(state, "import@bench.invalid").await?;
+    set_password(state, user).await?;
+    let client = signed_in(base, "import@bench.invalid").await?;
+    let mut csv = String::from("name,category,location,quantity,tags,retail_price,currency,description\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!(
+            "Imported thing {i},Cat {},Room {} / Shelf {} / Box {},{},\"t{}, t{}\",{}.50,{},A description of thing {i}\n",
+            i % 20,
+            i % 10,
+            i % 10,
+            i % 10,
+            1 + i % 4,
+            i % 50,
+            i % 37,
+            i % 900,
+            if i % 3 == 0 { "EUR" } else { "USD" }
+        ));
+    }
+    let bytes = csv.len();
+    let started = Instant::now();
+    let part = reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("items.csv");
+    let r = client
+        .post(format!("{base}/inventory/import"))
+        .header("Accept", "application/json")
+        .header("Origin", base)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "import upload: {}", r.status());
+    let token = r.json::<serde_json::Value>().await?["token"].as_str().unwrap_or_default().to_owned();
+    let checked = started.elapsed();
+    let r = client
+        .post(format!("{base}/api/inventory/import/commit"))
+        .header("Origin", base)
+        .form(&[("token", token.as_str())])
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "import commit: {}", r.status());
+    let all = started.elapsed();
+    println!(
+        "import: {ROWS} rows ({:.1} MB of CSV) uploaded in {:.1} s, checked and committed in {:.1} s ({:.0} rows/s)",
+        bytes as f64 / 1e6,
+        checked.as_secs_f64(),
+        (all - checked).as_secs_f64(),
+        ROWS as f64 / (all - checked).as_secs_f64()
+    );
+    exec(state, &format!("DELETE FROM users WHERE id = {user}")).await?;
     Ok(())
 }

@@ -186,6 +186,9 @@ pub async fn preview(state: &AppState, user_id: i64, token: &str) -> Result<Impo
     })
 }
 
+/// Rows inserted per statement when an import is committed.
+const IMPORT_BATCH: usize = 1000;
+
 /// Imports every row of a pending import that has no problems, in one transaction; the count.
 #[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize, AppError> {
@@ -202,8 +205,10 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
     }
     let mut c = conn_as(&state.db, user_id).await?;
     let n = checked.rows.len();
+    let started = std::time::Instant::now();
     c.transaction::<(), AppError, _>(async |c| {
         let mut places: HashMap<String, Option<i64>> = HashMap::new();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
         for (_, form) in &checked.rows {
             let mut changes = check_form(form)?;
             let key = form.location.trim().to_lowercase();
@@ -215,14 +220,19 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
                     p
                 }
             };
-            repo::insert_item(c, user_id, &changes).await?;
+            batch.push(changes);
+            if batch.len() == IMPORT_BATCH {
+                repo::insert_items(c, user_id, &batch).await?;
+                batch.clear();
+            }
         }
+        repo::insert_items(c, user_id, &batch).await?;
         Ok(())
     })
     .await?;
     super::embedding::items_changed(state, &mut c, user_id).await;
     let _ = tokio::fs::remove_file(pending_path(state, user_id, token)?).await;
-    tracing::info!(user_id, items = n, "items imported");
+    tracing::info!(user_id, items = n, ms = started.elapsed().as_millis() as u64, "items imported");
     Ok(n)
 }
 

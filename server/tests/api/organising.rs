@@ -456,3 +456,65 @@ async fn thumbnails_are_made_even_if_the_server_stopped_right_after_the_upload()
     let photo = wait_for_thumbnails(&app, item).await;
     assert!(photo["thumb_256"].is_i64() && photo["thumb_1024"].is_i64(), "{photo}");
 }
+
+/// A large import goes in batches (one statement per thousand rows; the counters' triggers run
+/// once per statement) and lands whole: the figures the triggers keep match the items exactly,
+/// the last, partial batch included.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_import_lands_whole_with_its_figures() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ok: bool,
+    }
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("bulk"), "Bulk").await;
+    let mut csv = String::from("name,category,location,quantity,tags,retail_price,currency\n");
+    for i in 0..12_345 {
+        csv.push_str(&format!(
+            "Thing {i},Cat {},Room {} / Shelf {},{},\"t{}, t{}\",{}.50,{}\n",
+            i % 17,
+            i % 5,
+            i % 7,
+            1 + i % 3,
+            i % 11,
+            i % 13,
+            i % 90,
+            if i % 2 == 0 { "EUR" } else { "USD" }
+        ));
+    }
+    let token = pending(&app, &csv).await;
+    let r = app.call("inventory/import/commit", &[("token", &token)]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(list(&app, &[]).await["total"], 12_345);
+    let mut c = app.state.db.get().await.unwrap();
+    let check: Check = diesel::sql_query(
+        "SELECT (SELECT items FROM user_item_totals) = (SELECT count(*) FROM user_inventory) \
+            AND (SELECT sum(items) FROM user_categories) = (SELECT count(*) FROM user_inventory) \
+            AND (SELECT count(*) FROM user_categories) = 17 \
+            AND (SELECT sum(items) FROM user_tags) = \
+                (SELECT count(*) FROM (SELECT DISTINCT id, t FROM user_inventory, unnest(tags) t) d) \
+            AND (SELECT sum(items) FROM user_place_figures) = 12345 \
+            AND (SELECT sum(value) FROM user_place_figures) = (SELECT sum(retail_price * quantity) FROM user_inventory) \
+            AND (SELECT count(*) FROM user_locations) = 5 + 35 AS ok",
+    )
+    .get_result(&mut c)
+    .await
+    .unwrap();
+    assert!(check.ok, "the triggers' figures match the items");
+    drop(c);
+    // and a bulk delete takes them down again, as one statement
+    let mut c = app.state.db.get().await.unwrap();
+    diesel::sql_query("DELETE FROM user_inventory WHERE name LIKE 'Thing 1%'").execute(&mut c).await.unwrap();
+    let check: Check = diesel::sql_query(
+        "SELECT (SELECT items FROM user_item_totals) = (SELECT count(*) FROM user_inventory) \
+            AND (SELECT sum(items) FROM user_tags) = \
+                (SELECT count(*) FROM (SELECT DISTINCT id, t FROM user_inventory, unnest(tags) t) d) \
+            AND (SELECT sum(items) FROM user_place_figures) = (SELECT count(*) FROM user_inventory) AS ok",
+    )
+    .get_result(&mut c)
+    .await
+    .unwrap();
+    assert!(check.ok, "and after a delete");
+}

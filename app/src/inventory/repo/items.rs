@@ -63,6 +63,17 @@ pub async fn insert_item(conn: &mut AsyncPgConnection, user_id: i64, item: &Item
         .await
 }
 
+/// Inserts many items in one statement (an import's batch: the counters' triggers run once per
+/// statement); how many were inserted. Keep a batch under 4,000 rows (Postgres takes at most
+/// 65,535 parameters, an item has 15).
+pub async fn insert_items(conn: &mut AsyncPgConnection, user_id: i64, items: &[ItemChanges]) -> QueryResult<usize> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = items.iter().map(|item| (t::user_id.eq(user_id), item)).collect();
+    diesel::insert_into(t::user_inventory).values(rows).execute(conn).await
+}
+
 pub async fn find_item(conn: &mut AsyncPgConnection, user_id: i64, id: i64) -> QueryResult<Option<Item>> {
     t::user_inventory
         .filter(t::user_id.eq(user_id))
