@@ -83,11 +83,19 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
         .iter()
         .map(|(c, n)| (if c.is_empty() { "No category".to_owned() } else { c.clone() }, *n))
         .collect();
-    let places: Vec<(String, i64)> = summary
+    let mut places: Vec<(String, i64)> = summary
         .by_location
         .iter()
         .map(|(l, n)| (if l.is_empty() { "No location".to_owned() } else { l.clone() }, *n))
         .collect();
+    // the charts show the largest eight: what the rest hold is one more line, so the bars add up
+    let mut categories = categories;
+    for (rows, label) in [(&mut categories, "All other categories"), (&mut places, "All other places")] {
+        let rest = summary.item_count - rows.iter().map(|(_, n)| n).sum::<i64>();
+        if rest > 0 && !rows.is_empty() {
+            rows.push((label.to_owned(), rest));
+        }
+    }
     let storage: Vec<String> = summary
         .storage
         .iter()
@@ -141,7 +149,12 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
 #[component]
 fn BarChart(title: &'static str, rows: Vec<(String, i64)>) -> impl IntoView {
     const BAR_H: i64 = 22;
+    // labels take the first 140 units; the longest value's digits (about 7 units each) must fit
+    // after the longest bar within the 400 units of the chart
+    const LABEL_CHARS: usize = 20;
     let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let digits = i64::try_from(max.to_string().len()).unwrap_or(12);
+    let room = (400 - 140 - 8 - 7 * digits - 4).max(40);
     let height = BAR_H * i64::try_from(rows.len()).unwrap_or(0);
     let description: Vec<String> = rows.iter().map(|(label, n)| format!("{label}: {n}")).collect();
     view! {
@@ -158,10 +171,16 @@ fn BarChart(title: &'static str, rows: Vec<(String, i64)>) -> impl IntoView {
                     .enumerate()
                     .map(|(i, (label, n))| {
                         let y = i64::try_from(i).unwrap_or(0) * BAR_H;
-                        let w = 8 + 232 * n / max;
+                        let w = 8 + (room - 8) * n / max;
+                        let shown = if label.chars().count() > LABEL_CHARS {
+                            format!("{}…", label.chars().take(LABEL_CHARS - 1).collect::<String>())
+                        } else {
+                            label.clone()
+                        };
                         view! {
                             <g>
-                                <text x="0" y=y + 15 class="chart-label">{label}</text>
+                                <title>{format!("{label}: {n}")}</title>
+                                <text x="0" y=y + 15 class="chart-label">{shown}</text>
                                 <rect x="140" y=y + 4 width=w height="14" rx="3" class="chart-bar"></rect>
                                 <text x=148 + w y=y + 15 class="chart-value">{n}</text>
                             </g>

@@ -518,3 +518,45 @@ async fn a_large_import_lands_whole_with_its_figures() {
     .unwrap();
     assert!(check.ok, "and after a delete");
 }
+
+/// The dashboard's charts: the largest eight and one line for the rest (the bars add up to the
+/// items), long names shortened with the whole name kept for hovering and screen readers, and
+/// every value inside the chart.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_charts_add_up_and_fit() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("charts"), "Charts").await;
+    let long = "Scientific instruments and measuring devices";
+    for i in 0..10 {
+        let category = if i == 0 { long.to_owned() } else { format!("Cat {i}") };
+        for _ in 0..(if i == 0 { 3 } else { 1 }) {
+            add_item(&app, &format!("Thing {i}"), &[("category", &category)]).await;
+        }
+    }
+    // and one category of six-digit size (the triggers count a statement's rows at once)
+    let user = app.me().await["id"].as_i64().unwrap();
+    let mut c = app.state.db.get().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "INSERT INTO user_inventory (user_id, name, category) \
+             SELECT {user}, 'Bulk ' || g, 'Cat 1' FROM generate_series(1, 123456) g"
+        )),
+        &mut c,
+    )
+    .await
+    .unwrap();
+    drop(c);
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains("All other categories"), "{html}");
+    assert!(html.contains(">123457<"), "the largest category's count");
+    assert!(html.contains(&format!("{long}: 3")), "the whole name in the bar's title");
+    assert!(html.contains("Scientific instrume…"), "shortened on the chart");
+    // the value after the longest bar stays inside the 400 units of the chart
+    for cap in html.match_indices("<text x=\"").map(|(i, _)| &html[i + 9..]) {
+        let x: i64 = cap.split('"').next().unwrap().parse().unwrap();
+        let value: String = cap.split('>').nth(1).unwrap().chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !value.is_empty() && x > 0 {
+            assert!(x + 7 * value.len() as i64 <= 400, "value {value} at {x}");
+        }
+    }
+}
