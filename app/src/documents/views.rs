@@ -258,6 +258,7 @@ fn DocumentDetails(
         form_error(share, "email", "That email does not belong to another Bartleby user. They need an account first.");
     let paged = row.doc_type.is_paged();
     let page_label = if row.doc_type == DocType::Xlsx { "Sheet" } else { "Page" };
+    let reflowed = row.doc_type == DocType::Pdf;
     let shared_with = doc.shared_with.clone();
     view! {
         <Title text=format!("{} · Bartleby", row.title)/>
@@ -340,7 +341,17 @@ fn DocumentDetails(
                         view! {
                             <section id=format!("page-{n}") class="page" class:wanted=move || wanted_page() == Some(n)>
                                 {paged.then(|| view! { <h3>{page_label} " " {n}</h3> })}
-                                <pre class="extracted">{p.text}</pre>
+                                {if reflowed {
+                                    // a PDF's text keeps the lines of its printed column: shown as paragraphs
+                                    view! {
+                                        <div class="extracted">
+                                            {reflow(&p.text).into_iter().map(|para| view! { <p>{para}</p> }).collect_view()}
+                                        </div>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <pre class="extracted">{p.text}</pre> }.into_any()
+                                }}
                             </section>
                         }
                     })
@@ -348,5 +359,67 @@ fn DocumentDetails(
                     .into_any()
             }}
         </section>
+    }
+}
+
+/// A PDF page's text as paragraphs: lines of one paragraph (as `pdftotext` prints them, one per
+/// printed line) joined with spaces, a word broken after a hyphen at a line's end joined again, and a
+/// blank line (or a line that ends a sentence and is much shorter than its neighbours) ending a
+/// paragraph.
+pub fn reflow(text: &str) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    let mut current = String::new();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let longest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for line in &lines {
+        if line.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if current.is_empty() {
+            current.push_str(line);
+        } else if current.ends_with('-')
+            && current.chars().rev().nth(1).is_some_and(char::is_alphabetic)
+            && line.chars().next().is_some_and(char::is_lowercase)
+        {
+            // "well-" + "fed": the hyphen may be the word's own, so it stays; only the break goes
+            current.push_str(line);
+        } else {
+            current.push(' ');
+            current.push_str(line);
+        }
+        // a short line that ends a sentence ends its paragraph
+        let short = line.chars().count() * 3 < longest * 2;
+        if short && line.ends_with(['.', '!', '?', ':']) {
+            paragraphs.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        paragraphs.push(current);
+    }
+    paragraphs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reflow;
+
+    #[test]
+    fn a_pdf_column_becomes_paragraphs() {
+        let page = "Pinch out the side shoots of tomatoes\nevery week, and water them at the\nroots, never the leaves.\n\nA well-\nfed plant fruits longer; a starved\none drops its flowers.\nHarvest when red.\n";
+        assert_eq!(
+            reflow(page),
+            [
+                "Pinch out the side shoots of tomatoes every week, and water them at the roots, never the leaves.",
+                "A well-fed plant fruits longer; a starved one drops its flowers.",
+                "Harvest when red.",
+            ]
+        );
+        // a hyphen that belongs to the words stays
+        assert_eq!(reflow("Bartleby-\nStyle"), ["Bartleby- Style"]);
+        assert_eq!(reflow("state-of-the-\nart"), ["state-of-the-art"]);
+        assert!(reflow("\n\n").is_empty());
     }
 }

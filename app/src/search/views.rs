@@ -155,7 +155,9 @@ fn ResultItem(group: ResultGroup) -> impl IntoView {
     view! {
         <li class="result" data-testid="result">
             <h2 class="result-title">
-                <A href=href(first_page)>{group.title.clone()}</A>
+                // rel="external": a full load, which lands on the page's anchor (the router's own
+                // navigation opened the document at its top)
+                <a href=href(first_page) rel="external">{group.title.clone()}</a>
                 <span class="hint">" " {group.doc_type.label()}</span>
             </h2>
             {group.owner_email.clone().map(|e| view! { <p class="hint">"Shared by " {e}</p> })}
@@ -163,7 +165,7 @@ fn ResultItem(group: ResultGroup) -> impl IntoView {
                 let page = p.page;
                 view! {
                     <blockquote class="passage" data-testid="passage">
-                        {paged.then(|| view! { <A href=href(page) attr:class="page-link">"Page " {page}</A> " " })}
+                        {paged.then(|| view! { <a href=href(page) rel="external" class="page-link">"Page " {page}</a> " " })}
                         {p.snippet.into_iter().map(|s| if s.hit {
                             view! { <mark>{s.text}</mark> }.into_any()
                         } else {
