@@ -87,6 +87,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// After a navigation inside the app (not the first load), puts the keyboard focus on the new
+/// page's main heading (or the main region), as a full page load puts a screen reader at the top:
+/// otherwise focus stays on the link that was clicked, in a header the page has left behind. Focus
+/// that is already inside the page (someone typing there) is not taken.
+#[component]
+fn FocusOnNavigation() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) {
+            focus_main_heading();
+        }
+        path
+    });
+}
+
+#[cfg(feature = "hydrate")]
+fn focus_main_heading() {
+    use leptos::wasm_bindgen::JsCast;
+    request_animation_frame(|| {
+        let doc = document();
+        let Some(main) = doc.get_element_by_id("main") else { return };
+        if doc.active_element().is_some_and(|a| main.contains(Some(&a))) {
+            return;
+        }
+        let target = main.query_selector("h1").ok().flatten().unwrap_or(main);
+        if let Ok(el) = target.dyn_into::<leptos::web_sys::HtmlElement>() {
+            if !el.has_attribute("tabindex") {
+                let _ = el.set_attribute("tabindex", "-1");
+            }
+            let _ = el.focus();
+        }
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn focus_main_heading() {}
+
 /// The account actions and the "who am I" resource, shared by the header and the pages.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
@@ -122,6 +160,7 @@ pub fn App() -> impl IntoView {
             <div class="app" data-hydrated=move || hydrated.get().to_string()>
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <Header/>
+                <FocusOnNavigation/>
                 <main id="main" tabindex="-1">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>

@@ -142,3 +142,15 @@ test("delete the account: the password is asked again, then everything is gone",
   await expect(page.getByTestId("form-error")).toContainText("do not match");
   expect(errors).toEqual([]);
 });
+
+test("after a navigation the keyboard focus is on the new page's heading", async ({ page }) => {
+  await signUp(page, uniqueEmail("focus"), "Focus");
+  await hydrated(page);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Documents" }).click();
+  await expect(page).toHaveURL(/\/documents$/);
+  await expect(page.locator("main h1")).toBeFocused();
+  // a page's own field that has the focus keeps it
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Inventory" }).click();
+  await expect(page).toHaveURL(/\/inventory$/);
+  await expect(page.locator("main h1")).toBeFocused();
+});
