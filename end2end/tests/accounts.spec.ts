@@ -149,7 +149,7 @@ test("after a navigation the keyboard focus is on the new page's heading", async
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Documents" }).click();
   await expect(page).toHaveURL(/\/documents$/);
   await expect(page.locator("main h1")).toBeFocused();
-  // a page's own field that has the focus keeps it
+  // and again from there
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Inventory" }).click();
   await expect(page).toHaveURL(/\/inventory$/);
   await expect(page.locator("main h1")).toBeFocused();
