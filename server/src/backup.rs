@@ -486,7 +486,16 @@ pub async fn restore(
                      empty databases), or pass --force to replace everything in it"
                 );
             }
-            let others = other_connections(url).await.with_context(|| what.to_string())?;
+            // a server just stopped (or this process's own earlier work) may take a moment to
+            // close its connections: wait up to 3 s for them to go before refusing
+            let mut others = other_connections(url).await.with_context(|| what.to_string())?;
+            for _ in 0..15 {
+                if others == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                others = other_connections(url).await.with_context(|| what.to_string())?;
+            }
             if others > 0 {
                 bail!(
                     "{what} has {others} other connection(s): stop Bartleby (every server using it) before \
