@@ -187,7 +187,7 @@ pub fn worth_compressing(
         return false;
     }
     let kind = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let text = [
+    [
         "text/html",
         "text/css",
         "text/plain",
@@ -198,8 +198,7 @@ pub fn worth_compressing(
         "image/svg+xml",
     ]
     .iter()
-    .any(|t| kind.starts_with(t));
-    text
+    .any(|t| kind.starts_with(t))
 }
 
 /// Errors raised before a server function runs (bad arguments) carry our JSON error but a 500

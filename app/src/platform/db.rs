@@ -76,27 +76,26 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn, AppError> {
 /// on it to that user's rows and the documents shared with them (migration 000021), whatever the
 /// query's own filters say. Background jobs and commands use [`conn`].
 pub async fn conn_as(pool: &DbPool, user_id: i64) -> Result<DbConn, AppError> {
-    use diesel_async::SimpleAsyncConnection;
-    let mut c = conn(pool).await?;
-    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; SET bartleby.user_id = '{user_id}'")).await {
-        // the role could not be created here (see the migration): the user is still set
-        tracing::debug!(error = %e, "row-level security is not enforced");
-        c.batch_execute(&format!("SET bartleby.user_id = '{user_id}'")).await.map_err(query_failed)?;
-    }
-    Ok(c)
+    conn_with_role(pool, &format!("SET bartleby.user_id = '{user_id}'")).await
 }
 
 /// Takes a connection to the vector database for one user's search: its row-level security
 /// (vector migration 900004) then limits every query to `user_id`'s vectors and those of
 /// `shared`, the documents shared with them as the metadata database's own policies listed them.
 pub async fn conn_as_reader(pool: &DbPool, user_id: i64, shared: &[i64]) -> Result<DbConn, AppError> {
-    use diesel_async::SimpleAsyncConnection;
     let documents = shared.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let who = format!("SET bartleby.user_id = '{user_id}'; SET bartleby.documents = '{{{documents}}}'");
+    conn_with_role(pool, &format!("SET bartleby.user_id = '{user_id}'; SET bartleby.documents = '{{{documents}}}'"))
+        .await
+}
+
+/// A connection taken as the role `bartleby_user` with `settings` (who is reading) applied. Where
+/// the role could not be created (see the migrations) the settings still are.
+async fn conn_with_role(pool: &DbPool, settings: &str) -> Result<DbConn, AppError> {
+    use diesel_async::SimpleAsyncConnection;
     let mut c = conn(pool).await?;
-    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; {who}")).await {
-        tracing::debug!(error = %e, "row-level security is not enforced on the vectors");
-        c.batch_execute(&who).await.map_err(query_failed)?;
+    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; {settings}")).await {
+        tracing::debug!(error = %e, "row-level security is not enforced");
+        c.batch_execute(settings).await.map_err(query_failed)?;
     }
     Ok(c)
 }

@@ -447,14 +447,6 @@ async fn the_first_account_administers_the_installation_and_nobody_else_sees_the
 async fn row_level_security_holds_when_a_query_forgets_its_filter() {
     use app::platform::db::{conn, conn_as, conn_as_reader, rls_enforced};
     use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    async fn count(c: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
-        diesel::sql_query(sql).get_result::<N>(c).await.unwrap().n
-    }
     let app = TestApp::spawn().await;
     let (ann, bob) = (email("ann"), email("bob"));
     app.sign_up(&ann, "Ann").await;

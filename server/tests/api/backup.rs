@@ -21,11 +21,6 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         tablename: String,
     }
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let mut c = app::platform::db::establish(url).await.unwrap();
     let tables: Vec<Name> =
         diesel::sql_query("SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
@@ -34,11 +29,8 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
             .unwrap();
     let mut out = Vec::new();
     for t in tables.into_iter().filter(|t| t.tablename != "maintenance_runs") {
-        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM \"{}\"", t.tablename))
-            .get_result(&mut c)
-            .await
-            .unwrap();
-        out.push((t.tablename, n.n));
+        let n = count(&mut c, &format!("SELECT count(*) AS n FROM \"{}\"", t.tablename)).await;
+        out.push((t.tablename, n));
     }
     out
 }
@@ -358,18 +350,8 @@ async fn scheduled_backups_keep_the_newest_and_report_in_health() {
     };
     loop {
         let runs = {
-            use diesel_async::RunQueryDsl;
-            #[derive(diesel::QueryableByName)]
-            struct N {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
-            }
             let mut c = app.state.db.get().await.unwrap();
-            diesel::sql_query("SELECT count(*) AS n FROM maintenance_runs WHERE kind = 'backup' AND ok")
-                .get_result::<N>(&mut c)
-                .await
-                .unwrap()
-                .n
+            count(&mut c, "SELECT count(*) AS n FROM maintenance_runs WHERE kind = 'backup' AND ok").await
         };
         if runs >= 3 {
             break;
@@ -439,18 +421,8 @@ async fn the_previous_releases_backup_upgrades_to_this_one() {
     let manifest: Value = serde_json::from_slice(&std::fs::read(from.join("manifest.json")).unwrap()).unwrap();
     let before = manifest["metadata"]["migrations"].as_array().unwrap().len();
     let now = {
-        use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         let mut c = app.state.db.get().await.unwrap();
-        diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
-            .get_result::<N>(&mut c)
-            .await
-            .unwrap()
-            .n
+        count(&mut c, "SELECT count(*) AS n FROM __diesel_schema_migrations").await
     };
     let known = ["meta", "vector"]
         .iter()

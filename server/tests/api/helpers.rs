@@ -197,6 +197,16 @@ impl TestApp {
     }
 }
 
+/// One number the database answers: `sql` selects it as `n` (a count, a size).
+pub async fn count(c: &mut diesel_async::AsyncPgConnection, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel_async::RunQueryDsl::get_result::<N>(diesel::sql_query(sql), c).await.unwrap().n
+}
+
 pub fn email(tag: &str) -> String {
     format!("{tag}-{:08x}@example.com", rand::random::<u32>())
 }

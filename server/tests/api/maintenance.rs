@@ -110,18 +110,9 @@ async fn maintenance_lists_vercel_blob_for_orphans_too() {
 #[tokio::test(flavor = "multi_thread")]
 async fn maintenance_rebuilds_an_index_only_when_it_has_bloated() {
     use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     async fn pkey_bytes(app: &TestApp) -> i64 {
         let mut c = app.state.db.get().await.unwrap();
-        diesel::sql_query("SELECT pg_relation_size('user_inventory_pkey') AS n")
-            .get_result::<N>(&mut c)
-            .await
-            .unwrap()
-            .n
+        count(&mut c, "SELECT pg_relation_size('user_inventory_pkey') AS n").await
     }
     let app = TestApp::spawn().await;
     app.sign_up(&email("tidy"), "Tidy").await;
@@ -157,7 +148,7 @@ async fn maintenance_rebuilds_an_index_only_when_it_has_bloated() {
     let third = maintenance::run(&app.state, &opts).await.unwrap();
     assert_eq!(pkey(&third), None, "not bloated any more: {:?}", third.reindexed);
     let mut c = app.state.db.get().await.unwrap();
-    let left = diesel::sql_query("SELECT count(*) AS n FROM user_inventory").get_result::<N>(&mut c).await.unwrap().n;
+    let left = count(&mut c, "SELECT count(*) AS n FROM user_inventory").await;
     assert_eq!(left, 2_000, "nothing lost");
     drop(c);
 
