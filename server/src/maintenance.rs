@@ -272,12 +272,15 @@ struct IndexFigure {
     rows: f64,
 }
 
-async fn index_figures(c: &mut db::DbConn) -> Result<Vec<IndexFigure>> {
+/// Size and rows of every valid index of the public schema, or of the one named `only`.
+async fn index_figures(c: &mut db::DbConn, only: Option<&str>) -> Result<Vec<IndexFigure>> {
     Ok(diesel::sql_query(
         "SELECT i.relname::text AS name, pg_relation_size(i.oid) AS bytes, i.reltuples::float8 AS rows \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
-         WHERE t.relnamespace = 'public'::regnamespace AND x.indisvalid ORDER BY i.relname",
+         WHERE t.relnamespace = 'public'::regnamespace AND x.indisvalid \
+           AND ($1::text IS NULL OR i.relname = $1) ORDER BY i.relname",
     )
+    .bind::<diesel::sql_types::Nullable<Text>, _>(only)
     .load(c)
     .await?)
 }
@@ -305,7 +308,7 @@ pub async fn reindex(state: &AppState, all: bool, floor: u64) -> Result<Vec<Stri
     let mut done = Vec::new();
     for (database, pool) in dbs {
         let mut c = pool.get().await?;
-        for f in index_figures(&mut c).await? {
+        for f in index_figures(&mut c, None).await? {
             if f.rows < 1.0 {
                 continue; // empty, or never analysed: no measure
             }
@@ -316,7 +319,7 @@ pub async fn reindex(state: &AppState, all: bool, floor: u64) -> Result<Vec<Stri
             let mut best = per_row;
             if all || bloated {
                 c.batch_execute(&format!("REINDEX INDEX CONCURRENTLY \"{}\"", f.name.replace('"', "\"\""))).await?;
-                let after = index_figures(&mut c).await?.into_iter().find(|a| a.name == f.name);
+                let after = index_figures(&mut c, Some(&f.name)).await?.pop();
                 if let Some(a) = after.filter(|a| a.rows >= 1.0) {
                     best = a.bytes as f64 / a.rows;
                 }
