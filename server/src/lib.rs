@@ -194,15 +194,13 @@ async fn connect_vector_db(config: &Config, database_url: &str) -> VectorDb {
 /// named by the bundle's content and wrote into `pkg/current` (plain `pkg` when the site was never
 /// built: pages then render without their script).
 pub fn bundle_dir(site_root: &std::path::Path) -> String {
-    match std::fs::read_to_string(site_root.join("pkg/current")) {
-        Ok(hash) if !hash.trim().is_empty() && hash.trim().chars().all(|c| c.is_ascii_hexdigit()) => {
-            format!("pkg/{}", hash.trim())
-        }
-        _ => {
-            tracing::warn!(site = %site_root.display(), "no built bundle (pkg/current): run scripts/build-site.sh");
-            "pkg".to_owned()
-        }
+    let current = std::fs::read_to_string(site_root.join("pkg/current")).unwrap_or_default();
+    let hash = current.trim();
+    if !hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return format!("pkg/{hash}");
     }
+    tracing::warn!(site = %site_root.display(), "no built bundle (pkg/current): run scripts/build-site.sh");
+    "pkg".to_owned()
 }
 
 /// The whole application: pages, server functions, health, sessions and the protective middleware.

@@ -208,7 +208,7 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
     let started = std::time::Instant::now();
     c.transaction::<(), AppError, _>(async |c| {
         let mut places: HashMap<String, Option<i64>> = HashMap::new();
-        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        let mut items = Vec::with_capacity(checked.rows.len());
         for (_, form) in &checked.rows {
             let mut changes = check_form(form)?;
             let key = form.location.trim().to_lowercase();
@@ -220,13 +220,11 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
                     p
                 }
             };
-            batch.push(changes);
-            if batch.len() == IMPORT_BATCH {
-                repo::insert_items(c, user_id, &batch).await?;
-                batch.clear();
-            }
+            items.push(changes);
         }
-        repo::insert_items(c, user_id, &batch).await?;
+        for batch in items.chunks(IMPORT_BATCH) {
+            repo::insert_items(c, user_id, batch).await?;
+        }
         Ok(())
     })
     .await?;

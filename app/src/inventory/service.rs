@@ -112,19 +112,14 @@ pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> R
     ids.sort_unstable();
     ids.dedup();
     let paths = locations::paths(c, user_id, &ids).await?;
-    Ok(views_with(items, &paths))
-}
-
-/// Views of the items, their places' paths taken from `paths` (place id → path).
-fn views_with(items: &[Item], paths: &std::collections::HashMap<i64, String>) -> Vec<ItemView> {
-    items
+    Ok(items
         .iter()
         .map(|i| {
             let mut v = i.view();
             v.location = i.location_id.and_then(|l| paths.get(&l).cloned()).unwrap_or_default();
             v
         })
-        .collect()
+        .collect())
 }
 
 /// One page of the user's items as the query asks and how many match, without the table's menus
