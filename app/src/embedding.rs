@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use async_trait::async_trait;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EmbedError {
     #[error("the embedding model could not be loaded: {0}")]
     Load(String),
@@ -137,11 +137,11 @@ impl Work {
         match self {
             Work::Queries(waiting) => {
                 for (_, reply) in waiting {
-                    let _ = reply.send(Err(EmbedError::Load(err.to_string())));
+                    let _ = reply.send(Err(err.clone()));
                 }
             }
             Work::Batch(_, reply) => {
-                let _ = reply.send(Err(EmbedError::Load(err.to_string())));
+                let _ = reply.send(Err(err.clone()));
             }
             Work::Unload => {}
         }
