@@ -1084,3 +1084,31 @@ async fn the_local_model_loads_on_first_use_and_unloads_when_idle() {
     let health: Value = app.get("/api/health").await.json().await.unwrap();
     assert!(health["model_loaded"].is_boolean(), "{health}");
 }
+
+/// A model whose weights turn out damaged when first read fails each text with a clear error, and
+/// the model's thread keeps answering (a later text gets the same answer, not a hang).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_whose_weights_are_damaged_fails_each_text_and_never_hangs() {
+    use app::embedding::{EmbedError, Embedder, LocalEmbedder};
+    let config = test_config("postgres://unused", &[]);
+    let app::platform::config::EmbeddingConfig::Local { model_dir, .. } = &config.embedding else {
+        panic!("the tests run the local model")
+    };
+    let dir = test_tmp().join(format!("damaged-model-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(model_dir.join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("model.safetensors"), b"\xff\xff\xff\xff not weights").unwrap();
+    let e = LocalEmbedder::load(&dir, Duration::from_secs(60)).unwrap();
+    for _ in 0..2 {
+        let r = tokio::time::timeout(Duration::from_secs(30), e.embed_query("a brass barometer")).await;
+        match r.expect("an answer, not a hang") {
+            Err(EmbedError::Load(m)) => {
+                assert!(m.contains("model.safetensors") && !m.contains("could not be loaded"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.loaded(), Some(false));
+    }
+}
