@@ -1,5 +1,8 @@
-//! Bartleby's pages, components and server functions, shared by the server (feature `ssr`) and the
-//! WASM bundle (feature `hydrate`). Server-only code lives in [`server`] and in each feature's
+//! Bartleby's pages, components and server functions. Pages render on the server (feature `ssr`)
+//! as whole HTML documents whose links and forms work without JavaScript; the WASM bundle (feature
+//! `hydrate`) holds only the islands — the components marked `#[island]`: a password's Show
+//! button, the Menu button, "select all", parts of a page that follow work in progress — and
+//! hydrates nothing else. Server-only code lives in [`platform`] and in each feature's
 //! `repo`/`service` modules, behind `ssr`.
 
 pub mod account;
@@ -77,7 +80,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href=format!("/{}/bartleby.css", options.site_pkg_dir)/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -87,43 +90,41 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// After a navigation inside the app (not the first load), puts the keyboard focus on the new
-/// page's main heading (or the main region), as a full page load puts a screen reader at the top:
-/// otherwise focus stays on the link that was clicked, in a header the page has left behind. Focus
-/// that is already inside the page (someone typing there) is not taken.
-#[component]
-fn FocusOnNavigation() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    Effect::new(move |previous: Option<String>| {
-        let path = location.pathname.get();
-        if previous.is_some_and(|p| p != path) {
-            focus_main_heading();
-        }
-        path
-    });
-}
-
-#[cfg(feature = "hydrate")]
-fn focus_main_heading() {
-    use leptos::wasm_bindgen::JsCast;
-    request_animation_frame(|| {
-        let doc = document();
-        let Some(main) = doc.get_element_by_id("main") else { return };
-        if doc.active_element().is_some_and(|a| main.contains(Some(&a))) {
-            return;
-        }
-        let target = main.query_selector("h1").ok().flatten().unwrap_or(main);
-        if let Ok(el) = target.dyn_into::<leptos::web_sys::HtmlElement>() {
-            if !el.has_attribute("tabindex") {
-                let _ = el.set_attribute("tabindex", "-1");
-            }
-            let _ = el.focus();
+/// Marks the page as live once the browser has hydrated its islands (they hydrate in the order
+/// of the page, and this one comes last): `data-hydrated` on the app's root goes to `true`.
+#[island]
+fn HydratedMark() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Ok(Some(root)) = document().query_selector(".app") {
+            let _ = root.set_attribute("data-hydrated", "true");
         }
     });
 }
 
-#[cfg(not(feature = "hydrate"))]
-fn focus_main_heading() {}
+/// The phone-width Menu button: opens and closes the main navigation (`#site-nav`), which the
+/// server renders whole. Without JavaScript the links are reached by the skip link's page.
+#[island]
+fn MenuButton() -> impl IntoView {
+    let open = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        if let Some(nav) = document().get_element_by_id("site-nav") {
+            let _ = nav.class_list().toggle_with_force("open", open.get());
+        }
+    });
+    view! {
+        <button
+            type="button"
+            class="menu-toggle secondary"
+            aria-expanded=move || open.get().to_string()
+            aria-controls="site-nav"
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            "Menu"
+        </button>
+    }
+}
 
 /// The account actions and the "who am I" resource, shared by the header and the pages.
 #[derive(Clone, Copy)]
@@ -149,18 +150,13 @@ pub fn App() -> impl IntoView {
     );
     provide_context(AuthContext { sign_in, sign_up, sign_out, user });
 
-    // Effects never run on the server: this flips only once the WASM has taken over the page.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-
     view! {
         // every page's <Title text=…/> goes through this formatter: user text is escaped in <title>
         <Title formatter=raw_text_content/>
         <Router>
-            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <div class="app" data-hydrated="false">
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <Header/>
-                <FocusOnNavigation/>
                 <main id="main" tabindex="-1">
                     <Routes fallback=pages::NotFound>
                         <Route path=path!("/") view=pages::Dashboard ssr=SsrMode::Async/>
@@ -182,6 +178,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin") view=admin::views::AdminPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
+                <HydratedMark/>
             </div>
         </Router>
     }
@@ -190,7 +187,6 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
-    let menu_open = RwSignal::new(false);
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">
@@ -202,21 +198,8 @@ fn Header() -> impl IntoView {
                     match auth.user.await {
                         Ok(Some(user)) => {
                             view! {
-                                <button
-                                    type="button"
-                                    class="menu-toggle secondary"
-                                    aria-expanded=move || menu_open.get().to_string()
-                                    aria-controls="site-nav"
-                                    on:click=move |_| menu_open.update(|o| *o = !*o)
-                                >
-                                    "Menu"
-                                </button>
-                                <nav
-                                    id="site-nav"
-                                    aria-label="Main"
-                                    class:open=move || menu_open.get()
-                                    on:click=move |_| menu_open.set(false)
-                                >
+                                <MenuButton/>
+                                <nav id="site-nav" aria-label="Main">
                                     <A href="/" exact=true>"Dashboard"</A>
                                     <A href="/inventory" exact=true>"Inventory"</A>
                                     <A href="/inventory/locations">"Locations"</A>

@@ -24,6 +24,47 @@ pub fn set_error_status(e: &AppError) {
     let _ = e;
 }
 
+/// What a failed form post leaves for the page it returns to: the error, and what was typed (each
+/// form's own fields, as JSON), so nothing typed is lost.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct FormFlash {
+    pub error: Option<AppError>,
+    pub values: serde_json::Value,
+}
+
+impl FormFlash {
+    /// What was typed into field `name` (a text field), if the form kept it.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.values.get(name).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+
+    /// What was typed, read back as the form's own type.
+    pub fn values_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_value(self.values.clone()).ok()
+    }
+}
+
+/// The failed form post this page came back from (server side; taken once). Create it at the top
+/// of a page, never inside a Suspense.
+pub fn form_flash() -> Resource<Option<FormFlash>> {
+    let page = leptos_router::hooks::use_location().pathname.get_untracked();
+    Resource::new_blocking(
+        || (),
+        move |_| {
+            let page = page.clone();
+            async move {
+                #[cfg(feature = "ssr")]
+                return crate::platform::take_form_flash(&page).await;
+                #[cfg(not(feature = "ssr"))]
+                {
+                    let _ = page;
+                    None
+                }
+            }
+        },
+    )
+}
+
 /// What a page shows when its data could not be loaded; the answer carries the error's status
 /// (404 for a place or item that is not there, 503 while the database is away).
 #[component]
@@ -44,5 +85,86 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
         <div class="form-error" role="alert" data-testid="form-error" hidden=move || error.get().is_none()>
             {move || error.get().map(|e| e.to_string())}
         </div>
+    }
+}
+
+/// Keeps the regions named by `ids` (element ids) up to date while the server says work is going
+/// on: every two seconds it reads this page's address again and puts each region's new content in
+/// place of the old, until no region holds a `data-pending` element any more; then, with
+/// `reload_when_done`, it loads the page once more (what finished work adds may stand outside the
+/// regions). Only the regions change, so what someone is typing elsewhere stays. Render it only
+/// while something is pending, outside the regions. It gives up after a minute of failed reads
+/// (the server away) or when a region is gone (signed out, page deleted).
+#[island]
+pub fn LiveRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(live::follow(ids, reload_when_done));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ids, reload_when_done);
+}
+
+#[cfg(feature = "hydrate")]
+mod live {
+    use leptos::prelude::{document, window};
+    use leptos::wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Document, DomParser, Response, SupportedType};
+
+    const EVERY_MS: i32 = 2_000;
+    const MAX_FAILURES: u32 = 30;
+
+    pub async fn follow(ids: Vec<String>, reload_when_done: bool) {
+        let mut failures = 0;
+        loop {
+            sleep(EVERY_MS).await;
+            let fresh = match read_page().await {
+                Ok(Some(doc)) => doc,
+                Ok(None) => return,
+                Err(_) if failures < MAX_FAILURES => {
+                    failures += 1;
+                    continue;
+                }
+                Err(_) => return,
+            };
+            failures = 0;
+            let mut pending = false;
+            for id in &ids {
+                let (Some(old), Some(new)) = (document().get_element_by_id(id), fresh.get_element_by_id(id)) else {
+                    return;
+                };
+                pending |=
+                    new.has_attribute("data-pending") || matches!(new.query_selector("[data-pending]"), Ok(Some(_)));
+                // replaceWith adopts the node from the parsed document; its scripts never run
+                let _ = old.replace_with_with_node_1(&new);
+            }
+            if !pending {
+                if reload_when_done {
+                    let _ = window().location().reload();
+                }
+                return;
+            }
+        }
+    }
+
+    /// This page again, parsed (not shown); `None` when the answer is another page (a redirect to
+    /// sign in) or says the page is gone.
+    async fn read_page() -> Result<Option<Document>, JsValue> {
+        let href = window().location().href()?;
+        let response: Response = JsFuture::from(window().fetch_with_str(&href)).await?.dyn_into()?;
+        if response.redirected() || (400..500).contains(&response.status()) {
+            return Ok(None);
+        }
+        if !response.ok() {
+            return Err(JsValue::from_str("the server did not answer"));
+        }
+        let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
+        DomParser::new()?.parse_from_string(&text, SupportedType::TextHtml).map(Some)
+    }
+
+    async fn sleep(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = JsFuture::from(promise).await;
     }
 }

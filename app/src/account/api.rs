@@ -8,8 +8,8 @@ use crate::error::AppError;
 /// Starts an archive of everything the user keeps (nothing new if one is being made).
 #[server(prefix = "/api", endpoint = "account/archive")]
 pub async fn start_archive() -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::archive::start(&app_state()?, user.id).await?;
@@ -18,8 +18,9 @@ pub async fn start_archive() -> Result<(), AppError> {
         }
         .await,
         "/account",
-        None,
+        (),
     )
+    .await
 }
 
 /// The user's newest archive and how far it has got.
@@ -41,8 +42,8 @@ pub async fn archive_status() -> Result<Option<ArchiveRun>, AppError> {
 /// password again.
 #[server(prefix = "/api", endpoint = "account/delete")]
 pub async fn delete_account(password: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let state = app_state()?;
@@ -54,6 +55,7 @@ pub async fn delete_account(password: String) -> Result<(), AppError> {
         }
         .await,
         "/account",
-        None,
+        (),
     )
+    .await
 }

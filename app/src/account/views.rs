@@ -2,43 +2,18 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{archive_status, DeleteAccount, StartArchive};
 use super::types::{ArchiveRun, ArchiveStatus};
 use crate::auth::types::UserView;
 use crate::auth::views::SignedIn;
 use crate::error::AppError;
-use crate::widgets::FormError;
-
-/// The error a plain form post came back with (`?error=<code>`); fixed codes only.
-fn error_from_code(code: &str) -> Option<AppError> {
-    Some(match code {
-        "" => return None,
-        "password" => AppError::validation("password", "That is not your password."),
-        "rate_limited" => AppError::RateLimited { retry_after_secs: 15 * 60 },
-        "unavailable" => AppError::Unavailable,
-        _ => AppError::Internal,
-    })
-}
+use crate::widgets::{form_flash, FormError, LiveRegions};
 
 /// "Take your data and go": make an archive of everything, watch it being made, download it.
 #[component]
-fn ArchiveSection() -> impl IntoView {
+fn ArchiveSection(run: Resource<Result<Option<ArchiveRun>, AppError>>) -> impl IntoView {
     let start = ServerAction::<StartArchive>::new();
-    // refetched after a start, and every two seconds (in the browser) while one is being made
-    let tick = RwSignal::new(0u32);
-    let run = Resource::new_blocking(move || (start.version().get(), tick.get()), |_| archive_status());
-    Effect::new(move |_| {
-        let busy = run
-            .get()
-            .and_then(Result::ok)
-            .flatten()
-            .is_some_and(|r| matches!(r.status, ArchiveStatus::Queued | ArchiveStatus::Building));
-        if busy {
-            set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(2));
-        }
-    });
     view! {
         <section class="card" aria-labelledby="archive-title">
             <h2 id="archive-title">"Take your data with you"</h2>
@@ -50,7 +25,15 @@ fn ArchiveSection() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match run.await {
-                        Ok(Some(r)) => view! { <ArchiveState run=r/> }.into_any(),
+                        Ok(Some(r)) => {
+                            // followed in place while it is being made
+                            let busy = matches!(r.status, ArchiveStatus::Queued | ArchiveStatus::Building);
+                            view! {
+                                <div id="archive-state" data-pending=busy.then_some("")><ArchiveState run=r/></div>
+                                {busy.then(|| view! { <LiveRegions ids=vec!["archive-state".to_owned()] reload_when_done=false/> })}
+                            }
+                            .into_any()
+                        }
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <p class="banner">{e.to_string()}</p> }.into_any(),
                     }
@@ -98,11 +81,9 @@ fn ArchiveState(run: ArchiveRun) -> impl IntoView {
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
-    let query = use_query_map();
-    let error = Signal::derive(move || match delete.value().get() {
-        Some(result) => result.err(),
-        None => error_from_code(&query.read().get("error").unwrap_or_default()),
-    });
+    let flash = form_flash();
+    // created here, not inside the Suspense below (see `form_flash`)
+    let run = Resource::new_blocking(|| (), |_| archive_status());
     view! {
         <Title text="Your account · Bartleby"/>
         <SignedIn content=move |user: UserView| {
@@ -116,7 +97,7 @@ pub fn AccountPage() -> impl IntoView {
                     <dt>"Member since"</dt>
                     <dd>{user.member_since.clone()}</dd>
                 </dl>
-                <ArchiveSection/>
+                <ArchiveSection run/>
                 <section class="notice confirm" aria-labelledby="delete-title">
                     <h2 id="delete-title">"Delete your account"</h2>
                     <p>
@@ -125,25 +106,29 @@ pub fn AccountPage() -> impl IntoView {
                         "every storage it uses. Documents you shared are no longer readable by anyone. "
                         "This cannot be undone."
                     </p>
-                    <FormError error=error/>
-                    <ActionForm action=delete attr:class="stack" attr:aria-label="Delete your account">
-                        <div class="field">
-                            <label for="delete-password">"Your password, to confirm"</label>
-                            <input
-                                id="delete-password"
-                                name="password"
-                                type="password"
-                                autocomplete="current-password"
-                                required=true
-                                aria-invalid=move || {
-                                    error.get().and_then(|e| e.field().map(|f| f == "password")).unwrap_or(false).to_string()
-                                }
-                            />
-                        </div>
-                        <button type="submit" class="danger" disabled=move || delete.pending().get()>
-                            {move || if delete.pending().get() { "Deleting…" } else { "Delete my account and everything in it" }}
-                        </button>
-                    </ActionForm>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let error = flash.await.unwrap_or_default().error;
+                            let wrong = error.as_ref().and_then(AppError::field) == Some("password");
+                            view! {
+                                <FormError error=Signal::derive(move || error.clone())/>
+                                <ActionForm action=delete attr:class="stack" attr:aria-label="Delete your account">
+                                    <div class="field">
+                                        <label for="delete-password">"Your password, to confirm"</label>
+                                        <input
+                                            id="delete-password"
+                                            name="password"
+                                            type="password"
+                                            autocomplete="current-password"
+                                            required=true
+                                            aria-invalid=wrong.to_string()
+                                        />
+                                    </div>
+                                    <button type="submit" class="danger">"Delete my account and everything in it"</button>
+                                </ActionForm>
+                            }
+                        })}
+                    </Suspense>
                 </section>
             }
         }/>

@@ -1,4 +1,4 @@
-//! Sign-in and sign-up pages. Plain forms (they post without WASM), enhanced once hydrated.
+//! Sign-in and sign-up pages: plain forms; the password's Show button is an island.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -32,7 +32,7 @@ enum FormPage {
     SignUp,
 }
 
-/// The error a plain (not yet hydrated) form post came back with, as `?error=<code>`. Only fixed
+/// The error a form post came back with, as `?error=<code>`. Only fixed
 /// codes are read, so a crafted link cannot put words on the page.
 fn error_from_code(page: FormPage, code: &str) -> Option<AppError> {
     let v = |field: &str, message: &str| AppError::validation(field, message);
@@ -103,7 +103,7 @@ fn Field(
     }
 }
 
-/// A password input with a Show/Hide button (the button only works once the page has hydrated).
+/// A password input with a Show/Hide button (the button works once its island has hydrated).
 #[component]
 fn PasswordField(
     label: &'static str,
@@ -112,35 +112,44 @@ fn PasswordField(
     #[prop(optional)] hint: Option<String>,
     #[prop(optional)] minlength: Option<usize>,
 ) -> impl IntoView {
-    let shown = RwSignal::new(false);
-    let invalid = move || error.get().and_then(|e| e.field().map(|f| f == "password")).unwrap_or(false);
+    let invalid = error.get_untracked().and_then(|e| e.field().map(|f| f == "password")).unwrap_or(false);
     let has_hint = hint.is_some();
     view! {
         <div class="field">
             <label for="field-password">{label}</label>
-            <div class="password-row">
-                <input
-                    id="field-password"
-                    name="password"
-                    type=move || if shown.get() { "text" } else { "password" }
-                    autocomplete=autocomplete
-                    required=true
-                    minlength=minlength
-                    maxlength=PASSWORD_MAX_CHARS
-                    aria-invalid=move || invalid().to_string()
-                    aria-describedby=has_hint.then_some("password-hint")
-                />
-                <button
-                    type="button"
-                    class="secondary toggle-password"
-                    aria-controls="field-password"
-                    aria-pressed=move || shown.get().to_string()
-                    on:click=move |_| shown.update(|s| *s = !*s)
-                >
-                    {move || if shown.get() { "Hide" } else { "Show" }}
-                </button>
-            </div>
+            <PasswordInput autocomplete=autocomplete.to_owned() invalid has_hint minlength/>
             {hint.map(|h| view! { <p class="hint" id="password-hint">{h}</p> })}
+        </div>
+    }
+}
+
+/// The input and its Show/Hide button: the only part of the sign-in and sign-up forms that runs in
+/// the browser.
+#[island]
+fn PasswordInput(autocomplete: String, invalid: bool, has_hint: bool, minlength: Option<usize>) -> impl IntoView {
+    let shown = RwSignal::new(false);
+    view! {
+        <div class="password-row">
+            <input
+                id="field-password"
+                name="password"
+                type=move || if shown.get() { "text" } else { "password" }
+                autocomplete=autocomplete
+                required=true
+                minlength=minlength
+                maxlength=PASSWORD_MAX_CHARS
+                aria-invalid=invalid.to_string()
+                aria-describedby=has_hint.then_some("password-hint")
+            />
+            <button
+                type="button"
+                class="secondary toggle-password"
+                aria-controls="field-password"
+                aria-pressed=move || shown.get().to_string()
+                on:click=move |_| shown.update(|s| *s = !*s)
+            >
+                {move || if shown.get() { "Hide" } else { "Show" }}
+            </button>
         </div>
     }
 }
@@ -243,7 +252,7 @@ mod tests {
 }
 
 /// Renders `content` for the signed-in user; sends a signed-out visitor to the sign-in page.
-/// (The server already redirects page loads; this covers navigation inside the hydrated app.)
+/// (The server's sign-in guard already redirects page loads; this covers a page rendered anyway.)
 #[component]
 pub fn SignedIn<F, V>(content: F) -> impl IntoView
 where

@@ -31,8 +31,8 @@ pub async fn get_document(id: i64) -> Result<DocumentDetail, AppError> {
 
 #[server(prefix = "/api", endpoint = "documents/delete")]
 pub async fn delete_document(id: i64) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::delete(&app_state()?, user.id, id).await?;
@@ -41,14 +41,15 @@ pub async fn delete_document(id: i64) -> Result<(), AppError> {
         }
         .await,
         &format!("/documents/{id}"),
-        None,
+        (),
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "documents/share")]
 pub async fn share_document(id: i64, email: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::share(&app_state()?, user.id, id, &email).await?;
@@ -57,14 +58,15 @@ pub async fn share_document(id: i64, email: String) -> Result<(), AppError> {
         }
         .await,
         &format!("/documents/{id}"),
-        None,
+        serde_json::json!({ "email": email }),
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "documents/revoke")]
 pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::revoke(&app_state()?, user.id, id, grantee).await?;
@@ -73,14 +75,15 @@ pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
         }
         .await,
         &format!("/documents/{id}"),
-        None,
+        (),
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "documents/retry")]
 pub async fn retry_document(id: i64) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::retry(&app_state()?, user.id, id).await?;
@@ -89,6 +92,7 @@ pub async fn retry_document(id: i64) -> Result<(), AppError> {
         }
         .await,
         &format!("/documents/{id}"),
-        None,
+        (),
     )
+    .await
 }

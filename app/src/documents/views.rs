@@ -11,17 +11,8 @@ use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, Re
 use super::types::{DocStatus, DocType, DocumentDetail, DocumentRow};
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload};
-use crate::widgets::FormError;
-use crate::widgets::{id_param, set_error_status, ErrorNotice};
-
-/// Re-runs `refresh` two seconds after the data says work is still going on (browser only).
-fn poll_while(pending: impl Fn() -> bool + Send + Sync + 'static, refresh: RwSignal<u32>) {
-    Effect::new(move |_| {
-        if pending() {
-            set_timeout(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(2));
-        }
-    });
-}
+use crate::widgets::{form_flash, FormError, FormFlash};
+use crate::widgets::{id_param, set_error_status, ErrorNotice, LiveRegions};
 
 /// A file input that picks a whole folder (`webkitdirectory`, which has no typed attribute in Leptos).
 fn folder_input() -> impl IntoView {
@@ -33,9 +24,7 @@ fn folder_input() -> impl IntoView {
 
 #[component]
 pub fn DocumentsPage() -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    let docs = Resource::new_blocking(move || refresh.get(), |_| list_documents());
-    poll_while(move || docs.get().and_then(|r| r.ok()).is_some_and(|l| l.pending()), refresh);
+    let docs = Resource::new_blocking(|| (), |_| list_documents());
     let query = use_query_map();
     let num = move |k: &str| query.read().get(k).and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
     let status = move || {
@@ -101,11 +90,15 @@ pub fn DocumentsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match docs.await {
                     Ok(list) => view! {
-                        <DocumentTable rows=list.mine.clone() shared=false/>
-                        {(!list.shared.is_empty()).then(|| view! {
-                            <h2>"Shared with you"</h2>
-                            <DocumentTable rows=list.shared.clone() shared=true/>
-                        })}
+                        // refreshed in place while any document is still being read
+                        <div id="document-lists" data-pending=list.pending().then_some("")>
+                            <DocumentTable rows=list.mine.clone() shared=false/>
+                            {(!list.shared.is_empty()).then(|| view! {
+                                <h2>"Shared with you"</h2>
+                                <DocumentTable rows=list.shared.clone() shared=true/>
+                            })}
+                        </div>
+                        {list.pending().then(|| view! { <LiveRegions ids=vec!["document-lists".to_owned()] reload_when_done=false/> })}
                     }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
@@ -186,22 +179,18 @@ async fn load_document(id: Option<i64>) -> Result<DocumentDetail, AppError> {
 #[component]
 pub fn DocumentPage() -> impl IntoView {
     let id = id_param();
-    let refresh = RwSignal::new(0u32);
     let share = ServerAction::<ShareDocument>::new();
     let revoke = ServerAction::<RevokeDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let retry = ServerAction::<RetryDocument>::new();
-    // reloaded after every change made on this page, and while ingest runs
-    let doc = Resource::new_blocking(
-        move || (id.get(), refresh.get(), share.version().get(), revoke.version().get(), retry.version().get()),
-        |(id, ..)| load_document(id),
-    );
-    poll_while(move || doc.get().and_then(|r| r.ok()).is_some_and(|d| d.row.status.is_pending()), refresh);
+    let doc = Resource::new_blocking(move || id.get(), load_document);
+    let flash = form_flash();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let flash = flash.await.unwrap_or_default();
                 match doc.await {
-                    Ok(d) => view! { <DocumentDetails doc=d share revoke delete retry/> }.into_any(),
+                    Ok(d) => view! { <DocumentDetails doc=d share revoke delete retry flash/> }.into_any(),
                     Err(e) => view! { <DocumentMissing error=e/> }.into_any(),
                 }
             })}
@@ -227,21 +216,6 @@ fn DocumentMissing(error: AppError) -> impl IntoView {
     }
 }
 
-/// The error of a form's last submission: the action's when live, else `?error=` from a plain post.
-fn form_error<A>(action: ServerAction<A>, field: &'static str, message: &'static str) -> Signal<Option<AppError>>
-where
-    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-{
-    let query = use_query_map();
-    Signal::derive(move || match action.value().get() {
-        Some(result) => result.err(),
-        None if action.version().get() == 0 => {
-            query.read().get("error").filter(|c| c == field).map(|_| AppError::validation(field, message))
-        }
-        None => None,
-    })
-}
-
 #[component]
 fn DocumentDetails(
     doc: DocumentDetail,
@@ -249,13 +223,16 @@ fn DocumentDetails(
     revoke: ServerAction<RevokeDocument>,
     delete: ServerAction<DeleteDocument>,
     retry: ServerAction<RetryDocument>,
+    flash: FormFlash,
 ) -> impl IntoView {
     let row = doc.row.clone();
     let id = row.id;
     let query = use_query_map();
     let wanted_page = move || query.read().get("page").and_then(|p| p.parse::<i32>().ok());
-    let share_error =
-        form_error(share, "email", "That email does not belong to another Bartleby user. They need an account first.");
+    // a refused change (sharing with an unknown email, …) comes back with its reason
+    let typed_email = flash.text("email");
+    let error = flash.error;
+    let share_error = Signal::derive(move || error.clone());
     let paged = row.doc_type.is_paged();
     let page_label = if row.doc_type == DocType::Xlsx { "Sheet" } else { "Page" };
     let reflowed = row.doc_type == DocType::Pdf;
@@ -271,13 +248,16 @@ fn DocumentDetails(
         </div>
         {row.owner_email.clone().map(|e| view! { <p class="notice" data-testid="shared-by">"Shared with you by " {e} " (read-only)."</p> })}
         <dl class="details">
-            <dt>"Status"</dt><dd><StatusCell row=row.clone()/></dd>
+            <dt>"Status"</dt>
+            <dd id="document-status" data-pending=row.status.is_pending().then_some("")><StatusCell row=row.clone()/></dd>
             <dt>"File"</dt><dd>{row.file_name.clone()}</dd>
             <dt>"Type"</dt><dd>{row.doc_type.label()}</dd>
             <dt>"Size"</dt><dd>{crate::format::bytes(row.bytes)}</dd>
             {row.pages.map(|p| view! { <dt>{if paged && row.doc_type == DocType::Xlsx { "Sheets" } else { "Pages" }}</dt><dd>{p}</dd> })}
             <dt>"Added"</dt><dd>{row.created_at.clone()}</dd>
         </dl>
+        // while the document is read the status follows, and the page reloads with its text when done
+        {row.status.is_pending().then(|| view! { <LiveRegions ids=vec!["document-status".to_owned()] reload_when_done=true/> })}
         {(doc.is_owner && matches!(row.status, DocStatus::Failed | DocStatus::NoText)).then(|| view! {
             <ActionForm action=retry attr:class="inline">
                 <input type="hidden" name="id" value=id/>
@@ -316,7 +296,7 @@ fn DocumentDetails(
                     <FormError error=share_error/>
                     <input type="hidden" name="id" value=id/>
                     <label for="share-email">"Share with (their Bartleby email)"</label>
-                    <input id="share-email" name="email" type="email" required=true autocomplete="off"/>
+                    <input id="share-email" name="email" type="email" value=typed_email required=true autocomplete="off"/>
                     <button type="submit">"Share, read-only"</button>
                 </ActionForm>
             </section>

@@ -50,8 +50,9 @@ pub async fn item_suggestions() -> Result<Suggestions, AppError> {
 
 #[server(prefix = "/api", endpoint = "inventory/create")]
 pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    let typed = form.clone();
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let item = super::service::create(&app_state()?, user.id, &form).await?;
@@ -60,14 +61,16 @@ pub async fn create_item(form: ItemForm) -> Result<(), AppError> {
         }
         .await,
         "/inventory/new",
-        None,
+        typed,
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "inventory/update")]
 pub async fn update_item(id: i64, form: ItemPatch) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    let typed = form.clone().apply(ItemForm::default());
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let item = super::service::patch(&app_state()?, user.id, id, form).await?;
@@ -76,14 +79,15 @@ pub async fn update_item(id: i64, form: ItemPatch) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/{id}/edit"),
-        None,
+        typed,
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "inventory/delete")]
 pub async fn delete_item(id: i64) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::delete(&app_state()?, user.id, id).await?;
@@ -92,8 +96,9 @@ pub async fn delete_item(id: i64) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/{id}/delete"),
-        None,
+        (),
     )
+    .await
 }
 
 /// The dashboard's figures.
@@ -128,8 +133,8 @@ pub async fn delete_photo(photo_id: i64) -> Result<(), AppError> {
 /// browser to download the file.
 #[server(prefix = "/api", endpoint = "inventory/export")]
 pub async fn export_items(#[server(default)] format: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let format = super::export::ExportFormat::parse(&format)?;
@@ -139,8 +144,9 @@ pub async fn export_items(#[server(default)] format: String) -> Result<(), AppEr
         }
         .await,
         "/inventory",
-        None,
+        (),
     )
+    .await
 }
 
 /// The user's places, depth first, with what is inside each.
@@ -159,13 +165,13 @@ pub async fn get_location_tree() -> Result<LocationTree, AppError> {
 /// Adds a place; `parent` is a place id, or "" for the top level.
 #[server(prefix = "/api", endpoint = "locations/create")]
 pub async fn create_location(name: String, parent: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
+    use crate::platform::{app_state, respond_page_form};
     let back = if parent.trim().is_empty() {
         "/inventory/locations".to_owned()
     } else {
         format!("/inventory/locations/{}", parent.trim())
     };
-    respond_form(
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let parent = super::locations::parse_parent(&parent)?;
@@ -175,14 +181,15 @@ pub async fn create_location(name: String, parent: String) -> Result<(), AppErro
         }
         .await,
         &back,
-        None,
+        serde_json::json!({ "form": "create", "name": name }),
     )
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "locations/rename")]
 pub async fn rename_location(id: i64, name: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::locations::rename(&app_state()?, user.id, id, &name).await?;
@@ -191,15 +198,16 @@ pub async fn rename_location(id: i64, name: String) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/locations/{id}"),
-        None,
+        serde_json::json!({ "form": "rename", "name": name }),
     )
+    .await
 }
 
 /// Moves a place, with everything in it, under `parent` ("" for the top level).
 #[server(prefix = "/api", endpoint = "locations/move")]
 pub async fn move_location(id: i64, parent: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let parent = super::locations::parse_parent(&parent)?;
@@ -209,15 +217,16 @@ pub async fn move_location(id: i64, parent: String) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/locations/{id}"),
-        None,
+        (),
     )
+    .await
 }
 
 /// Deletes a place; its items and places move up one level.
 #[server(prefix = "/api", endpoint = "locations/delete")]
 pub async fn delete_location(id: i64) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let parent = super::locations::delete(&app_state()?, user.id, id).await?;
@@ -228,8 +237,9 @@ pub async fn delete_location(id: i64) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/locations/{id}"),
-        None,
+        (),
     )
+    .await
 }
 
 /// Applies one change to the checked rows of the table: `op` is `set_category`, `set_location`,
@@ -242,11 +252,11 @@ pub async fn bulk_edit(
     #[server(default)] confirm: String,
     #[server(default)] back: String,
 ) -> Result<u64, AppError> {
-    use crate::platform::{app_state, plain_form_post, respond_form};
+    use crate::platform::{app_state, plain_form_post, respond_page_form};
     // only ever back to the table
     let back = if back.starts_with("/inventory") && !back.starts_with("//") { back } else { "/inventory".to_owned() };
-    let page = back.split('?').next().unwrap_or("/inventory").to_owned();
-    respond_form(
+    let typed = serde_json::json!({ "op": op, "value": value, "ids": ids });
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let op = super::types::BulkOp::parse(&op, &value, !confirm.is_empty())?;
@@ -258,9 +268,10 @@ pub async fn bulk_edit(
             Ok(n)
         }
         .await,
-        &page,
-        None,
+        &back,
+        typed,
     )
+    .await
 }
 
 /// A pending CSV import, checked row by row.
@@ -279,8 +290,8 @@ pub async fn get_import_preview(token: String) -> Result<ImportPreview, AppError
 /// Imports a pending CSV file, all of it or (if any row has a problem) nothing.
 #[server(prefix = "/api", endpoint = "inventory/import/commit")]
 pub async fn import_commit(token: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             let n = super::import::commit(&app_state()?, user.id, &token).await?;
@@ -289,15 +300,16 @@ pub async fn import_commit(token: String) -> Result<(), AppError> {
         }
         .await,
         &format!("/inventory/import/{}", super::types::url_segment(&token)),
-        None,
+        (),
     )
+    .await
 }
 
 /// Throws a pending CSV import away.
 #[server(prefix = "/api", endpoint = "inventory/import/discard")]
 pub async fn import_discard(token: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_form};
-    respond_form(
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
             super::import::discard(&app_state()?, user.id, &token).await?;
@@ -306,6 +318,7 @@ pub async fn import_discard(token: String) -> Result<(), AppError> {
         }
         .await,
         "/inventory/import",
-        None,
+        (),
     )
+    .await
 }

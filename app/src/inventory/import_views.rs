@@ -11,7 +11,7 @@ use super::types::IMPORT_MAX_ROWS;
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload};
 use crate::widgets::FormError;
-use crate::widgets::{set_error_status, ErrorNotice};
+use crate::widgets::{form_flash, set_error_status, ErrorNotice};
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
@@ -61,26 +61,14 @@ pub fn ImportPreviewPage() -> impl IntoView {
     let preview = Resource::new_blocking(move || token.get(), get_import_preview);
     let commit = ServerAction::<ImportCommit>::new();
     let discard = ServerAction::<ImportDiscard>::new();
-    let query = use_query_map();
-    let error = Signal::derive(move || {
-        commit.value().get().and_then(Result::err).or_else(|| discard.value().get().and_then(Result::err)).or_else(
-            || {
-                query.read().get("error").map(|c| match c.as_str() {
-                    "unavailable" => AppError::Unavailable,
-                    "not_found" => AppError::NotFound,
-                    _ => AppError::validation(
-                        "file",
-                        "Fix the problems shown, then upload the file again. Nothing was imported.",
-                    ),
-                })
-            },
-        )
-    });
+    let flash = form_flash();
     view! {
         <Title text="Check the import · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / " <A href="/inventory/import">"Import"</A> " / "</p>
         <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
             {move || Suspend::new(async move {
+                let error = flash.await.unwrap_or_default().error;
+                let error = Signal::derive(move || error.clone());
                 let p = match preview.await {
                     Ok(p) => p,
                     Err(AppError::NotFound) => {
@@ -163,7 +151,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
                         {ok.then(|| view! {
                             <ActionForm action=commit attr:class="inline">
                                 <input type="hidden" name="token" value=token.clone()/>
-                                <button type="submit" class="primary" disabled=move || commit.pending().get()>{button.clone()}</button>
+                                <button type="submit" class="primary" >{button.clone()}</button>
                             </ActionForm>
                         })}
                         <ActionForm action=discard attr:class="inline">

@@ -4,12 +4,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use super::api::{get_location_tree, list_items, CreateLocation, DeleteLocation, MoveLocation, RenameLocation};
 use super::types::{ItemPage, ItemQuery, LocationTree, LocationView, SortKey};
 use crate::error::AppError;
-use crate::widgets::FormError;
+use crate::widgets::{form_flash, FormError};
 use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
 fn count(n: i64) -> String {
@@ -21,32 +20,6 @@ fn count(n: i64) -> String {
 
 fn value(l: &LocationView) -> String {
     l.value_by_currency.iter().map(|(c, v)| format!("{v} {c}")).collect::<Vec<_>>().join(" · ")
-}
-
-/// The message for a plain form post that came back with `?error=<code>`.
-fn no_js_error(code: &str) -> AppError {
-    match code {
-        "name" => {
-            AppError::validation("name", "Check the name: it cannot be empty, contain “/”, or be over 100 characters.")
-        }
-        "parent" => {
-            AppError::validation("parent", "That place cannot go there (not inside itself, at most 12 levels deep).")
-        }
-        "exists" => {
-            AppError::Conflict { field: "name".into(), message: "There is already a place of that name there.".into() }
-        }
-        "not_found" => AppError::NotFound,
-        "unavailable" => AppError::Unavailable,
-        _ => AppError::Internal,
-    }
-}
-
-/// The last error of any of the page's forms: the action that ran last, or `?error=` without JS.
-fn page_error(actions: Vec<Signal<Option<AppError>>>) -> Signal<Option<AppError>> {
-    let query = use_query_map();
-    Signal::derive(move || {
-        actions.iter().find_map(|a| a.get()).or_else(|| query.read().get("error").map(|c| no_js_error(&c)))
-    })
 }
 
 /// `<option>`s for every place, indented by depth, except those `skip` says no to.
@@ -64,8 +37,8 @@ fn place_options(tree: &LocationTree, selected: Option<i64>, skip: impl Fn(i64) 
 #[component]
 pub fn LocationsPage() -> impl IntoView {
     let create = ServerAction::<CreateLocation>::new();
-    let tree = Resource::new_blocking(move || create.version().get(), |_| get_location_tree());
-    let error = page_error(vec![Signal::derive(move || create.value().get().and_then(Result::err))]);
+    let tree = Resource::new_blocking(|| (), |_| get_location_tree());
+    let flash = form_flash();
     view! {
         <Title text="Locations · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
@@ -73,6 +46,10 @@ pub fn LocationsPage() -> impl IntoView {
         <p class="lede">"Where your things are: rooms hold shelves, shelves hold boxes. Moving a box moves what is in it."</p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let flash = flash.await.unwrap_or_default();
+                let typed = flash.text("name");
+                let error = flash.error;
+                let error = Signal::derive(move || error.clone());
                 match tree.await {
                     Ok(tree) => {
                         let unplaced = tree.unplaced;
@@ -82,7 +59,7 @@ pub fn LocationsPage() -> impl IntoView {
                         <ActionForm action=create attr:class="filters" attr:aria-label="Add a place">
                             <div class="field grow">
                                 <label for="place-name">"New place"</label>
-                                <input id="place-name" name="name" required=true maxlength=100 placeholder="Garage"/>
+                                <input id="place-name" name="name" value=typed required=true maxlength=100 placeholder="Garage"/>
                             </div>
                             <div class="field">
                                 <label for="place-parent">"Inside"</label>
@@ -168,20 +145,21 @@ pub fn LocationPage() -> impl IntoView {
     let moved = ServerAction::<MoveLocation>::new();
     let create = ServerAction::<CreateLocation>::new();
     let delete = ServerAction::<DeleteLocation>::new();
-    // reloaded after any change made on this page
-    let changes =
-        move || rename.version().get() + moved.version().get() + create.version().get() + delete.version().get();
-    let tree = Resource::new_blocking(changes, |_| get_location_tree());
-    let items = Resource::new_blocking(move || (id.get(), changes()), |(id, _)| place_items(id));
-    let error = page_error(vec![
-        Signal::derive(move || rename.value().get().and_then(Result::err)),
-        Signal::derive(move || moved.value().get().and_then(Result::err)),
-        Signal::derive(move || create.value().get().and_then(Result::err)),
-        Signal::derive(move || delete.value().get().and_then(Result::err)),
-    ]);
+    let tree = Resource::new_blocking(|| (), |_| get_location_tree());
+    let items = Resource::new_blocking(move || id.get(), place_items);
+    let flash = form_flash();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let flash = flash.await.unwrap_or_default();
+                // a refused name comes back in the field it was typed in
+                let (typed_inner, typed_rename) = match flash.text("form").as_deref() {
+                    Some("create") => (flash.text("name"), None),
+                    Some("rename") => (None, flash.text("name")),
+                    _ => (None, None),
+                };
+                let error = flash.error;
+                let error = Signal::derive(move || error.clone());
                 let (tree, items) = match (tree.await, items.await) {
                     (Ok(t), Ok(i)) => (t, i),
                     (Err(e), _) | (_, Err(e)) => return view! { <ErrorNotice error=e/> }.into_any(),
@@ -257,7 +235,7 @@ pub fn LocationPage() -> impl IntoView {
                             <input type="hidden" name="parent" value=place.id.to_string()/>
                             <div class="field grow">
                                 <label for="inner-name">"Add a place inside"</label>
-                                <input id="inner-name" name="name" required=true maxlength=100 placeholder="Box 1"/>
+                                <input id="inner-name" name="name" value=typed_inner required=true maxlength=100 placeholder="Box 1"/>
                             </div>
                             <button type="submit">"Add"</button>
                         </ActionForm>
@@ -265,7 +243,7 @@ pub fn LocationPage() -> impl IntoView {
                             <input type="hidden" name="id" value=place.id/>
                             <div class="field grow">
                                 <label for="place-rename">"Name"</label>
-                                <input id="place-rename" name="name" value=current_name.clone() required=true maxlength=100/>
+                                <input id="place-rename" name="name" value=typed_rename.unwrap_or(current_name) required=true maxlength=100/>
                             </div>
                             <button type="submit">"Rename"</button>
                         </ActionForm>

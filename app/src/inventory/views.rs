@@ -1,5 +1,5 @@
 //! Inventory pages: the table, an item, and the create/edit/delete forms. The table's state lives
-//! in the URL and its controls are plain links and GET forms, so it works before the WASM loads.
+//! in the URL and its controls are plain links and GET forms; "select all" is an island.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +10,7 @@ use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, D
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload};
-use crate::widgets::FormError;
+use crate::widgets::{form_flash, FormError, FormFlash};
 use crate::widgets::{id_param, set_error_status, ErrorNotice};
 
 fn current_query() -> Memo<ItemQuery> {
@@ -29,14 +29,8 @@ fn price(item: &ItemView) -> String {
 pub fn InventoryPage() -> impl IntoView {
     let query = current_query();
     let bulk = ServerAction::<BulkEdit>::new();
-    // reloaded after each bulk change that worked (after a refused one the form keeps its state)
-    let changed = RwSignal::new(0u32);
-    Effect::new(move || {
-        if matches!(bulk.value().get(), Some(Ok(_))) {
-            changed.update(|n| *n += 1);
-        }
-    });
-    let page = Resource::new_blocking(move || (query.get(), changed.get()), |(q, _)| list_items(q));
+    let page = Resource::new_blocking(move || query.get(), list_items);
+    let flash = form_flash();
     view! {
         <Title text="Inventory · Bartleby"/>
         <div class="page-head">
@@ -59,8 +53,9 @@ pub fn InventoryPage() -> impl IntoView {
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let flash = flash.await.unwrap_or_default();
                 match page.await {
-                    Ok(p) => view! { <InventoryTable page=p query=query.get_untracked() bulk=bulk/> }.into_any(),
+                    Ok(p) => view! { <InventoryTable page=p query=query.get_untracked() bulk flash/> }.into_any(),
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
@@ -71,7 +66,7 @@ pub fn InventoryPage() -> impl IntoView {
 /// The inventory page's body: the filters, the count, the bulk bar and the rows in one form (the
 /// rows' checkboxes are its fields), and the pager.
 #[component]
-fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>) -> impl IntoView {
+fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>, flash: FormFlash) -> impl IntoView {
     let filtered = query.is_filtered();
     let count = match page.total {
         n if page.total_capped => format!("More than {n} items"),
@@ -83,6 +78,8 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
     let (number, has_next) = (page.page, page.has_next);
     let (back, rows_query, pager_query) = (query.href(), query.clone(), query.clone());
     let ItemPage { items, categories, tags, locations, .. } = page;
+    let checked: Vec<i64> =
+        flash.values.get("ids").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
     view! {
         <Filters query=query.clone() categories tags locations/>
         <p class="muted" data-testid="item-count" role="status">{count}</p>
@@ -101,8 +98,8 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
         } else {
             view! {
                 <ActionForm action=bulk attr:class="bulk" attr:aria-label="Change the selected items">
-                    <BulkBar bulk back/>
-                    <Rows items query=rows_query/>
+                    <BulkBar back flash/>
+                    <Rows items query=rows_query checked/>
                 </ActionForm>
             }
                 .into_any()
@@ -174,22 +171,16 @@ fn Filters(
     }
 }
 
-/// What to do with the selected items, and how the last change went (the action's answer, or
-/// `?changed=` / `?error=` after a post without JavaScript).
+/// What to do with the selected items, and how the last change went: `?changed=` after a change,
+/// or the error with the form as it was sent.
 #[component]
-fn BulkBar(bulk: ServerAction<BulkEdit>, back: String) -> impl IntoView {
+fn BulkBar(back: String, flash: FormFlash) -> impl IntoView {
     let params = use_query_map();
-    let error = Signal::derive(move || match bulk.value().get() {
-        Some(r) => r.err(),
-        None => params.read().get("error").map(|code| bulk_error(&code)),
-    });
-    let done = move || {
-        let n = match bulk.value().get() {
-            Some(Ok(n)) => Some(n),
-            Some(Err(_)) => None,
-            None => params.read().get("changed").and_then(|n| n.parse::<u64>().ok()),
-        };
-        let imported = params.read().get("imported").and_then(|n| n.parse::<u64>().ok());
+    let error = flash.error.clone();
+    let done = {
+        let params = params.read_untracked();
+        let n = params.get("changed").and_then(|n| n.parse::<u64>().ok());
+        let imported = params.get("imported").and_then(|n| n.parse::<u64>().ok());
         match (n, imported) {
             (Some(0), _) => Some("No items changed.".to_owned()),
             (Some(n), _) => Some(format!("{} changed.", crate::format::count(n as u32, "item", "items"))),
@@ -197,39 +188,42 @@ fn BulkBar(bulk: ServerAction<BulkEdit>, back: String) -> impl IntoView {
             (None, None) => None,
         }
     };
+    let op = flash.text("op").unwrap_or_default();
+    let ops = [
+        ("", "Choose…"),
+        ("set_category", "Set category to"),
+        ("set_location", "Move to location"),
+        ("add_tags", "Add tags"),
+        ("remove_tags", "Remove tags"),
+        ("delete", "Delete"),
+    ];
     view! {
         <div class="bulk-bar">
             <div class="field">
                 <label for="bulk-op">"With the selected items"</label>
                 <select id="bulk-op" name="op">
-                    <option value="">"Choose…"</option>
-                    <option value="set_category">"Set category to"</option>
-                    <option value="set_location">"Move to location"</option>
-                    <option value="add_tags">"Add tags"</option>
-                    <option value="remove_tags">"Remove tags"</option>
-                    <option value="delete">"Delete"</option>
+                    {ops.into_iter().map(|(v, label)| view! { <option value=v selected=op == v>{label}</option> }).collect_view()}
                 </select>
             </div>
             <div class="field grow">
                 <label for="bulk-value">"Category, location or tags"</label>
-                <input id="bulk-value" name="value" placeholder="Furniture · Garage / Shelf 1 · vintage, oak"/>
+                <input id="bulk-value" name="value" value=flash.text("value") placeholder="Furniture · Garage / Shelf 1 · vintage, oak"/>
             </div>
             <label class="check">
                 <input type="checkbox" name="confirm" value="yes"/>
                 " Yes, delete them"
             </label>
             <input type="hidden" name="back" value=back/>
-            <button type="submit" disabled=move || bulk.pending().get()>"Change selected"</button>
+            <button type="submit">"Change selected"</button>
         </div>
-        <FormError error=error/>
+        <FormError error=Signal::derive(move || error.clone())/>
         <p class="muted" role="status" data-testid="bulk-status">{done}</p>
     }
 }
 
 /// The items of this page, with sortable column headers and a checkbox each.
 #[component]
-fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
-    let all = RwSignal::new(false);
+fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoView {
     let header = move |key: SortKey, label: &'static str| {
         let active = query.sort == key;
         let (aria, arrow) = match (active, query.desc) {
@@ -249,12 +243,7 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
                 <thead>
                     <tr>
                         <th scope="col" class="select">
-                            <input
-                                type="checkbox"
-                                aria-label="Select all on this page"
-                                prop:checked=move || all.get()
-                                on:change=move |ev| all.set(event_target_checked(&ev))
-                            />
+                            <SelectAll/>
                         </th>
                         {header(SortKey::Name, "Name")}
                         {header(SortKey::Category, "Category")}
@@ -273,6 +262,7 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
                             let price = price(&item);
                             let href = format!("/inventory/{}", item.id);
                             let select = format!("Select {}", item.name);
+                            let was_checked = checked.contains(&item.id);
                             view! {
                                 <tr>
                                     <td class="select">
@@ -281,7 +271,7 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
                                             name=format!("ids[{i}]")
                                             value=item.id
                                             aria-label=select
-                                            prop:checked=move || all.get()
+                                            checked=was_checked
                                         />
                                     </td>
                                     <td><A href=href>{item.name}</A></td>
@@ -301,6 +291,33 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery) -> impl IntoView {
             </table>
         </div>
     }
+}
+
+/// The "select all on this page" checkbox: ticks or clears every row's checkbox in its form.
+#[island]
+fn SelectAll() -> impl IntoView {
+    let toggle = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let checked = event_target_checked(&ev);
+            let boxes = event_target::<web_sys::Element>(&ev)
+                .closest("form")
+                .ok()
+                .flatten()
+                .and_then(|form| form.query_selector_all(r#"input[type="checkbox"][name^="ids["]"#).ok());
+            for i in 0..boxes.as_ref().map_or(0, |b| b.length()) {
+                if let Some(input) =
+                    boxes.as_ref().and_then(|b| b.item(i)).and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+                {
+                    input.set_checked(checked);
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! { <input type="checkbox" aria-label="Select all on this page" on:change=toggle/> }
 }
 
 /// Previous and next pages, when there are any (`pages` is unknown when the count was capped).
@@ -571,48 +588,31 @@ fn ItemFields(initial: ItemForm, error: Signal<Option<AppError>>, suggestions: S
 pub fn NewItemPage() -> impl IntoView {
     let suggestions = suggestions();
     let action = ServerAction::<CreateItem>::new();
-    let query = use_query_map();
-    let error = Signal::derive(move || match action.value().get() {
-        Some(r) => r.err(),
-        None => query.read().get("error").map(|code| no_js_error(&code)),
-    });
+    let flash = form_flash();
     view! {
         <Title text="Add an item · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
         <h1>"Add an item"</h1>
-        <FormError error=error/>
-        <ActionForm action=action attr:class="stack item-form" attr:aria-label="Add an item">
-            <ItemFields initial=ItemForm::default() error=error suggestions=suggestions/>
-            <div class="actions">
-                <button type="submit" class="primary" disabled=move || action.pending().get()>"Save item"</button>
-                <A href="/inventory" attr:class="button">"Cancel"</A>
-            </div>
-        </ActionForm>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                // after a refused save, the form comes back as it was typed, with the reason
+                let flash = flash.await.unwrap_or_default();
+                let initial = flash.values_as::<ItemForm>().unwrap_or_default();
+                let error = flash.error;
+                let error = Signal::derive(move || error.clone());
+                view! {
+                    <FormError error=error/>
+                    <ActionForm action=action attr:class="stack item-form" attr:aria-label="Add an item">
+                        <ItemFields initial error suggestions/>
+                        <div class="actions">
+                            <button type="submit" class="primary">"Save item"</button>
+                            <A href="/inventory" attr:class="button">"Cancel"</A>
+                        </div>
+                    </ActionForm>
+                }
+            })}
+        </Suspense>
     }
-}
-
-/// The message for a bulk change posted without JavaScript that came back with `?error=<code>`.
-fn bulk_error(code: &str) -> AppError {
-    match code {
-        "ids" => AppError::validation("ids", "Select one or more items first."),
-        "op" => AppError::validation("op", "Choose what to do with the selected items."),
-        "confirm" => AppError::validation("confirm", "Tick “Yes, delete them” to delete the selected items."),
-        "value" => AppError::validation("value", "Check the category, location or tags you typed."),
-        "unavailable" => AppError::Unavailable,
-        _ => AppError::Internal,
-    }
-}
-
-/// The message for a plain (not yet hydrated) form post that came back with `?error=<field>`.
-fn no_js_error(code: &str) -> AppError {
-    let field = match code {
-        "name" | "description" | "category" | "material" | "colour" | "dimensions" | "origin" | "quantity" | "tags"
-        | "location" | "import_cost" | "retail_price" | "currency" => code,
-        "unavailable" => return AppError::Unavailable,
-        "not_found" => return AppError::NotFound,
-        _ => return AppError::Internal,
-    };
-    AppError::validation(field, format!("Check the {} field and try again.", field.replace('_', " ")))
 }
 
 #[component]
@@ -621,17 +621,17 @@ pub fn EditItemPage() -> impl IntoView {
     let id = id_param();
     let item = Resource::new_blocking(move || id.get(), load_item);
     let action = ServerAction::<UpdateItem>::new();
-    let query = use_query_map();
-    let error = Signal::derive(move || match action.value().get() {
-        Some(r) => r.err(),
-        None => query.read().get("error").map(|code| no_js_error(&code)),
-    });
+    let flash = form_flash();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let flash = flash.await.unwrap_or_default();
                 match item.await {
                     Ok(item) => {
                         let (name, crumb) = (item.name.clone(), item.name.clone());
+                        let initial = flash.values_as::<ItemForm>().unwrap_or_else(|| ItemForm::from_item(&item));
+                        let error = flash.error;
+                        let error = Signal::derive(move || error.clone());
                         view! {
                         <Title text=format!("Edit {name} · Bartleby")/>
                         <p class="crumbs">
@@ -642,9 +642,9 @@ pub fn EditItemPage() -> impl IntoView {
                         <FormError error=error/>
                         <ActionForm action=action attr:class="stack item-form" attr:aria-label="Edit item">
                             <input type="hidden" name="id" value=item.id/>
-                            <ItemFields initial=ItemForm::from_item(&item) error=error suggestions=suggestions/>
+                            <ItemFields initial error suggestions/>
                             <div class="actions">
-                                <button type="submit" class="primary" disabled=move || action.pending().get()>"Save changes"</button>
+                                <button type="submit" class="primary">"Save changes"</button>
                                 <A href=format!("/inventory/{}", item.id) attr:class="button">"Cancel"</A>
                             </div>
                         </ActionForm>
@@ -663,10 +663,12 @@ pub fn DeleteItemPage() -> impl IntoView {
     let id = id_param();
     let item = Resource::new_blocking(move || id.get(), load_item);
     let action = ServerAction::<DeleteItem>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+    let flash = form_flash();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let error = flash.await.unwrap_or_default().error;
+                let error = Signal::derive(move || error.clone());
                 match item.await {
                     Ok(item) => view! {
                         <Title text=format!("Delete {} · Bartleby", item.name)/>

@@ -38,7 +38,7 @@ pub fn app_state() -> Result<AppState, AppError> {
     })
 }
 
-/// True when the request is a plain HTML form post (the page had not hydrated): the browser
+/// True when the request is a plain HTML form post (every form of the pages is one): the browser
 /// expects a page or a redirect, not JSON.
 pub fn plain_form_post() -> bool {
     use_context::<http::request::Parts>()
@@ -63,6 +63,49 @@ pub fn respond_form<T>(result: Result<T, AppError>, page: &str, next: Option<&st
         }
     }
     respond(result)
+}
+
+/// The session key of a failed form post's [`crate::widgets::FormFlash`] and the page it is for.
+const FORM_FLASH_KEY: &str = "form_flash";
+
+/// Finishes a server function behind a form, for a signed-in user: for a plain form post (every
+/// form: the pages are server-rendered), an error sends the browser back to `back` (the form's
+/// page, with its query) and leaves that page, in the session, the error and `kept` — what was
+/// typed (never a password), so the form comes back filled in. Otherwise as [`respond`].
+pub async fn respond_page_form<T>(
+    result: Result<T, AppError>,
+    back: &str,
+    kept: impl serde::Serialize,
+) -> Result<T, AppError> {
+    let page = back.split('?').next().unwrap_or(back);
+    if let Err(e) = &result {
+        if plain_form_post() {
+            let flash = crate::widgets::FormFlash {
+                error: Some(e.clone()),
+                values: serde_json::to_value(kept).unwrap_or_default(),
+            };
+            if let Ok(session) = leptos_axum::extract::<tower_sessions::Session>().await {
+                if let Err(err) = session.insert(FORM_FLASH_KEY, (page, flash)).await {
+                    tracing::warn!(error = %err, "could not keep a form's error in the session");
+                }
+            }
+            leptos_axum::redirect(back);
+            return result;
+        }
+    }
+    respond(result)
+}
+
+/// The failed form post `page` came back from, if any: taken once (a reload shows the form
+/// clean); a flash left for another page stays for it.
+pub async fn take_form_flash(page: &str) -> Option<crate::widgets::FormFlash> {
+    let session = leptos_axum::extract::<tower_sessions::Session>().await.ok()?;
+    let (for_page, flash): (String, crate::widgets::FormFlash) = session.get(FORM_FLASH_KEY).await.ok().flatten()?;
+    if for_page != page {
+        return None;
+    }
+    let _ = session.remove::<serde_json::Value>(FORM_FLASH_KEY).await;
+    Some(flash)
 }
 
 /// Finishes a server function: on error, sets the HTTP status that matches it.

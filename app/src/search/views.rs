@@ -1,5 +1,5 @@
 //! The search page: one box over the user's papers and things, all of its state in the URL, so
-//! it works before the WASM loads and every result page can be linked.
+//! every result page can be linked.
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -168,6 +168,52 @@ fn checked_policy(r: &reqwest::Response) -> String {
     nonce.to_owned()
 }
 
+/// A form refused on the server comes back as it was typed, with the reason, once: what was typed
+/// is written into the fields as text, and a reload shows the form clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_form_comes_back_as_typed_with_its_reason_once_and_as_text() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("flash"), "Flash").await;
+    let item = add_item(&app, "Lamp", &[]).await;
+    let description = format!("</textarea>{HOSTILE}");
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move { app.client.post(app.url(&path)).header(ACCEPT, "text/html").form(&form).send().await.unwrap() }
+    };
+    let r = post(
+        "/api/inventory/update".into(),
+        vec![
+            ("id", item.to_string()),
+            ("form[name]", HOSTILE.to_owned()),
+            ("form[description]", description.clone()),
+            ("form[quantity]", "-1".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], format!("/inventory/{item}/edit"));
+    let page = format!("/inventory/{item}/edit");
+    let raw = app.get(&page).await.text().await.unwrap();
+    let html = outside_attribute_values(&raw);
+    assert!(!html.contains("<script>__pwned") && !html.contains("<img src=x"), "{page}: markup written as markup");
+    assert!(raw.contains("The quantity cannot be negative."), "{raw}");
+    assert!(raw.contains(r#"value="-1""#), "the quantity typed is back: {raw}");
+    assert!(raw.contains("&lt;/textarea&gt;&lt;/title&gt;&lt;script&gt;"), "the description typed is back, as text");
+    // nothing was saved, and the flash is gone after one showing
+    assert_eq!(item_json(&app, item).await["name"], "Lamp");
+    let again = app.get(&page).await.text().await.unwrap();
+    assert!(!again.contains("The quantity cannot be negative.") && again.contains(r#"value="Lamp""#), "{again}");
+
+    // a flash left for one page never shows on another
+    let r =
+        post("/api/inventory/create".into(), vec![("form[name]", "".to_owned()), ("form[quantity]", "2".to_owned())])
+            .await;
+    assert_eq!(r.headers()[LOCATION], "/inventory/new");
+    let other = app.get(&format!("/inventory/{item}/edit")).await.text().await.unwrap();
+    assert!(!other.contains("Give the item a name."), "a flash for /inventory/new showed on another page");
+    let new = app.get("/inventory/new").await.text().await.unwrap();
+    assert!(new.contains("Give the item a name.") && new.contains(r#"value="2""#), "{new}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn stored_markup_is_shown_as_text_on_every_page_and_pages_allow_only_their_own_scripts() {
     let app = TestApp::spawn().await;

@@ -309,7 +309,11 @@ async fn checked_rows_change_together_and_only_your_own() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()[LOCATION], "/inventory?error=ids");
+    // refused: back to the table (never elsewhere), which says why, with the form as it was sent
+    assert_eq!(r.headers()[LOCATION], "/inventory");
+    let html = app.get("/inventory").await.text().await.unwrap();
+    assert!(html.contains("Select one or more items first."), "{html}");
+    assert!(html.contains(r#"value="Garden""#) && html.contains(r#"<option value="set_category" selected"#), "{html}");
     kept_figures_match_the_items(&app).await;
 }
 
