@@ -54,3 +54,7 @@ sleep 2
 printf '%-44s %s (model_loaded: %s)\n' "server RSS 2 s after one search" "$(awk '/VmRSS/ {print $2" kB"}' /proc/$PID/status)" \
   "$(curl -s "http://127.0.0.1:$PORT/api/health" | grep -o '"model_loaded":[a-z]*' | cut -d: -f2)"
 stop
+# how soon pages can be used on a mid-range phone (4x slower CPU, Fast 3G), first visit and cached
+start_and_time
+(cd end2end && node bench/interactive.mjs "http://127.0.0.1:$PORT")
+stop
