@@ -30,7 +30,7 @@ test("add items, then sort, filter and search the table; edit and delete one", a
   await page.goto("/inventory");
   await hydrated(page);
   await expect(page.getByTestId("item-count")).toHaveText("3 items");
-  const names = page.locator("table.items tbody tr td:nth-child(2)");
+  const names = page.locator("table.items tbody tr td.name");
   // newest first by default
   await expect(names).toHaveText(["Walnut table", "Brass lamp", "Oak chair"]);
 
@@ -107,6 +107,20 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
   await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
   // stored where the configuration says (scripts/test.sh runs this against local disk and Vercel Blob)
   await expect(page.getByTestId("photo-fallback")).toHaveCount(0);
+  // the tile is the small thumbnail, never the original; it opens the photo large over the page
+  expect(await photo.getAttribute("src")).not.toBe(null);
+  await photo.click();
+  const large = page.getByRole("dialog", { name: "Photo 1 of Teapot" });
+  await expect(large).toBeVisible();
+  await expect(large).toContainText("1 of 1");
+  await expect.poll(() => large.getByRole("img").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await large.getByRole("link", { name: "Close" }).click();
+  await expect(large).toBeHidden();
+  // and the table shows it in the item's row
+  await page.goto("/inventory");
+  const cover = page.locator("table.items tbody tr", { hasText: "Teapot" }).locator("td.photo img");
+  await expect.poll(() => cover.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await page.goBack();
 
   await page.getByLabel(/Drop photos here/).setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
   await page.getByRole("button", { name: "Upload photos" }).click();
@@ -171,7 +185,7 @@ test("put things in places, move a box with its contents, and change checked row
   await hydrated(page);
   await page.getByLabel("Location", { exact: true }).selectOption({ label: "Shed" });
   await page.getByRole("button", { name: "Apply" }).click();
-  const names = page.locator("table.items tbody tr td:nth-child(2)");
+  const names = page.locator("table.items tbody tr td.name");
   await expect(names).toHaveText(["Bicycle", "Nails"]);
 
   // check two rows and set their category; then delete one, confirming
@@ -223,5 +237,46 @@ test("import items from a CSV file: problems are shown by line, a fixed file imp
   await expect(page.getByTestId("item-count")).toHaveText("2 items");
   await expect(page.getByTestId("bulk-status")).toHaveText("2 items imported.");
   await expect(page.locator("table.items tbody")).toContainText("Hall / Desk");
+  expect(errors).toEqual([]);
+});
+
+test("at phone width the inventory is a list of cards, the first on the first screen, with filters and changes behind a button each", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await page.setViewportSize({ width: 375, height: 740 });
+  await signUp(page, uniqueEmail("cards"), "Cards");
+  await addItem(page, { Name: "Oak chair", Location: "Kitchen", Quantity: "4", "Retail price": "120" });
+  await addItem(page, { Name: "Brass lamp", Location: "Living room / Shelf" });
+  await page.goto("/inventory");
+  await hydrated(page);
+  const first = page.locator("table.items tbody tr").first();
+  await expect(first).toContainText("Brass lamp");
+  await expect(first).toContainText("Living room / Shelf");
+  const box = (await first.boundingBox())!;
+  expect(box.y + box.height).toBeLessThan(740);
+  // nothing runs off the side: name, place, quantity and price are all on the card
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  const chair = page.locator("table.items tbody tr", { hasText: "Oak chair" });
+  for (const [cell, text] of [["td.place", "Kitchen"], ["td.qty", "4"], ["td.price", "120.00 USD"]]) {
+    await expect(chair.locator(cell)).toHaveText(text);
+    await expect(chair.locator(cell)).toBeInViewport();
+  }
+  // filters and the checkboxes wait behind their buttons
+  await expect(page.getByLabel("Category", { exact: true })).toBeHidden();
+  await expect(page.getByLabel("Select Oak chair")).toBeHidden();
+  await page.getByText("Search and filters").click();
+  await expect(page.getByLabel("Category", { exact: true })).toBeVisible();
+  await page.getByText("Select and change several").click();
+  const check = page.getByLabel("Select Oak chair");
+  await expect(check).toBeVisible();
+  // touch targets of at least 44 px: the checkbox's cell-sized label, the buttons
+  const hit = (await page.locator("label.hit", { has: check }).boundingBox())!;
+  expect(Math.min(hit.width, hit.height)).toBeGreaterThanOrEqual(44);
+  const button = (await page.getByRole("button", { name: "Change selected" }).boundingBox())!;
+  expect(button.height).toBeGreaterThanOrEqual(44);
+  await check.check();
+  await page.getByLabel("With the selected items").selectOption("set_category");
+  await page.getByLabel("Category, location or tags").fill("Furniture");
+  await page.getByRole("button", { name: "Change selected" }).click();
+  await expect(page.getByTestId("bulk-status")).toHaveText("1 item changed.");
   expect(errors).toEqual([]);
 });

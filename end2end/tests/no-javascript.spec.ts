@@ -57,7 +57,7 @@ test.describe("without JavaScript", () => {
       await expect(page.getByTestId("item-name")).toHaveText(name);
     }
     await page.goto("/inventory");
-    const names = page.locator("table.items tbody tr td:nth-child(2)");
+    const names = page.locator("table.items tbody tr td.name");
     await page.getByRole("link", { name: "Name" }).click();
     await expect(names).toHaveText(["Anvil", "Mallet", "Zither"]);
     await page.getByLabel("Category", { exact: true }).selectOption("Tools");

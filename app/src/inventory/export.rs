@@ -415,6 +415,7 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             photos: vec![],
+            cover: None,
         };
         sink.item(&item, &[]).unwrap();
         sink.finish().unwrap();

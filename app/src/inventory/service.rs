@@ -102,6 +102,7 @@ impl Item {
             created_at: stamp(self.created_at),
             updated_at: stamp(self.updated_at),
             photos: Vec::new(),
+            cover: None,
         }
     }
 }
@@ -112,11 +113,14 @@ pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> R
     ids.sort_unstable();
     ids.dedup();
     let paths = locations::paths(c, user_id, &ids).await?;
+    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+    let covers = super::repo::assets::covers(c, user_id, &item_ids).await.map_err(query_failed)?;
     Ok(items
         .iter()
         .map(|i| {
             let mut v = i.view();
             v.location = i.location_id.and_then(|l| paths.get(&l).cloned()).unwrap_or_default();
+            v.cover = covers.get(&i.id).copied();
             v
         })
         .collect())

@@ -37,6 +37,9 @@ pub struct ItemView {
     /// filled on the item page only
     #[serde(default)]
     pub photos: Vec<PhotoView>,
+    /// the small thumbnail (256 px) of the item's first photo, once made: its `/media/{id}`
+    #[serde(default)]
+    pub cover: Option<i64>,
 }
 
 /// One photo of an item; the image itself is served by `/media/{id}` (signed-in owner only).

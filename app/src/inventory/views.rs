@@ -11,7 +11,7 @@ use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload};
 use crate::widgets::{form_flash, FormError, FormFlash};
-use crate::widgets::{id_param, set_error_status, ErrorNotice};
+use crate::widgets::{id_param, set_error_status, ErrorNotice, LiveRegions};
 
 fn current_query() -> Memo<ItemQuery> {
     let query = use_query_map();
@@ -36,18 +36,24 @@ pub fn InventoryPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Inventory"</h1>
             <div class="actions">
-                // a plain form: the answer is a file download, not a page the app router could show
-                <form method="post" action="/api/inventory/export" class="inline export">
-                    <select name="format" aria-label="Export as">
-                        <option value="csv">"CSV"</option>
-                        <option value="xlsx">"Excel (XLSX)"</option>
-                        <option value="json">"JSON"</option>
-                        <option value="zip">"ZIP with photos"</option>
-                    </select>
-                    <button type="submit">"Export"</button>
-                </form>
-                <A href="/inventory/import" attr:class="button">"Import CSV"</A>
-                <A href="/inventory/locations" attr:class="button">"Locations"</A>
+                // on a phone behind one button (see `details.panel` in the style sheet)
+                <details class="panel more-panel">
+                    <summary class="button">"More…"</summary>
+                    <div class="actions">
+                        // a plain form: the answer is a file download
+                        <form method="post" action="/api/inventory/export" class="inline export">
+                            <select name="format" aria-label="Export as">
+                                <option value="csv">"CSV"</option>
+                                <option value="xlsx">"Excel (XLSX)"</option>
+                                <option value="json">"JSON"</option>
+                                <option value="zip">"ZIP with photos"</option>
+                            </select>
+                            <button type="submit">"Export"</button>
+                        </form>
+                        <A href="/inventory/import" attr:class="button">"Import CSV"</A>
+                        <A href="/inventory/locations" attr:class="button">"Locations"</A>
+                    </div>
+                </details>
                 <A href="/inventory/new" attr:class="button primary">"Add item"</A>
             </div>
         </div>
@@ -80,8 +86,13 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
     let ItemPage { items, categories, tags, locations, .. } = page;
     let checked: Vec<i64> =
         flash.values.get("ids").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+    // a phone shows the filters and the bulk bar behind a button each; open when in use
+    let bulk_open = flash.error.is_some() || use_query_map().read_untracked().get("changed").is_some();
     view! {
-        <Filters query=query.clone() categories tags locations/>
+        <details class="panel filters-panel" open=filtered>
+            <summary class="button">{if filtered { "Search and filters (on)" } else { "Search and filters" }}</summary>
+            <Filters query=query.clone() categories tags locations/>
+        </details>
         <p class="muted" data-testid="item-count" role="status">{count}</p>
         {if items.is_empty() {
             if filtered {
@@ -98,7 +109,10 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
         } else {
             view! {
                 <ActionForm action=bulk attr:class="bulk" attr:aria-label="Change the selected items">
-                    <BulkBar back flash/>
+                    <details class="panel bulk-panel" open=bulk_open>
+                        <summary class="button">"Select and change several…"</summary>
+                        <BulkBar back flash/>
+                    </details>
                     <Rows items query=rows_query checked/>
                 </ActionForm>
             }
@@ -239,12 +253,13 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
     };
     view! {
         <div class="table-wrap">
-            <table class="items">
+            <table class="items inventory">
                 <thead>
                     <tr>
                         <th scope="col" class="select">
                             <SelectAll/>
                         </th>
+                        <th scope="col" class="photo"><span class="visually-hidden">"Photo"</span></th>
                         {header(SortKey::Name, "Name")}
                         {header(SortKey::Category, "Category")}
                         <th scope="col">"Tags"</th>
@@ -266,23 +281,29 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
                             view! {
                                 <tr>
                                     <td class="select">
-                                        <input
-                                            type="checkbox"
-                                            name=format!("ids[{i}]")
-                                            value=item.id
-                                            aria-label=select
-                                            checked=was_checked
-                                        />
+                                        // the label makes the whole cell the checkbox's target
+                                        <label class="hit">
+                                            <input
+                                                type="checkbox"
+                                                name=format!("ids[{i}]")
+                                                value=item.id
+                                                aria-label=select
+                                                checked=was_checked
+                                            />
+                                        </label>
                                     </td>
-                                    <td><A href=href>{item.name}</A></td>
-                                    <td>{item.category}</td>
+                                    <td class="photo">
+                                        {item.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="48" height="48" loading="lazy"/> })}
+                                    </td>
+                                    <td class="name"><A href=href>{item.name}</A></td>
+                                    <td class="category">{item.category}</td>
                                     <td class="tags">{item.tags.join(", ")}</td>
-                                    <td>
+                                    <td class="place">
                                         {item.location_id.map(|l| view! { <A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A> })}
                                     </td>
-                                    <td class="num">{item.quantity}</td>
-                                    <td class="num">{price}</td>
-                                    <td class="muted">{item.updated_at}</td>
+                                    <td class="num qty">{item.quantity}</td>
+                                    <td class="num price">{price}</td>
+                                    <td class="muted updated">{item.updated_at}</td>
                                 </tr>
                             }
                         })
@@ -317,7 +338,11 @@ fn SelectAll() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
-    view! { <input type="checkbox" aria-label="Select all on this page" on:change=toggle/> }
+    view! {
+        <label class="hit">
+            <input type="checkbox" aria-label="Select all on this page" on:change=toggle/>
+        </label>
+    }
 }
 
 /// Previous and next pages, when there are any (`pages` is unknown when the count was capped).
@@ -448,20 +473,33 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
             {fallen_back.map(|m| view! { <p class="notice" data-testid="photo-fallback">{m}</p> })}
             {(count > 0)
                 .then(|| {
+                    // a tile shows the small thumbnail, never the original; until the thumbnails
+                    // are made (moments after an upload) it says so and the gallery follows them
+                    let making = photos.iter().any(|p| p.thumb_256.is_none());
+                    let lightboxes = photos.clone();
                     view! {
+                        <div id="photo-gallery" data-pending=making.then_some("")>
                         <ul class="gallery">
                             {photos
                                 .into_iter()
                                 .enumerate()
                                 .map(|(i, p)| {
-                                    let src = format!("/media/{}", p.thumb_256.unwrap_or(p.id));
-                                    let full = format!("/media/{}", p.thumb_1024.unwrap_or(p.id));
                                     let alt = format!("Photo {} of {}", i + 1, name);
+                                    let tile = match p.thumb_256 {
+                                        Some(t) => view! {
+                                            <a href=format!("#photo-{}", i + 1) aria-label=format!("Open photo {} of {count}", i + 1)>
+                                                <img src=format!("/media/{t}") alt=alt width="140" height="140" loading="lazy" data-testid="photo"/>
+                                            </a>
+                                        }
+                                        .into_any(),
+                                        None => view! {
+                                            <span class="thumb-pending" role="img" aria-label=alt>"Making the thumbnail…"</span>
+                                        }
+                                        .into_any(),
+                                    };
                                     view! {
                                         <li>
-                                            <a href=full>
-                                                <img src=src alt=alt loading="lazy" data-testid="photo"/>
-                                            </a>
+                                            {tile}
                                             <ActionForm action=delete attr:class="inline">
                                                 <input type="hidden" name="photo_id" value=p.id/>
                                                 <button type="submit" class="link">"Remove"</button>
@@ -471,6 +509,9 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                                 })
                                 .collect_view()}
                         </ul>
+                        <Lightboxes photos=lightboxes name=name.clone()/>
+                        </div>
+                        {making.then(|| view! { <LiveRegions ids=vec!["photo-gallery".to_owned()] reload_when_done=false/> })}
                     }
                 })}
             <form
@@ -487,6 +528,37 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
             </form>
         </section>
     }
+}
+
+/// Each photo large, over the page, opened by its tile's `#photo-N` link (the `:target`; no
+/// JavaScript), with the previous and next photo, the original, and a way back.
+#[component]
+fn Lightboxes(photos: Vec<super::types::PhotoView>, name: String) -> impl IntoView {
+    let count = photos.len();
+    photos
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.thumb_1024.map(|large| (i + 1, p.id, large)))
+        .map(|(n, original, large)| {
+            let alt = format!("Photo {n} of {name}");
+            let label = alt.clone();
+            view! {
+                <div class="lightbox" id=format!("photo-{n}") role="dialog" aria-label=label>
+                    <a href="#photos-title" class="lightbox-backdrop" aria-hidden="true" tabindex="-1"></a>
+                    <figure>
+                        <img src=format!("/media/{large}") alt=alt loading="lazy"/>
+                        <figcaption>
+                            {(n > 1).then(|| view! { <a href=format!("#photo-{}", n - 1)>"← Previous"</a> })}
+                            <span>{format!("{n} of {count}")}</span>
+                            {(n < count).then(|| view! { <a href=format!("#photo-{}", n + 1)>"Next →"</a> })}
+                            <a href=format!("/media/{original}") target="_blank" rel="noopener">"Original"</a>
+                            <a href="#photos-title" class="button">"Close"</a>
+                        </figcaption>
+                    </figure>
+                </div>
+            }
+        })
+        .collect_view()
 }
 
 /// The create/edit form. Field names are `form[...]`: the server functions take an `ItemForm`.

@@ -181,6 +181,12 @@ async fn photos_are_stored_thumbnailed_and_served_to_their_owner_only() {
     let bytes = app.get(&format!("/media/{thumb}")).await.bytes().await.unwrap();
     let img = image::load_from_memory(&bytes).unwrap();
     assert_eq!((img.width(), img.height()), (256, 192));
+    // the table's row shows that thumbnail, never the original; an item without photos shows none
+    let other = add_item(&app, "Bare shelf", &[]).await;
+    let page = list(&app, &[]).await;
+    let row = |id: i64| page["items"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap();
+    assert_eq!(row(item)["cover"], thumb, "{page}");
+    assert!(row(other)["cover"].is_null(), "{page}");
 
     // another user: nothing, by any route
     let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
