@@ -198,3 +198,331 @@ mod tests {
         assert_eq!(Refusal::from_query(get, "error"), Some(Refusal::TooLarge { limit_mb: None }));
     }
 }
+
+use leptos::prelude::*;
+
+/// One chosen file in an upload the page is watching.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sending {
+    pub name: String,
+    pub size: f64,
+    pub sent: f64,
+    pub state: SendState,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SendState {
+    Waiting,
+    Sending,
+    /// what the server said of it ("Added", "You already have this file")
+    Done(String),
+    Refused(String),
+    Cancelled,
+}
+
+/// Makes the upload form `form_id` one you can watch, once the page is live: files dropped
+/// anywhere on the page go into it; the chosen files are listed; *Upload* sends them one at a time
+/// with a progress bar each and one for all, *Cancel* stops, and each file says how it went (the
+/// server's own words for a refusal). Then the page's `regions` are read again and follow what
+/// the new files become (documents being read, thumbnails being made). Without JavaScript the form
+/// posts as it is and the page it returns to says how it went.
+#[island]
+pub fn UploadWatch(form_id: String, regions: Vec<String>) -> impl IntoView {
+    let files = RwSignal::new(Vec::<Sending>::new());
+    let sending = RwSignal::new(false);
+    let cancel = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    watch::attach(&form_id, regions, files, sending, cancel);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (form_id, regions);
+    let total = move || files.with(|f| f.iter().map(|s| s.size).sum::<f64>()).max(1.0);
+    let sent = move || files.with(|f| f.iter().map(|s| s.sent).sum::<f64>());
+    let summary = move || {
+        files.with(|f| {
+            let done = f.iter().filter(|s| matches!(s.state, SendState::Done(_))).count();
+            let refused = f.iter().filter(|s| matches!(s.state, SendState::Refused(_))).count();
+            let mut line =
+                format!("{} of {} sent", done + refused, crate::format::count(f.len() as u32, "file", "files"));
+            if refused > 0 {
+                line.push_str(&format!(", {refused} refused"));
+            }
+            line
+        })
+    };
+    view! {
+        <div class="upload-watch" hidden=move || files.with(Vec::is_empty) data-testid="upload-watch">
+            <p class="muted" role="status">
+                {summary} " "
+                <progress max=total value=sent aria-label="All files"></progress>
+            </p>
+            <ul class="upload-files">
+                {move || {
+                    files
+                        .get()
+                        .into_iter()
+                        .map(|f| {
+                            let (class, said) = match &f.state {
+                                SendState::Waiting => ("", "Waiting".to_owned()),
+                                SendState::Sending => ("", format!("Sending… {}%", (100.0 * f.sent / f.size.max(1.0)).round())),
+                                SendState::Done(s) => ("status ok", s.clone()),
+                                SendState::Refused(s) => ("status bad", s.clone()),
+                                SendState::Cancelled => ("muted", "Cancelled".to_owned()),
+                            };
+                            view! {
+                                <li data-testid="upload-file">
+                                    <span class="file-name">{f.name.clone()}</span>
+                                    <span class="hint">{crate::format::bytes(f.size as i64)}</span>
+                                    <progress max=f.size.max(1.0) value=f.sent aria-label=format!("Sending {}", f.name)></progress>
+                                    <span class=class data-testid="upload-file-state">{said}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+            <button
+                type="button"
+                class="secondary"
+                hidden=move || !sending.get()
+                on:click=move |_| {
+                    cancel.set(true);
+                    #[cfg(feature = "hydrate")]
+                    watch::abort_current();
+                }
+            >
+                "Cancel"
+            </button>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod watch {
+    use leptos::prelude::*;
+    use leptos::wasm_bindgen::closure::Closure;
+    use leptos::wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{DragEvent, File, FormData, HtmlFormElement, HtmlInputElement, ProgressEvent, XmlHttpRequest};
+
+    use super::{SendState, Sending};
+
+    thread_local! {
+        /// The file on its way, for Cancel to stop.
+        static CURRENT: std::cell::RefCell<Option<XmlHttpRequest>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Stops the file on its way (the ones after it are not sent).
+    pub fn abort_current() {
+        CURRENT.with(|c| {
+            if let Some(x) = c.borrow().as_ref() {
+                let _ = x.abort();
+            }
+        });
+    }
+
+    fn inputs(form: &HtmlFormElement) -> Vec<HtmlInputElement> {
+        let Ok(list) = form.query_selector_all(r#"input[type="file"]"#) else { return Vec::new() };
+        (0..list.length()).filter_map(|i| list.item(i)?.dyn_into().ok()).collect()
+    }
+
+    /// Every chosen file, with the name of the field it was chosen in.
+    fn chosen(form: &HtmlFormElement) -> Vec<(String, File)> {
+        let mut out = Vec::new();
+        for input in inputs(form) {
+            if let Some(files) = input.files() {
+                out.extend((0..files.length()).filter_map(|i| files.get(i)).map(|f| (input.name(), f)));
+            }
+        }
+        out
+    }
+
+    fn rows(files: &[(String, File)]) -> Vec<Sending> {
+        files
+            .iter()
+            .map(|(_, f)| Sending { name: f.name(), size: f.size(), sent: 0.0, state: SendState::Waiting })
+            .collect()
+    }
+
+    fn listen<E>(target: &web_sys::EventTarget, event: &str, f: impl FnMut(E) + 'static)
+    where
+        E: leptos::wasm_bindgen::convert::FromWasmAbi + 'static,
+    {
+        let closure = Closure::<dyn FnMut(E)>::new(f);
+        let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        // the page lives as long as the listener
+        closure.forget();
+    }
+
+    pub fn attach(
+        form_id: &str,
+        regions: Vec<String>,
+        files: RwSignal<Vec<Sending>>,
+        sending: RwSignal<bool>,
+        cancel: RwSignal<bool>,
+    ) {
+        let Some(form) = document().get_element_by_id(form_id).and_then(|e| e.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        for input in inputs(&form) {
+            let form = form.clone();
+            listen(&input, "change", move |_: web_sys::Event| {
+                if !sending.get_untracked() {
+                    files.set(rows(&chosen(&form)));
+                }
+            });
+        }
+        // a drop anywhere on the page lands in the form's first file field
+        let doc: web_sys::EventTarget = document().into();
+        let f = form.clone();
+        listen(&doc, "dragover", move |ev: DragEvent| {
+            ev.prevent_default();
+            let _ = f.class_list().add_1("dragging");
+        });
+        let f = form.clone();
+        listen(&doc, "dragleave", move |_: DragEvent| {
+            let _ = f.class_list().remove_1("dragging");
+        });
+        let f = form.clone();
+        listen(&doc, "drop", move |ev: DragEvent| {
+            ev.prevent_default();
+            let _ = f.class_list().remove_1("dragging");
+            if sending.get_untracked() {
+                return;
+            }
+            let dropped = ev.data_transfer().and_then(|d| d.files()).filter(|l| l.length() > 0);
+            if let (Some(dropped), Some(input)) = (dropped, inputs(&f).into_iter().next()) {
+                input.set_files(Some(&dropped));
+                for other in inputs(&f).into_iter().skip(1) {
+                    other.set_value("");
+                }
+                files.set(rows(&chosen(&f)));
+            }
+        });
+        let f = form.clone();
+        listen(&form, "submit", move |ev: web_sys::Event| {
+            let picked = chosen(&f);
+            // nothing chosen: the plain post says so, as without JavaScript
+            if picked.is_empty() {
+                return;
+            }
+            ev.prevent_default();
+            if sending.get_untracked() {
+                return;
+            }
+            let (form, regions) = (f.clone(), regions.clone());
+            leptos::task::spawn_local(async move {
+                send_all(form, picked, files, sending, cancel).await;
+                crate::widgets::follow_regions(regions).await;
+            });
+        });
+    }
+
+    async fn send_all(
+        form: HtmlFormElement,
+        picked: Vec<(String, File)>,
+        files: RwSignal<Vec<Sending>>,
+        sending: RwSignal<bool>,
+        cancel: RwSignal<bool>,
+    ) {
+        files.set(rows(&picked));
+        sending.set(true);
+        cancel.set(false);
+        let submit = form.query_selector(r#"button[type="submit"]"#).ok().flatten();
+        if let Some(b) = &submit {
+            let _ = b.set_attribute("disabled", "");
+        }
+        for (i, (field, file)) in picked.iter().enumerate() {
+            if cancel.get_untracked() {
+                files.update(|f| f[i].state = SendState::Cancelled);
+                continue;
+            }
+            files.update(|f| f[i].state = SendState::Sending);
+            let state = match send_one(&form, field, file, i, files, cancel).await {
+                Ok(state) => state,
+                Err(_) => SendState::Refused("The file could not be sent. Check the connection and try again.".into()),
+            };
+            files.update(|f| {
+                if matches!(state, SendState::Done(_)) {
+                    f[i].sent = f[i].size;
+                }
+                f[i].state = state;
+            });
+        }
+        sending.set(false);
+        if let Some(b) = &submit {
+            let _ = b.remove_attribute("disabled");
+        }
+        for input in inputs(&form) {
+            input.set_value("");
+        }
+    }
+
+    /// Sends one file as the form would (its other fields included) and reads the answer.
+    async fn send_one(
+        form: &HtmlFormElement,
+        field: &str,
+        file: &File,
+        i: usize,
+        files: RwSignal<Vec<Sending>>,
+        cancel: RwSignal<bool>,
+    ) -> Result<SendState, JsValue> {
+        let data = FormData::new()?;
+        if let Ok(hidden) = form.query_selector_all(r#"input[type="hidden"]"#) {
+            for n in 0..hidden.length() {
+                if let Some(h) = hidden.item(n).and_then(|h| h.dyn_into::<HtmlInputElement>().ok()) {
+                    data.append_with_str(&h.name(), &h.value())?;
+                }
+            }
+        }
+        data.append_with_blob_and_filename(field, file, &file.name())?;
+        let xhr = XmlHttpRequest::new()?;
+        xhr.open("POST", &form.action())?;
+        xhr.set_request_header("Accept", "application/json")?;
+        let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
+            files.update(|f| f[i].sent = ev.loaded());
+        });
+        xhr.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+        let done = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
+        CURRENT.with(|c| *c.borrow_mut() = Some(xhr.clone()));
+        xhr.send_with_opt_form_data(Some(&data))?;
+        JsFuture::from(done).await?;
+        CURRENT.with(|c| c.borrow_mut().take());
+        drop(progress);
+        if cancel.get_untracked() {
+            return Ok(SendState::Cancelled);
+        }
+        let status = xhr.status()?;
+        let body: serde_json::Value =
+            xhr.response_text()?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        Ok(super::answer(status, &body))
+    }
+}
+
+/// What the server's answer to one file means, in words (both upload endpoints: documents answer
+/// with a report, photos with `{stored}`, refusals with an `AppError`).
+pub fn answer(status: u16, body: &serde_json::Value) -> SendState {
+    let count = |k: &str| body.get(k).and_then(|v| v.as_array()).map_or(0, Vec::len);
+    if status == 0 {
+        return SendState::Refused("The connection was lost. Try again.".into());
+    }
+    if let Some(e) = body.get("rejected").and_then(|r| r.get(0)).and_then(|r| r.get("error")).and_then(|e| e.as_str()) {
+        return SendState::Refused(e.to_owned());
+    }
+    if (200..300).contains(&status) {
+        return if count("added") > 0 {
+            SendState::Done("Added; reading it now".into())
+        } else if count("duplicates") > 0 {
+            SendState::Done("You already have this file (same content); skipped".into())
+        } else if body.get("unsupported").and_then(|u| u.as_u64()).unwrap_or(0) > 0 {
+            SendState::Refused("Bartleby does not read this type of file; skipped".into())
+        } else {
+            SendState::Done("Added".into())
+        };
+    }
+    match serde_json::from_value::<crate::error::AppError>(body.clone()) {
+        Ok(e) => SendState::Refused(e.to_string()),
+        Err(_) if status == 413 => SendState::Refused("The file is larger than this Bartleby takes.".into()),
+        Err(_) => SendState::Refused(format!("The server did not take the file (HTTP {status}).")),
+    }
+}

@@ -98,9 +98,16 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 #[island]
 pub fn LiveRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(live::follow(ids, reload_when_done));
+    leptos::task::spawn_local(live::follow(ids, reload_when_done, true));
     #[cfg(not(feature = "hydrate"))]
     let _ = (ids, reload_when_done);
+}
+
+/// Reads the page again at once, puts the new content of the regions `ids` in place, and follows
+/// them as [`LiveRegions`] does while any is pending (after an upload made from the page).
+#[cfg(feature = "hydrate")]
+pub async fn follow_regions(ids: Vec<String>) {
+    live::follow(ids, false, false).await
 }
 
 #[cfg(feature = "hydrate")]
@@ -113,10 +120,14 @@ mod live {
     const EVERY_MS: i32 = 2_000;
     const MAX_FAILURES: u32 = 30;
 
-    pub async fn follow(ids: Vec<String>, reload_when_done: bool) {
+    pub async fn follow(ids: Vec<String>, reload_when_done: bool, wait_first: bool) {
         let mut failures = 0;
+        let mut wait = wait_first;
         loop {
-            sleep(EVERY_MS).await;
+            if wait {
+                sleep(EVERY_MS).await;
+            }
+            wait = true;
             let fresh = match read_page().await {
                 Ok(Some(doc)) => doc,
                 Ok(None) => return,

@@ -28,11 +28,25 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
     file("boiler.md", `# Boiler\n\n${BOILER}\n`),
     file("garden.txt", GARDEN),
   ]);
+  // the chosen files are listed; each is sent with its own progress and says how it went
+  await expect(page.getByTestId("upload-file")).toHaveCount(2);
+  await expect(page.getByTestId("upload-file-state")).toHaveText(["Waiting", "Waiting"]);
   await page.getByRole("button", { name: "Upload" }).click();
-  await expect(page.getByTestId("upload-status")).toContainText("2 documents added");
-  // the list refreshes itself until both are ready
-  await hydrated(page);
+  await expect(page.getByTestId("upload-file-state")).toHaveText(["Added; reading it now", "Added; reading it now"]);
+  await expect(page.getByTestId("upload-watch")).toContainText("2 of 2 files sent");
+  // the list (on the same page, not reloaded) shows them and follows them until both are ready
   await expect(page.getByTestId("doc-status")).toHaveText(["Ready", "Ready"], { timeout: 30_000 });
+  // the same file again, and a type Bartleby does not read: each says why, the others are not held up
+  await page.locator("#document-input").setInputFiles([
+    file("garden.txt", GARDEN),
+    { name: "x.bin", mimeType: "application/octet-stream", buffer: Buffer.from([0, 1, 2, 3]) },
+  ]);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("upload-file-state")).toHaveText([
+    "You already have this file (same content); skipped",
+    "“x.bin” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file.",
+  ]);
+  await expect(page.getByTestId("document-row")).toHaveCount(2);
 
   // the one-box search in the header
   await page.getByRole("search").first().getByLabel("Search documents").fill("how long is the heating guaranteed");
@@ -131,4 +145,36 @@ test.describe("without JavaScript", () => {
     await page.getByRole("button", { name: "Search", exact: true }).click();
     await expect(page.getByTestId("result")).toContainText("keys");
   });
+});
+
+test("files dropped anywhere on the page are listed, sent with progress, and a slow one can be cancelled", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("drop"), "Dropper");
+  await page.goto("/documents");
+  await hydrated(page);
+  // dropped on the page's heading, not on the form
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(["The ladder hangs in the garage, on the left wall."], "ladder.txt", { type: "text/plain" }));
+    dt.items.add(new File(["a long manual. ".repeat(200_000)], "manual.txt", { type: "text/plain" }));
+    document.querySelector("main h1")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  const states = page.getByTestId("upload-file-state");
+  await expect(page.getByTestId("upload-file")).toHaveCount(2);
+  await expect(page.getByTestId("upload-file").first()).toContainText("ladder.txt");
+  // a slow line (200 kB/s up) to watch the 3 MB file go, then stop it
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 200 * 1024 });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(states).toHaveText(["Added; reading it now", /^Sending… \d+%$/]);
+  await expect(page.getByRole("button", { name: "Upload", exact: true })).toBeDisabled();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(states).toHaveText(["Added; reading it now", "Cancelled"]);
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await expect(page.getByRole("button", { name: "Upload", exact: true })).toBeEnabled();
+  // only the first came in; the list shows it without a reload
+  await expect(page.getByTestId("document-row")).toHaveCount(1);
+  await expect(page.getByTestId("document-row")).toContainText("ladder");
+  expect(errors).toEqual([]);
 });

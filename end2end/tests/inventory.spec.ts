@@ -101,7 +101,7 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
   await addItem(page, { Name: "Teapot" });
   await page.getByLabel(/Drop photos here/).setInputFiles({ name: "teapot.png", mimeType: "image/png", buffer: PNG });
   await page.getByRole("button", { name: "Upload photos" }).click();
-  await expect(page.getByTestId("photo-status")).toHaveText("1 photo added.");
+  await expect(page.getByTestId("upload-file-state")).toHaveText(["Added"]);
   const photo = page.getByRole("img", { name: "Photo 1 of Teapot" });
   await expect(photo).toBeVisible();
   await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
@@ -124,7 +124,7 @@ test("add a photo to an item and see it; a non-image is refused", async ({ page 
 
   await page.getByLabel(/Drop photos here/).setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
   await page.getByRole("button", { name: "Upload photos" }).click();
-  await expect(page.getByTestId("photo-error")).toHaveText("That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.");
+  await expect(page.getByTestId("upload-file-state")).toHaveText(["That file is not a JPEG, PNG, WebP or HEIC image."]);
   await expect(page.getByTestId("photo")).toHaveCount(1);
   expect(errors).toEqual([]);
 });

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument};
 use super::types::{DocStatus, DocType, DocumentDetail, DocumentRow};
 use crate::error::AppError;
-use crate::upload::{Refusal, Upload};
+use crate::upload::{Refusal, Upload, UploadWatch};
 use crate::widgets::{form_flash, FormError, FormFlash};
 use crate::widgets::{id_param, set_error_status, ErrorNotice, LiveRegions};
 
@@ -68,7 +68,7 @@ pub fn DocumentsPage() -> impl IntoView {
             <h2 id="upload-title" class="visually-hidden">"Upload"</h2>
             <p class="form-error" role="alert" data-testid="upload-error" hidden=move || error().is_none()>{error}</p>
             <p class="muted" role="status" data-testid="upload-status">{status}</p>
-            <form method="post" action="/documents/upload" enctype="multipart/form-data" class="upload">
+            <form method="post" action="/documents/upload" enctype="multipart/form-data" class="upload" id="document-upload">
                 <label for="document-input" class="dropzone">
                     <span>"Drop files here, or choose files: PDF, Word, Excel, HTML, Markdown or text"</span>
                     <input
@@ -85,6 +85,7 @@ pub fn DocumentsPage() -> impl IntoView {
                 </label>
                 <button type="submit" class="primary">"Upload"</button>
             </form>
+            <UploadWatch form_id="document-upload".to_owned() regions=vec!["document-lists".to_owned()]/>
         </section>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

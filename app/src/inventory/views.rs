@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
 use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
 use crate::error::AppError;
-use crate::upload::{Refusal, Upload};
+use crate::upload::{Refusal, Upload, UploadWatch};
 use crate::widgets::{form_flash, FormError, FormFlash};
 use crate::widgets::{id_param, set_error_status, ErrorNotice, LiveRegions};
 
@@ -454,6 +454,7 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
     };
     let delete = ServerAction::<DeletePhoto>::new();
     let count = photos.len();
+    let making = photos.iter().any(|p| p.thumb_256.is_none() || p.thumb_1024.is_none());
     let fallen_back = photos.iter().find(|p| p.backend != p.preferred_backend).map(|p| {
         let provider = match p.preferred_backend.as_str() {
             "vercel" => "Vercel Blob",
@@ -471,14 +472,13 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
             <p class="form-error" role="alert" data-testid="photo-error" hidden=move || error().is_none()>{error}</p>
             <p class="muted" role="status" data-testid="photo-status">{added}</p>
             {fallen_back.map(|m| view! { <p class="notice" data-testid="photo-fallback">{m}</p> })}
+            // a tile shows the small thumbnail, never the original; until the thumbnails are made
+            // (moments after an upload) it says so and the gallery follows them
+            <div id="photo-gallery" data-pending=making.then_some("")>
             {(count > 0)
                 .then(|| {
-                    // a tile shows the small thumbnail, never the original; until the thumbnails
-                    // are made (moments after an upload) it says so and the gallery follows them
-                    let making = photos.iter().any(|p| p.thumb_256.is_none());
                     let lightboxes = photos.clone();
                     view! {
-                        <div id="photo-gallery" data-pending=making.then_some("")>
                         <ul class="gallery">
                             {photos
                                 .into_iter()
@@ -510,15 +510,16 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                                 .collect_view()}
                         </ul>
                         <Lightboxes photos=lightboxes name=name.clone()/>
-                        </div>
-                        {making.then(|| view! { <LiveRegions ids=vec!["photo-gallery".to_owned()] reload_when_done=false/> })}
                     }
                 })}
+            </div>
+            {making.then(|| view! { <LiveRegions ids=vec!["photo-gallery".to_owned()] reload_when_done=false/> })}
             <form
                 method="post"
                 action=format!("/inventory/{item_id}/photos")
                 enctype="multipart/form-data"
                 class="upload"
+                id="photo-upload"
             >
                 <label for="photo-input" class="dropzone">
                     <span>"Drop photos here, or choose files (JPEG, PNG, WebP or HEIC)"</span>
@@ -526,6 +527,7 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                 </label>
                 <button type="submit">"Upload photos"</button>
             </form>
+            <UploadWatch form_id="photo-upload".to_owned() regions=vec!["photo-gallery".to_owned()]/>
         </section>
     }
 }
