@@ -408,6 +408,22 @@ async fn import(state: &AppState, base: &str) -> Result<()> {
         .send()
         .await?;
     anyhow::ensure!(r.status().is_success(), "import commit: {}", r.status());
+    // the import runs on the job queue: done when its status says so
+    loop {
+        let run: serde_json::Value = client
+            .post(format!("{base}/api/inventory/import/status"))
+            .header("Origin", base)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await?
+            .json()
+            .await?;
+        match run["status"].as_str() {
+            Some("done") => break,
+            Some("failed") => anyhow::bail!("the import failed: {run}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
     let all = started.elapsed();
     println!(
         "import: {ROWS} rows ({:.1} MB of CSV) uploaded in {:.1} s, checked and committed in {:.1} s ({:.0} rows/s)",

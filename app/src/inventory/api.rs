@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 
 use super::types::{
-    ImportPreview, InventoryStats, ItemForm, ItemPage, ItemPatch, ItemQuery, ItemView, LocationTree, Suggestions,
+    ImportPreview, ImportRun, InventoryStats, ItemForm, ItemPage, ItemPatch, ItemQuery, ItemView, LocationTree,
+    Suggestions,
 };
 use crate::error::AppError;
 
@@ -287,22 +288,39 @@ pub async fn get_import_preview(token: String) -> Result<ImportPreview, AppError
     )
 }
 
-/// Imports a pending CSV file, all of it or (if any row has a problem) nothing.
+/// Starts importing a pending CSV file, all of it or (if any row has a problem) nothing: the
+/// import runs in the background and its page (`/inventory/import/{token}`) follows it.
 #[server(prefix = "/api", endpoint = "inventory/import/commit")]
-pub async fn import_commit(token: String) -> Result<(), AppError> {
-    use crate::platform::{app_state, respond_page_form};
+pub async fn import_commit(token: String) -> Result<ImportRun, AppError> {
+    use crate::platform::{app_state, plain_form_post, respond_page_form};
+    let page = format!("/inventory/import/{}", super::types::url_segment(&token));
     respond_page_form(
         async {
             let user = crate::auth::api::require_user().await?;
-            let n = super::import::commit(&app_state()?, user.id, &token).await?;
-            leptos_axum::redirect(&format!("/inventory?imported={n}"));
-            Ok(())
+            let run = super::import::start(&app_state()?, user.id, &token).await?;
+            if plain_form_post() {
+                leptos_axum::redirect(&page);
+            }
+            Ok(run)
         }
         .await,
-        &format!("/inventory/import/{}", super::types::url_segment(&token)),
+        &page,
         (),
     )
     .await
+}
+
+/// How far the import of a pending file has got (`None` before it was started).
+#[server(prefix = "/api", endpoint = "inventory/import/status")]
+pub async fn import_status(token: String) -> Result<Option<ImportRun>, AppError> {
+    use crate::platform::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::import::run_status(&app_state()?, user.id, &token).await
+        }
+        .await,
+    )
 }
 
 /// Throws a pending CSV import away.

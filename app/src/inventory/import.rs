@@ -2,18 +2,169 @@
 //! (`UPLOADS_DIR/users/{user_id}/imports/{token}.csv`), every row is checked by the same rules as
 //! the item form, and the user sees a preview with each problem by row and column. Only a file
 //! with no problems can be imported, and then all of it in one transaction: nothing half-imported.
+//! The import itself runs in the background (a job on the queue, its progress in
+//! `inventory_import_runs`): the page follows it, and the person may leave and come back.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use diesel_async::AsyncConnection;
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::repo;
 use super::service::check_form;
-use super::types::{ImportPreview, ItemForm, RowProblem, IMPORT_MAX_ROWS};
+use super::types::{ImportPreview, ImportRun, ImportStatus, ItemForm, RowProblem, IMPORT_MAX_ROWS};
 use crate::error::AppError;
-use crate::platform::db::conn_as;
+use crate::jobs::{Claimed, Job, JobError, Lane};
+use crate::platform::db::{conn, conn_as, query_failed};
+use crate::platform::schema::inventory_import_runs::dsl as r;
 use crate::platform::AppState;
+
+/// Commits one import (`subject_id` is the run's id).
+pub const IMPORT_ITEMS: &str = "inventory_import";
+
+pub struct ImportItems;
+
+#[async_trait]
+impl Job for ImportItems {
+    fn kind(&self) -> &'static str {
+        IMPORT_ITEMS
+    }
+    fn lane(&self) -> Lane {
+        Lane::Long
+    }
+    async fn run(&self, state: &AppState, job: &Claimed) -> Result<(), JobError> {
+        let mut c = conn(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
+        let token: Option<String> = r::inventory_import_runs
+            .filter(r::id.eq(job.subject_id))
+            .filter(r::user_id.eq(job.user_id))
+            .select(r::token)
+            .first(&mut c)
+            .await
+            .optional()
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        // the run is gone (the account was deleted): nothing to do
+        let Some(token) = token else { return Ok(()) };
+        let _ = set(&mut c, job.subject_id, ImportStatus::Importing, None).await;
+        drop(c);
+        match commit(state, job.user_id, &token, Some(job)).await {
+            Ok(n) => {
+                let n = i32::try_from(n).unwrap_or(i32::MAX);
+                if let Ok(mut c) = conn(&state.db).await {
+                    let _ = diesel::update(r::inventory_import_runs.filter(r::id.eq(job.subject_id)))
+                        .set((r::status.eq("done"), r::done.eq(n), r::total.eq(n), r::updated_at.eq(diesel::dsl::now)))
+                        .execute(&mut c)
+                        .await;
+                }
+                Ok(())
+            }
+            // the database away: tried again later (the transaction left nothing behind)
+            Err(AppError::Unavailable) => Err(JobError::Retry("the database did not answer".into())),
+            Err(e) => {
+                let message = match e {
+                    AppError::NotFound => "The file to import is no longer here; upload it again.".to_owned(),
+                    e => format!("{e} Nothing was imported."),
+                };
+                if let Ok(mut c) = conn(&state.db).await {
+                    let _ = set(&mut c, job.subject_id, ImportStatus::Failed, Some(&message)).await;
+                }
+                Err(JobError::Permanent(message))
+            }
+        }
+    }
+
+    async fn failed(&self, state: &AppState, job: &Claimed, reason: &str, gave_up: bool) {
+        if gave_up {
+            if let Ok(mut c) = conn(&state.db).await {
+                let message = format!("The import stopped: {reason}. Nothing was imported.");
+                let _ = set(&mut c, job.subject_id, ImportStatus::Failed, Some(&message)).await;
+            }
+        }
+    }
+}
+
+async fn set(c: &mut AsyncPgConnection, run: i64, status: ImportStatus, detail: Option<&str>) -> QueryResult<usize> {
+    diesel::update(r::inventory_import_runs.filter(r::id.eq(run)))
+        .set((r::status.eq(status.as_str()), r::detail.eq(detail), r::updated_at.eq(diesel::dsl::now)))
+        .execute(c)
+        .await
+}
+
+/// Records how far the import has got (on a connection of its own: the rows themselves wait in
+/// their transaction), and renews the job's lease.
+async fn progress(state: &AppState, job: &Claimed, done: usize, total: usize) {
+    crate::jobs::heartbeat(state, job).await;
+    if let Ok(mut c) = conn(&state.db).await {
+        let _ = diesel::update(r::inventory_import_runs.filter(r::id.eq(job.subject_id)))
+            .set((
+                r::done.eq(i32::try_from(done).unwrap_or(i32::MAX)),
+                r::total.eq(i32::try_from(total).unwrap_or(i32::MAX)),
+                r::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut c)
+            .await;
+    }
+}
+
+/// Starts importing a pending file that has no problems (refused at once, with the count, when it
+/// has some); a run already under way for it is left alone, a failed one tried again.
+pub async fn start(state: &AppState, user_id: i64, token: &str) -> Result<ImportRun, AppError> {
+    let bytes = read_pending(state, user_id, token).await?;
+    let checked = check_file(&bytes)?;
+    if checked.problem_count > 0 {
+        return Err(problems(checked.problem_count));
+    }
+    let total = i32::try_from(checked.rows.len()).unwrap_or(i32::MAX);
+    let mut c = conn_as(&state.db, user_id).await?;
+    c.transaction::<(), diesel::result::Error, _>(async |c| {
+        diesel::delete(
+            r::inventory_import_runs
+                .filter(r::user_id.eq(user_id))
+                .filter(r::token.eq(token))
+                .filter(r::status.eq("failed")),
+        )
+        .execute(c)
+        .await?;
+        let id: Option<i64> = diesel::insert_into(r::inventory_import_runs)
+            .values((r::user_id.eq(user_id), r::token.eq(token), r::total.eq(total)))
+            .on_conflict_do_nothing()
+            .returning(r::id)
+            .get_result(c)
+            .await
+            .optional()?;
+        if let Some(id) = id {
+            crate::jobs::enqueue(c, IMPORT_ITEMS, user_id, id).await?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(query_failed)?;
+    state.jobs_added.notify_waiters();
+    run_status(state, user_id, token).await?.ok_or(AppError::NotFound)
+}
+
+/// The import of the pending file `token`, if one was started.
+pub async fn run_status(state: &AppState, user_id: i64, token: &str) -> Result<Option<ImportRun>, AppError> {
+    let token = check_token(token)?;
+    let mut c = conn_as(&state.db, user_id).await?;
+    let row: Option<(String, i32, i32, Option<String>)> = r::inventory_import_runs
+        .filter(r::user_id.eq(user_id))
+        .filter(r::token.eq(token))
+        .select((r::status, r::done, r::total, r::detail))
+        .first(&mut c)
+        .await
+        .optional()
+        .map_err(query_failed)?;
+    Ok(row.map(|(status, done, total, detail)| ImportRun { status: ImportStatus::parse(&status), done, total, detail }))
+}
+
+fn problems(count: usize) -> AppError {
+    AppError::validation(
+        "file",
+        format!("Fix the {count} problems shown, then upload the file again. Nothing was imported."),
+    )
+}
 
 /// How many rows the preview shows.
 const SAMPLE_ROWS: usize = 20;
@@ -190,18 +341,13 @@ pub async fn preview(state: &AppState, user_id: i64, token: &str) -> Result<Impo
 const IMPORT_BATCH: usize = 1000;
 
 /// Imports every row of a pending import that has no problems, in one transaction; the count.
+/// Run by the import job, which it tells how far it has got.
 #[tracing::instrument(skip_all, fields(user_id = user_id))]
-pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize, AppError> {
+async fn commit(state: &AppState, user_id: i64, token: &str, job: Option<&Claimed>) -> Result<usize, AppError> {
     let bytes = read_pending(state, user_id, token).await?;
     let checked = check_file(&bytes)?;
     if checked.problem_count > 0 {
-        return Err(AppError::validation(
-            "file",
-            format!(
-                "Fix the {} problems shown, then upload the file again. Nothing was imported.",
-                checked.problem_count
-            ),
-        ));
+        return Err(problems(checked.problem_count));
     }
     let mut c = conn_as(&state.db, user_id).await?;
     let n = checked.rows.len();
@@ -222,8 +368,12 @@ pub async fn commit(state: &AppState, user_id: i64, token: &str) -> Result<usize
             };
             items.push(changes);
         }
-        for batch in items.chunks(IMPORT_BATCH) {
+        let total = items.len();
+        for (i, batch) in items.chunks(IMPORT_BATCH).enumerate() {
             repo::insert_items(c, user_id, batch).await?;
+            if let Some(job) = job {
+                progress(state, job, (i * IMPORT_BATCH + batch.len()).min(total), total).await;
+            }
         }
         Ok(())
     })

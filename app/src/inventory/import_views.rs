@@ -6,12 +6,12 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::api::{get_import_preview, ImportCommit, ImportDiscard};
-use super::types::IMPORT_MAX_ROWS;
+use super::api::{get_import_preview, import_status, ImportCommit, ImportDiscard};
+use super::types::{ImportRun, ImportStatus, IMPORT_MAX_ROWS};
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload};
 use crate::widgets::FormError;
-use crate::widgets::{form_flash, set_error_status, ErrorNotice};
+use crate::widgets::{form_flash, set_error_status, ErrorNotice, LiveRegions};
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
@@ -58,7 +58,19 @@ pub fn ImportPage() -> impl IntoView {
 pub fn ImportPreviewPage() -> impl IntoView {
     let params = use_params_map();
     let token = Memo::new(move |_| params.read().get("token").unwrap_or_default());
-    let preview = Resource::new_blocking(move || token.get(), get_import_preview);
+    // an import started (under way or done): its run; otherwise (or when it failed) the preview.
+    // The preview is not read once the import has begun: the file goes when it is done, and
+    // asking for it would answer this page with a 404.
+    let page = Resource::new_blocking(
+        move || token.get(),
+        |token| async move {
+            let run = import_status(token.clone()).await.ok().flatten();
+            if run.as_ref().is_some_and(|r| r.status != ImportStatus::Failed) {
+                return (run, None);
+            }
+            (run, Some(get_import_preview(token).await))
+        },
+    );
     let commit = ServerAction::<ImportCommit>::new();
     let discard = ServerAction::<ImportDiscard>::new();
     let flash = form_flash();
@@ -69,7 +81,13 @@ pub fn ImportPreviewPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let error = flash.await.unwrap_or_default().error;
                 let error = Signal::derive(move || error.clone());
-                let p = match preview.await {
+                // started: the import's progress or result; failed: the preview again, with why
+                let (run, preview) = page.await;
+                let Some(preview) = preview else {
+                    return run.map(|run| view! { <ImportProgress run/> }.into_any()).unwrap_or_else(|| ().into_any());
+                };
+                let failed = run.and_then(|r| r.detail);
+                let p = match preview {
                     Ok(p) => p,
                     Err(AppError::NotFound) => {
                         set_error_status(&AppError::NotFound);
@@ -111,6 +129,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
                     <h1>"Check the import"</h1>
                     <p class=if ok { "lede" } else { "lede warn" } data-testid="import-summary">{summary}</p>
                     <FormError error=error/>
+                    {failed.map(|d| view! { <p class="form-error" role="alert" data-testid="import-failed">{d}</p> })}
                     {(!p.ignored_columns.is_empty()).then(|| view! {
                         <p class="muted">{format!("These columns are not item fields and will be left out: {}.", p.ignored_columns.join(", "))}</p>
                     })}
@@ -163,5 +182,38 @@ pub fn ImportPreviewPage() -> impl IntoView {
                 .into_any()
             })}
         </Suspense>
+    }
+}
+
+/// An import under way (followed in place until it is done) or done.
+#[component]
+fn ImportProgress(run: ImportRun) -> impl IntoView {
+    let pending = run.status.is_pending();
+    let total = run.total.max(1);
+    view! {
+        <h1>{if pending { "Importing" } else { "Imported" }}</h1>
+        <div id="import-run" data-pending=pending.then_some("")>
+            {if pending {
+                view! {
+                    <p role="status" data-testid="import-progress">
+                        {format!("Importing your items: {} of {} rows written. ", run.done, run.total)}
+                        <progress max=total value=run.done></progress>
+                    </p>
+                    <p class="muted">
+                        "You can leave this page: the import goes on, all of it or nothing, and this page shows the result when you come back."
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p class="lede" data-testid="import-done">
+                        {format!("{} imported.", crate::format::count(u32::try_from(run.done).unwrap_or(0), "item", "items"))}
+                    </p>
+                    <p><A href="/inventory" attr:class="button primary">"Open the inventory"</A></p>
+                }
+                .into_any()
+            }}
+        </div>
+        {pending.then(|| view! { <LiveRegions ids=vec!["import-run".to_owned()] reload_when_done=true/> })}
     }
 }

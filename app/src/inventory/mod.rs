@@ -26,7 +26,11 @@ pub mod service;
 /// The inventory's jobs, for the server's registry.
 #[cfg(feature = "ssr")]
 pub fn jobs() -> Vec<std::sync::Arc<dyn crate::jobs::Job>> {
-    vec![std::sync::Arc::new(embedding::EmbedItems), std::sync::Arc::new(photos::Thumbnails)]
+    vec![
+        std::sync::Arc::new(embedding::EmbedItems),
+        std::sync::Arc::new(photos::Thumbnails),
+        std::sync::Arc::new(import::ImportItems),
+    ]
 }
 
 /// The inventory's stored objects (photos and thumbnails, exports), for storage relocation.

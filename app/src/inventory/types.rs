@@ -630,6 +630,51 @@ pub struct ImportPreview {
     pub sample: Vec<ItemForm>,
 }
 
+/// Where an import being committed in the background is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Queued,
+    Importing,
+    Done,
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Importing => "importing",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "queued" => Self::Queued,
+            "importing" => Self::Importing,
+            "done" => Self::Done,
+            _ => Self::Failed,
+        }
+    }
+
+    pub fn is_pending(self) -> bool {
+        matches!(self, Self::Queued | Self::Importing)
+    }
+}
+
+/// An import being committed (or committed) in the background: how far it has got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRun {
+    pub status: ImportStatus,
+    /// rows written so far, of `total`
+    pub done: i32,
+    pub total: i32,
+    /// why it failed
+    pub detail: Option<String>,
+}
+
 /// What one user keeps on one storage backend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageUse {

@@ -93,6 +93,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    inventory_import_runs (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token -> Text,
+        status -> Text,
+        done -> Int4,
+        total -> Int4,
+        detail -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Int8,
         kind -> Text,
@@ -284,6 +298,7 @@ diesel::joinable!(document_pages -> user_documents (document_id));
 diesel::joinable!(document_pages -> users (user_id));
 diesel::joinable!(inventory_assets -> user_inventory (item_id));
 diesel::joinable!(inventory_assets -> users (user_id));
+diesel::joinable!(inventory_import_runs -> users (user_id));
 diesel::joinable!(jobs -> users (user_id));
 diesel::joinable!(user_categories -> users (user_id));
 diesel::joinable!(user_documents -> users (user_id));
@@ -303,6 +318,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     document_pages,
     index_baselines,
     inventory_assets,
+    inventory_import_runs,
     jobs,
     maintenance_runs,
     sessions,

@@ -323,6 +323,23 @@ async fn upload_csv(app: &TestApp, body: &str, accept: &str) -> reqwest::Respons
     app.client.post(app.url("/inventory/import")).header(ACCEPT, accept).multipart(form).send().await.unwrap()
 }
 
+/// Starts importing a pending file and waits for the job to finish it: the run as it ended.
+pub(crate) async fn import_and_wait(app: &TestApp, token: &str) -> Value {
+    let r = app.call("inventory/import/commit", &[("token", token)]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let started: Value = r.json().await.unwrap();
+    assert!(["queued", "importing", "done"].contains(&started["status"].as_str().unwrap()), "{started}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run: Value = app.call("inventory/import/status", &[("token", token)]).await.json().await.unwrap();
+        if matches!(run["status"].as_str(), Some("done" | "failed")) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "the import did not finish: {run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn pending(app: &TestApp, body: &str) -> String {
     let r = upload_csv(app, body, "application/json").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -371,8 +388,20 @@ async fn a_csv_import_is_previewed_with_row_problems_and_is_all_or_nothing() {
     assert_eq!(bob.get(&format!("/inventory/import/{token}")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.call("inventory/import/preview", &[("token", "../../x")]).await.status(), StatusCode::NOT_FOUND);
 
-    let r = app.call("inventory/import/commit", &[("token", &token)]).await;
-    assert!(r.status().is_success(), "{}", r.status());
+    // the import runs in the background; its status says how far it got, then that it is done
+    let run = import_and_wait(&app, &token).await;
+    assert_eq!(
+        (run["status"].as_str(), run["done"].as_i64(), run["total"].as_i64()),
+        (Some("done"), Some(3), Some(3)),
+        "{run}"
+    );
+    // its page shows the result (the person may have left and come back)
+    let r = app.get(&format!("/inventory/import/{token}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("3 items imported."), "{html}");
+    // importing again does nothing more
+    assert!(app.call("inventory/import/commit", &[("token", &token)]).await.status().is_client_error());
     let mut imported = names(&list(&app, &[]).await);
     imported.sort();
     assert_eq!(imported, ["=1+1", "Brass lamp", "Oak chair"]);
@@ -387,7 +416,7 @@ async fn a_csv_import_is_previewed_with_row_problems_and_is_all_or_nothing() {
     // Bartleby's own CSV export imports as it is, into another account
     let (_, csv) = super::export_file(&app, "csv").await;
     let token = pending(&bob, std::str::from_utf8(&csv).unwrap()).await;
-    assert!(bob.call("inventory/import/commit", &[("token", &token)]).await.status().is_success());
+    assert_eq!(import_and_wait(&bob, &token).await["status"], "done");
     let theirs = list(&bob, &[("q", "Oak chair")]).await["items"][0].clone();
     assert_eq!((theirs["retail_price"].as_str(), theirs["location"].as_str()), (Some("120.00"), Some("House / Hall")));
     assert_eq!(names(&list(&bob, &[("q", "1")]).await).len(), 1);
@@ -489,8 +518,7 @@ async fn a_large_import_lands_whole_with_its_figures() {
         ));
     }
     let token = pending(&app, &csv).await;
-    let r = app.call("inventory/import/commit", &[("token", &token)]).await;
-    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(import_and_wait(&app, &token).await["status"], "done");
     assert_eq!(list(&app, &[]).await["total"], 12_345);
     let mut c = app.state.db.get().await.unwrap();
     let check: Check = diesel::sql_query(
