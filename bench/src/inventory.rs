@@ -127,9 +127,9 @@ pub async fn load_user(state: &AppState, user: i64, items: usize, seed: u32) -> 
 }
 
 #[derive(diesel::QueryableByName)]
-struct N {
+pub(crate) struct N {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 /// What every inventory table page shows.

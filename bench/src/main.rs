@@ -6,6 +6,7 @@
 mod backup;
 mod common;
 mod documents;
+mod figures;
 mod inventory;
 
 use anyhow::Result;
@@ -49,6 +50,17 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         photos: usize,
     },
+    /// A small, quick version of the page figures for CI (its own database, bartleby_figures):
+    /// each page's median time at one client as a multiple of the sign-in page's, compared with
+    /// a baseline (`--check bench/baseline.json`, fails when one is 30 % worse) or written as one.
+    Figures {
+        #[arg(long, default_value_t = 5_000)]
+        items: usize,
+        #[arg(long)]
+        check: Option<std::path::PathBuf>,
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
     /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking);
     /// BENCH_RETRIEVAL_DIR for another set.
     Retrieval,
@@ -82,6 +94,12 @@ fn main() -> Result<()> {
                 let url = bench_url(&config)?;
                 in_own_database(config, move |state| backup::backup_figures(state, url, items, passages, photos)).await
             }
+            Command::Figures { items, check, write } => {
+                in_database(config, "bartleby_figures", false, move |state| async move {
+                    figures::figures(state, items, check.as_deref(), write.as_deref()).await
+                })
+                .await
+            }
             Command::Retrieval => {
                 in_own_database(config, |state| async move {
                     let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());
@@ -107,6 +125,15 @@ where
     F: FnOnce(app::platform::AppState) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
+    in_database(config, "bartleby_bench", std::env::var("BENCH_REUSE").is_ok(), run).await
+}
+
+/// Runs a benchmark against the database `name` (recreated unless `reuse`), or `BENCH_DATABASE_URL`.
+async fn in_database<F, Fut>(config: Config, name: &str, reuse: bool, run: F) -> Result<()>
+where
+    F: FnOnce(app::platform::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     // never in the configured databases: the benchmark writes and drops freely
     let mut config = config;
     config.vector_database_url = None;
@@ -124,11 +151,11 @@ where
             let pg = EmbeddedPg::from_config(&config)?;
             let started = pg.start().await?;
             // BENCH_REUSE=1 keeps what an earlier run loaded (a million vectors take ~20 minutes)
-            if std::env::var("BENCH_REUSE").is_err() {
-                pg.drop_database("bartleby_bench").await?;
+            if !reuse {
+                pg.drop_database(name).await?;
             }
-            pg.ensure_database("bartleby_bench").await?;
-            (pg.url("bartleby_bench"), started.then_some(pg))
+            pg.ensure_database(name).await?;
+            (pg.url(name), started.then_some(pg))
         }
     };
     let result = async {
