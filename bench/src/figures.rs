@@ -49,7 +49,12 @@ pub async fn figures(state: AppState, items: usize, check: Option<&Path>, write:
     let pages: Vec<(&str, String, &str, &reqwest::Client)> = vec![
         ("sign-in page", "/login".into(), "type=\"password\"", &anonymous),
         ("inventory table", "/inventory".into(), "data-testid=\"item-count\"", &signed),
-        ("inventory sorted by price", "/inventory?sort=retail_price&dir=desc".into(), "data-testid=\"item-count\"", &signed),
+        (
+            "inventory sorted by price",
+            "/inventory?sort=retail_price&dir=desc".into(),
+            "data-testid=\"item-count\"",
+            &signed,
+        ),
         ("inventory search", "/inventory?q=walnut".into(), "data-testid=\"item-count\"", &signed),
         ("item page", format!("/inventory/{}", item.n), "data-testid=\"item-name\"", &signed),
         ("dashboard", "/".into(), "data-testid=\"value-total\"", &signed),
@@ -65,11 +70,11 @@ pub async fn figures(state: AppState, items: usize, check: Option<&Path>, write:
         }
     }
     let ceiling = best["sign-in page"];
-    let ratios: BTreeMap<String, f64> =
-        best.iter()
-            .filter(|(n, _)| **n != "sign-in page")
-            .map(|(n, ms)| ((*n).to_owned(), (ms / ceiling * 100.0).round() / 100.0))
-            .collect();
+    let ratios: BTreeMap<String, f64> = best
+        .iter()
+        .filter(|(n, _)| **n != "sign-in page")
+        .map(|(n, ms)| ((*n).to_owned(), (ms / ceiling * 100.0).round() / 100.0))
+        .collect();
     let baseline: Option<BTreeMap<String, f64>> = match check {
         Some(path) => Some(serde_json::from_str(&std::fs::read_to_string(path)?)?),
         None => None,
@@ -111,6 +116,10 @@ async fn median_ms(client: &reqwest::Client, url: &str, marker: &'static str) ->
     };
     fetch(1).await?;
     let (times, _): (Vec<Duration>, f64) = fetch(PER_ROUND).await?;
-    anyhow::ensure!(times.len() == PER_ROUND, "{url}: {} of {PER_ROUND} answers were not the page", PER_ROUND - times.len());
+    anyhow::ensure!(
+        times.len() == PER_ROUND,
+        "{url}: {} of {PER_ROUND} answers were not the page",
+        PER_ROUND - times.len()
+    );
     Ok(percentile(&times, 0.5))
 }
