@@ -5,6 +5,10 @@
 //! hydrates nothing else. Server-only code lives in [`platform`] and in each feature's
 //! `repo`/`service` modules, behind `ssr`.
 
+// the pages' view types are deep (a table of rows of cells in a form in a Suspense): the compiler
+// needs more than its default 128 levels to lay them out
+#![recursion_limit = "256"]
+
 pub mod account;
 pub mod admin;
 pub mod auth;

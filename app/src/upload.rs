@@ -375,9 +375,14 @@ mod watch {
         // a drop anywhere on the page lands in the form's first file field
         let doc: web_sys::EventTarget = document().into();
         let f = form.clone();
+        // only files: text dragged into a field is left to the browser
+        let carries_files =
+            |ev: &DragEvent| ev.data_transfer().is_some_and(|d| d.types().includes(&JsValue::from_str("Files"), 0));
         listen(&doc, "dragover", move |ev: DragEvent| {
-            ev.prevent_default();
-            let _ = f.class_list().add_1("dragging");
+            if carries_files(&ev) {
+                ev.prevent_default();
+                let _ = f.class_list().add_1("dragging");
+            }
         });
         let f = form.clone();
         listen(&doc, "dragleave", move |_: DragEvent| {
@@ -385,6 +390,9 @@ mod watch {
         });
         let f = form.clone();
         listen(&doc, "drop", move |ev: DragEvent| {
+            if !carries_files(&ev) {
+                return;
+            }
             ev.prevent_default();
             let _ = f.class_list().remove_1("dragging");
             if sending.get_untracked() {
@@ -433,21 +441,26 @@ mod watch {
             let _ = b.set_attribute("disabled", "");
         }
         for (i, (field, file)) in picked.iter().enumerate() {
+            let set = |state: SendState| {
+                files.update(|f| {
+                    if let Some(row) = f.get_mut(i) {
+                        if matches!(state, SendState::Done(_)) {
+                            row.sent = row.size;
+                        }
+                        row.state = state;
+                    }
+                })
+            };
             if cancel.get_untracked() {
-                files.update(|f| f[i].state = SendState::Cancelled);
+                set(SendState::Cancelled);
                 continue;
             }
-            files.update(|f| f[i].state = SendState::Sending);
+            set(SendState::Sending);
             let state = match send_one(&form, field, file, i, files, cancel).await {
                 Ok(state) => state,
                 Err(_) => SendState::Refused("The file could not be sent. Check the connection and try again.".into()),
             };
-            files.update(|f| {
-                if matches!(state, SendState::Done(_)) {
-                    f[i].sent = f[i].size;
-                }
-                f[i].state = state;
-            });
+            set(state);
         }
         sending.set(false);
         if let Some(b) = &submit {
@@ -480,7 +493,11 @@ mod watch {
         xhr.open("POST", &form.action())?;
         xhr.set_request_header("Accept", "application/json")?;
         let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |ev: ProgressEvent| {
-            files.update(|f| f[i].sent = ev.loaded());
+            files.update(|f| {
+                if let Some(row) = f.get_mut(i) {
+                    row.sent = ev.loaded();
+                }
+            });
         });
         xhr.upload()?.set_onprogress(Some(progress.as_ref().unchecked_ref()));
         let done = js_sys::Promise::new(&mut |resolve, _| xhr.set_onloadend(Some(&resolve)));
@@ -489,10 +506,11 @@ mod watch {
         JsFuture::from(done).await?;
         CURRENT.with(|c| c.borrow_mut().take());
         drop(progress);
-        if cancel.get_untracked() {
+        let status = xhr.status()?;
+        // cancelled before the server answered (an answer that came first stands)
+        if cancel.get_untracked() && status == 0 {
             return Ok(SendState::Cancelled);
         }
-        let status = xhr.status()?;
         let body: serde_json::Value =
             xhr.response_text()?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         Ok(super::answer(status, &body))

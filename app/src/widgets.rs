@@ -103,6 +103,9 @@ pub fn LiveRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
     let _ = (ids, reload_when_done);
 }
 
+/// The header of a page read by [`LiveRegions`] rather than by a person.
+pub const POLL_HEADER: &str = "x-bartleby-poll";
+
 /// Reads the page again at once, puts the new content of the regions `ids` in place, and follows
 /// them as [`LiveRegions`] does while any is pending (after an upload made from the page).
 #[cfg(feature = "hydrate")]
@@ -117,13 +120,17 @@ mod live {
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{Document, DomParser, Response, SupportedType};
 
+    use super::POLL_HEADER;
+
     const EVERY_MS: i32 = 2_000;
     const MAX_FAILURES: u32 = 30;
+    /// A page left open is followed for ten minutes at most (then a reload shows where it stands).
+    const MAX_READS: u32 = 300;
 
     pub async fn follow(ids: Vec<String>, reload_when_done: bool, wait_first: bool) {
         let mut failures = 0;
         let mut wait = wait_first;
-        loop {
+        for _ in 0..MAX_READS {
             if wait {
                 sleep(EVERY_MS).await;
             }
@@ -138,17 +145,26 @@ mod live {
                 Err(_) => return,
             };
             failures = 0;
-            let mut pending = false;
+            let (mut pending, mut held) = (false, false);
             for id in &ids {
                 let (Some(old), Some(new)) = (document().get_element_by_id(id), fresh.get_element_by_id(id)) else {
                     return;
                 };
                 pending |=
                     new.has_attribute("data-pending") || matches!(new.query_selector("[data-pending]"), Ok(Some(_)));
+                // unchanged: left alone; with the keyboard focus or the open photo (`#target`) in
+                // it: left alone for now, not pulled from under the person
+                if old.outer_html() == new.outer_html() {
+                    continue;
+                }
+                if in_use(&old) {
+                    held = true;
+                    continue;
+                }
                 // replaceWith adopts the node from the parsed document; its scripts never run
                 let _ = old.replace_with_with_node_1(&new);
             }
-            if !pending {
+            if !pending && !held {
                 if reload_when_done {
                     let _ = window().location().reload();
                 }
@@ -157,11 +173,28 @@ mod live {
         }
     }
 
+    /// Whether the keyboard focus or the `:target` (an open photo) is inside `region`.
+    fn in_use(region: &web_sys::Element) -> bool {
+        let focused = document().active_element().is_some_and(|a| region.contains(Some(&a)));
+        let hash = window().location().hash().unwrap_or_default();
+        let target = hash
+            .strip_prefix('#')
+            .filter(|h| !h.is_empty())
+            .and_then(|h| document().get_element_by_id(h))
+            .is_some_and(|t| region.contains(Some(&t)));
+        focused || target
+    }
+
     /// This page again, parsed (not shown); `None` when the answer is another page (a redirect to
     /// sign in) or says the page is gone.
     async fn read_page() -> Result<Option<Document>, JsValue> {
         let href = window().location().href()?;
-        let response: Response = JsFuture::from(window().fetch_with_str(&href)).await?.dyn_into()?;
+        // marked as a poll: it takes no form's one-time message and does not keep the session alive
+        let init = web_sys::RequestInit::new();
+        let headers = web_sys::Headers::new()?;
+        headers.set(POLL_HEADER, "1")?;
+        init.set_headers(&headers);
+        let response: Response = JsFuture::from(window().fetch_with_str_and_init(&href, &init)).await?.dyn_into()?;
         if response.redirected() || (400..500).contains(&response.status()) {
             return Ok(None);
         }

@@ -409,7 +409,9 @@ async fn import(state: &AppState, base: &str) -> Result<()> {
         .await?;
     anyhow::ensure!(r.status().is_success(), "import commit: {}", r.status());
     // the import runs on the job queue: done when its status says so
+    let deadline = Instant::now() + Duration::from_secs(600);
     loop {
+        anyhow::ensure!(Instant::now() < deadline, "the import did not finish in 10 minutes");
         let run: serde_json::Value = client
             .post(format!("{base}/api/inventory/import/status"))
             .header("Origin", base)

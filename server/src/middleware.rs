@@ -294,7 +294,10 @@ pub async fn require_sign_in(State(state): State<AppState>, session: Session, re
         return next.run(req).await;
     }
     if signed_in {
-        rearm(&state, &session).await;
+        // a page a live region reads again is not the person at work: it keeps no session alive
+        if !req.headers().contains_key(app::widgets::POLL_HEADER) {
+            rearm(&state, &session).await;
+        }
         return next.run(req).await;
     }
     let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");

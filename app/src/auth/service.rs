@@ -184,6 +184,8 @@ fn session_failed(e: tower_sessions::session::Error) -> AppError {
 
 /// Marks the session as signed in as `user_id`, under a fresh session id (no fixation).
 pub async fn start_session(session: &Session, user_id: i64) -> Result<(), AppError> {
+    // nothing a previous visitor of this browser left behind carries over
+    let _ = session.remove::<serde_json::Value>(crate::platform::FORM_FLASH_KEY).await;
     session.insert(SESSION_USER_KEY, user_id).await.map_err(session_failed)?;
     session.cycle_id().await.map_err(session_failed)
 }

@@ -231,9 +231,11 @@ fn DocumentDetails(
     let query = use_query_map();
     let wanted_page = move || query.read().get("page").and_then(|p| p.parse::<i32>().ok());
     // a refused change (sharing with an unknown email, …) comes back with its reason
+    // (the share form's beside it, with the email typed; any other at the top of the page)
     let typed_email = flash.text("email");
-    let error = flash.error;
-    let share_error = Signal::derive(move || error.clone());
+    let (share_error, page_error) = if typed_email.is_some() { (flash.error, None) } else { (None, flash.error) };
+    let share_error = Signal::derive(move || share_error.clone());
+
     let paged = row.doc_type.is_paged();
     let page_label = if row.doc_type == DocType::Xlsx { "Sheet" } else { "Page" };
     let reflowed = row.doc_type == DocType::Pdf;
@@ -247,18 +249,23 @@ fn DocumentDetails(
                 <a href=format!("/documents/{id}/file") class="button" download=row.file_name.clone()>"Download"</a>
             </div>
         </div>
+        {page_error.map(|e| view! { <FormError error=Signal::derive(move || Some(e.clone()))/> })}
         {row.owner_email.clone().map(|e| view! { <p class="notice" data-testid="shared-by">"Shared with you by " {e} " (read-only)."</p> })}
-        <dl class="details">
+        // while the document is read, its details, summary and text follow it in place
+        <dl class="details" id="document-details">
             <dt>"Status"</dt>
-            <dd id="document-status" data-pending=row.status.is_pending().then_some("")><StatusCell row=row.clone()/></dd>
+            <dd data-pending=row.status.is_pending().then_some("")><StatusCell row=row.clone()/></dd>
             <dt>"File"</dt><dd>{row.file_name.clone()}</dd>
             <dt>"Type"</dt><dd>{row.doc_type.label()}</dd>
             <dt>"Size"</dt><dd>{crate::format::bytes(row.bytes)}</dd>
             {row.pages.map(|p| view! { <dt>{if paged && row.doc_type == DocType::Xlsx { "Sheets" } else { "Pages" }}</dt><dd>{p}</dd> })}
             <dt>"Added"</dt><dd>{row.created_at.clone()}</dd>
         </dl>
-        // while the document is read the status follows, and the page reloads with its text when done
-        {row.status.is_pending().then(|| view! { <LiveRegions ids=vec!["document-status".to_owned()] reload_when_done=true/> })}
+        {row.status.is_pending().then(|| {
+            let ids = ["document-details", "document-after", "document-text"].map(str::to_owned).to_vec();
+            view! { <LiveRegions ids reload_when_done=false/> }
+        })}
+        <div id="document-after">
         {(doc.is_owner && matches!(row.status, DocStatus::Failed | DocStatus::NoText)).then(|| view! {
             <ActionForm action=retry attr:class="inline">
                 <input type="hidden" name="id" value=id/>
@@ -272,6 +279,7 @@ fn DocumentDetails(
                 <p class="hint">"Sentences taken from the passage most representative of the whole document."</p>
             </section>
         })}
+        </div>
         {doc.is_owner.then(|| view! {
             <section class="sharing" aria-labelledby="sharing-title">
                 <h2 id="sharing-title">"Sharing"</h2>
@@ -310,7 +318,7 @@ fn DocumentDetails(
                 </ActionForm>
             </details>
         })}
-        <section class="document-text" aria-labelledby="text-title">
+        <section class="document-text" id="document-text" aria-labelledby="text-title">
             <h2 id="text-title">"Text"</h2>
             {if doc.pages.is_empty() {
                 view! { <p class="muted">"No text yet."</p> }.into_any()

@@ -36,29 +36,25 @@ impl Job for ImportItems {
     }
     async fn run(&self, state: &AppState, job: &Claimed) -> Result<(), JobError> {
         let mut c = conn(&state.db).await.map_err(|e| JobError::Retry(e.to_string()))?;
-        let token: Option<String> = r::inventory_import_runs
+        let token: Option<(String, String)> = r::inventory_import_runs
             .filter(r::id.eq(job.subject_id))
             .filter(r::user_id.eq(job.user_id))
-            .select(r::token)
+            .select((r::token, r::status))
             .first(&mut c)
             .await
             .optional()
             .map_err(|e| JobError::Retry(e.to_string()))?;
         // the run is gone (the account was deleted): nothing to do
-        let Some(token) = token else { return Ok(()) };
+        let Some((token, status)) = token else { return Ok(()) };
+        // done already (a second claim after a lease ran out): never twice
+        if status == "done" {
+            return Ok(());
+        }
         let _ = set(&mut c, job.subject_id, ImportStatus::Importing, None).await;
         drop(c);
         match commit(state, job.user_id, &token, Some(job)).await {
-            Ok(n) => {
-                let n = i32::try_from(n).unwrap_or(i32::MAX);
-                if let Ok(mut c) = conn(&state.db).await {
-                    let _ = diesel::update(r::inventory_import_runs.filter(r::id.eq(job.subject_id)))
-                        .set((r::status.eq("done"), r::done.eq(n), r::total.eq(n), r::updated_at.eq(diesel::dsl::now)))
-                        .execute(&mut c)
-                        .await;
-                }
-                Ok(())
-            }
+            // the run is marked done in the same transaction as its rows
+            Ok(_) => Ok(()),
             // the database away: tried again later (the transaction left nothing behind)
             Err(AppError::Unavailable) => Err(JobError::Retry("the database did not answer".into())),
             Err(e) => {
@@ -77,8 +73,16 @@ impl Job for ImportItems {
     async fn failed(&self, state: &AppState, job: &Claimed, reason: &str, gave_up: bool) {
         if gave_up {
             if let Ok(mut c) = conn(&state.db).await {
+                // a run that said why it failed keeps its words; one that stopped says so
                 let message = format!("The import stopped: {reason}. Nothing was imported.");
-                let _ = set(&mut c, job.subject_id, ImportStatus::Failed, Some(&message)).await;
+                let _ = diesel::update(
+                    r::inventory_import_runs
+                        .filter(r::id.eq(job.subject_id))
+                        .filter(r::status.ne_all(["failed", "done"])),
+                )
+                .set((r::status.eq("failed"), r::detail.eq(message), r::updated_at.eq(diesel::dsl::now)))
+                .execute(&mut c)
+                .await;
             }
         }
     }
@@ -352,32 +356,55 @@ async fn commit(state: &AppState, user_id: i64, token: &str, job: Option<&Claime
     let mut c = conn_as(&state.db, user_id).await?;
     let n = checked.rows.len();
     let started = std::time::Instant::now();
-    c.transaction::<(), AppError, _>(async |c| {
-        let mut places: HashMap<String, Option<i64>> = HashMap::new();
-        let mut items = Vec::with_capacity(checked.rows.len());
-        for (_, form) in &checked.rows {
-            let mut changes = check_form(form)?;
-            let key = form.location.trim().to_lowercase();
-            changes.location_id = match places.get(&key) {
-                Some(p) => *p,
-                None => {
-                    let p = super::locations::place_for(c, user_id, &form.location).await?;
-                    places.insert(key, p);
-                    p
-                }
-            };
-            items.push(changes);
-        }
-        let total = items.len();
-        for (i, batch) in items.chunks(IMPORT_BATCH).enumerate() {
-            repo::insert_items(c, user_id, batch).await?;
+    let done_already = c
+        .transaction::<bool, AppError, _>(async |c| {
             if let Some(job) = job {
-                progress(state, job, (i * IMPORT_BATCH + batch.len()).min(total), total).await;
+                // one import of a run at a time; a second claim waits here, then finds it done
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('inventory_import'), ($1 % 2147483647)::int)")
+                    .bind::<diesel::sql_types::BigInt, _>(job.subject_id)
+                    .execute(c)
+                    .await?;
+                let status: String =
+                    r::inventory_import_runs.filter(r::id.eq(job.subject_id)).select(r::status).first(c).await?;
+                if status == "done" {
+                    return Ok(true);
+                }
             }
-        }
-        Ok(())
-    })
-    .await?;
+            let mut places: HashMap<String, Option<i64>> = HashMap::new();
+            let mut items = Vec::with_capacity(checked.rows.len());
+            for (_, form) in &checked.rows {
+                let mut changes = check_form(form)?;
+                let key = form.location.trim().to_lowercase();
+                changes.location_id = match places.get(&key) {
+                    Some(p) => *p,
+                    None => {
+                        let p = super::locations::place_for(c, user_id, &form.location).await?;
+                        places.insert(key, p);
+                        p
+                    }
+                };
+                items.push(changes);
+            }
+            let total = items.len();
+            for (i, batch) in items.chunks(IMPORT_BATCH).enumerate() {
+                repo::insert_items(c, user_id, batch).await?;
+                if let Some(job) = job {
+                    progress(state, job, (i * IMPORT_BATCH + batch.len()).min(total), total).await;
+                }
+            }
+            if let Some(job) = job {
+                let n = i32::try_from(total).unwrap_or(i32::MAX);
+                diesel::update(r::inventory_import_runs.filter(r::id.eq(job.subject_id)))
+                    .set((r::status.eq("done"), r::done.eq(n), r::total.eq(n), r::updated_at.eq(diesel::dsl::now)))
+                    .execute(c)
+                    .await?;
+            }
+            Ok(false)
+        })
+        .await?;
+    if done_already {
+        return Ok(n);
+    }
     super::embedding::items_changed(state, &mut c, user_id).await;
     let _ = tokio::fs::remove_file(pending_path(state, user_id, token)?).await;
     tracing::info!(user_id, items = n, ms = started.elapsed().as_millis() as u64, "items imported");

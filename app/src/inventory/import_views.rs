@@ -20,6 +20,8 @@ pub fn ImportPage() -> impl IntoView {
         let q = query.read();
         Refusal::from_query(|k| q.get(k), "error").map(|r| r.message(Upload::Import))
     };
+    // a refused Discard comes back here
+    let flash = form_flash();
     view! {
         <Title text="Import items · Bartleby"/>
         <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
@@ -28,6 +30,12 @@ pub fn ImportPage() -> impl IntoView {
             "You will see every row checked before anything is added. If any row has a problem, nothing is imported until the file is fixed."
         </p>
         <p class="form-error" role="alert" data-testid="import-error" hidden=move || error().is_none()>{error}</p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let error = flash.await.unwrap_or_default().error;
+                view! { <FormError error=Signal::derive(move || error.clone())/> }
+            })}
+        </Suspense>
         <form method="post" action="/inventory/import" enctype="multipart/form-data" class="upload stack">
             <label for="import-file" class="dropzone">
                 <span>"Drop a CSV file here, or choose one (at most 20 MB)"</span>
@@ -129,7 +137,10 @@ pub fn ImportPreviewPage() -> impl IntoView {
                     <h1>"Check the import"</h1>
                     <p class=if ok { "lede" } else { "lede warn" } data-testid="import-summary">{summary}</p>
                     <FormError error=error/>
-                    {failed.map(|d| view! { <p class="form-error" role="alert" data-testid="import-failed">{d}</p> })}
+                    // where a followed import's progress stood: its failure, when it failed
+                    <div id="import-run">
+                        {failed.map(|d| view! { <p class="form-error" role="alert" data-testid="import-failed">{d}</p> })}
+                    </div>
                     {(!p.ignored_columns.is_empty()).then(|| view! {
                         <p class="muted">{format!("These columns are not item fields and will be left out: {}.", p.ignored_columns.join(", "))}</p>
                     })}

@@ -87,8 +87,13 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
     let checked: Vec<i64> =
         flash.values.get("ids").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
     // a phone shows the filters and the bulk bar behind a button each; open when in use
+    // a refused bulk change shows its reason in the bulk bar; any other (an export) at the top
+    let from_bulk = flash.values.get("op").is_some();
+    let other_error = if from_bulk { None } else { flash.error.clone() };
+    let flash = if from_bulk { flash } else { FormFlash::default() };
     let bulk_open = flash.error.is_some() || use_query_map().read_untracked().get("changed").is_some();
     view! {
+        {other_error.map(|e| view! { <FormError error=Signal::derive(move || Some(e.clone()))/> })}
         <details class="panel filters-panel" open=filtered>
             <summary class="button">{if filtered { "Search and filters (on)" } else { "Search and filters" }}</summary>
             <Filters query=query.clone() categories tags locations/>
@@ -492,8 +497,11 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                                             </a>
                                         }
                                         .into_any(),
+                                        // (if making it failed, the tile still leads to the photo)
                                         None => view! {
-                                            <span class="thumb-pending" role="img" aria-label=alt>"Making the thumbnail…"</span>
+                                            <a href=format!("/media/{}", p.id) aria-label=alt>
+                                                <span class="thumb-pending">"Making the thumbnail…"</span>
+                                            </a>
                                         }
                                         .into_any(),
                                     };

@@ -65,8 +65,8 @@ pub fn respond_form<T>(result: Result<T, AppError>, page: &str, next: Option<&st
     respond(result)
 }
 
-/// The session key of a failed form post's [`crate::widgets::FormFlash`] and the page it is for.
-const FORM_FLASH_KEY: &str = "form_flash";
+/// The session key of a failed form post's (also removed when someone signs in) [`crate::widgets::FormFlash`] and the page it is for.
+pub const FORM_FLASH_KEY: &str = "form_flash";
 
 /// Finishes a server function behind a form, for a signed-in user: for a plain form post (every
 /// form: the pages are server-rendered), an error sends the browser back to `back` (the form's
@@ -79,6 +79,12 @@ pub async fn respond_page_form<T>(
 ) -> Result<T, AppError> {
     let page = back.split('?').next().unwrap_or(back);
     if let Err(e) = &result {
+        // signed out meanwhile: to sign in, and back to the form; nothing typed is kept in a
+        // session the next person on this browser may sign in to
+        if plain_form_post() && *e == AppError::Unauthorized {
+            leptos_axum::redirect(&format!("/login?next={}", crate::format::url(back)));
+            return result;
+        }
         if plain_form_post() {
             let flash = crate::widgets::FormFlash {
                 error: Some(e.clone()),
@@ -99,6 +105,12 @@ pub async fn respond_page_form<T>(
 /// The failed form post `page` came back from, if any: taken once (a reload shows the form
 /// clean); a flash left for another page stays for it.
 pub async fn take_form_flash(page: &str) -> Option<crate::widgets::FormFlash> {
+    // a page read again by a live region is not the person coming back to the form
+    let polled =
+        use_context::<http::request::Parts>().is_some_and(|p| p.headers.contains_key(crate::widgets::POLL_HEADER));
+    if polled {
+        return None;
+    }
     let session = leptos_axum::extract::<tower_sessions::Session>().await.ok()?;
     let (for_page, flash): (String, crate::widgets::FormFlash) = session.get(FORM_FLASH_KEY).await.ok().flatten()?;
     if for_page != page {

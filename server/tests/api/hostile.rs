@@ -203,6 +203,15 @@ async fn a_refused_form_comes_back_as_typed_with_its_reason_once_and_as_text() {
     let again = app.get(&page).await.text().await.unwrap();
     assert!(!again.contains("The quantity cannot be negative.") && again.contains(r#"value="Lamp""#), "{again}");
 
+    // a page read again by a live region (a poll) does not take the flash: the person still sees it
+    let r =
+        post("/api/inventory/update".into(), vec![("id", item.to_string()), ("form[quantity]", "-2".to_owned())]).await;
+    assert_eq!(r.headers()[LOCATION], format!("/inventory/{item}/edit"));
+    let polled =
+        app.client.get(app.url(&page)).header("x-bartleby-poll", "1").send().await.unwrap().text().await.unwrap();
+    assert!(!polled.contains("The quantity cannot be negative."), "a poll took the flash");
+    assert!(app.get(&page).await.text().await.unwrap().contains("The quantity cannot be negative."));
+
     // a flash left for one page never shows on another
     let r =
         post("/api/inventory/create".into(), vec![("form[name]", "".to_owned()), ("form[quantity]", "2".to_owned())])
@@ -212,6 +221,19 @@ async fn a_refused_form_comes_back_as_typed_with_its_reason_once_and_as_text() {
     assert!(!other.contains("Give the item a name."), "a flash for /inventory/new showed on another page");
     let new = app.get("/inventory/new").await.text().await.unwrap();
     assert!(new.contains("Give the item a name.") && new.contains(r#"value="2""#), "{new}");
+
+    // signed out meanwhile: to sign in and back, and what was typed is not kept for whoever
+    // signs in next on this browser
+    assert!(app.call("auth/sign_out", &[]).await.status().is_success());
+    let r = post(
+        "/api/inventory/create".into(),
+        vec![("form[name]", "Secret diary".to_owned()), ("form[quantity]", "-1".to_owned())],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/login?next=/inventory/new");
+    app.sign_up(&email("next"), "Next").await;
+    let new = app.get("/inventory/new").await.text().await.unwrap();
+    assert!(!new.contains("Secret diary"), "the previous visitor's typing showed to the next");
 }
 
 #[tokio::test(flavor = "multi_thread")]

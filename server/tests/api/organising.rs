@@ -402,6 +402,29 @@ async fn a_csv_import_is_previewed_with_row_problems_and_is_all_or_nothing() {
     assert!(html.contains("3 items imported."), "{html}");
     // importing again does nothing more
     assert!(app.call("inventory/import/commit", &[("token", &token)]).await.status().is_client_error());
+    // nor does the job claimed a second time (a lease that ran out while the first finished)
+    {
+        use diesel_async::RunQueryDsl;
+        let mut c = app.state.db.get().await.unwrap();
+        diesel::sql_query(format!(
+            "INSERT INTO jobs (kind, user_id, subject_id) \
+             SELECT 'inventory_import', user_id, id FROM inventory_import_runs WHERE token = '{token}'"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        app.state.jobs_added.notify_waiters();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count(&mut c, "SELECT count(*) AS n FROM jobs WHERE kind = 'inventory_import' AND state <> 'done'").await
+            > 0
+        {
+            assert!(Instant::now() < deadline, "the second claim did not finish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(names(&list(&app, &[]).await).len(), 3, "imported twice");
+    let run: Value = app.call("inventory/import/status", &[("token", &token)]).await.json().await.unwrap();
+    assert_eq!(run["status"], "done", "a second claim must not turn a finished import into a failed one: {run}");
     let mut imported = names(&list(&app, &[]).await);
     imported.sort();
     assert_eq!(imported, ["=1+1", "Brass lamp", "Oak chair"]);
