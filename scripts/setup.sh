@@ -112,8 +112,8 @@ if [ ! -x node_modules/.bin/wasm-opt ]; then
   say "Installing wasm-opt (npm binaryen)"
   npm ci --silent --no-audit --no-fund
 fi
-if $WITH_TESTS && [ ! -d end2end/node_modules/@playwright/test ]; then
-  say "Installing Playwright (npm; it drives Debian's Chromium, no browser download)"
+if $WITH_TESTS && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@axe-core/playwright ]; }; then
+  say "Installing Playwright and axe-core (npm; Playwright drives Debian's Chromium, no browser download)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
 fi
 say "Setup complete"
