@@ -11,7 +11,7 @@ use super::locations;
 use super::repo::{self, Item, ItemChanges};
 use super::types::{
     parse_currency, parse_price, parse_quantity, parse_tags, BulkOp, InventoryStats, ItemForm, ItemPage, ItemPatch,
-    ItemQuery, ItemView, BULK_MAX, NAME_MAX, PER_PAGE,
+    ItemQuery, ItemView, BULK_MAX, NAME_MAX,
 };
 use crate::error::AppError;
 use crate::platform::db::{conn_as, query_failed};
@@ -131,7 +131,7 @@ pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> R
 #[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
-    let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
+    let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
     Ok((views(&mut c, user_id, &found.items).await?, found.total))
 }
 
@@ -221,7 +221,7 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
 
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
-    let found = repo::list_items(&mut c, user_id, query, PER_PAGE).await.map_err(query_failed)?;
+    let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
     let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
     let places = locations::for_filter(&mut c, user_id, query.location).await.map_err(query_failed)?;
     Ok(ItemPage {
@@ -230,7 +230,7 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
         total_capped: found.capped,
         has_next: found.has_next,
         page: query.page,
-        per_page: PER_PAGE,
+        per_page: query.per_page(),
         categories,
         tags,
         locations: places,

@@ -299,6 +299,13 @@ impl SortKey {
     }
 }
 
+/// The page sizes the table offers (rows a page).
+pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
+
+fn default_per() -> u32 {
+    PER_PAGE
+}
+
 /// The table's whole state, kept in the URL so reload, back and shared links show the same view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemQuery {
@@ -311,6 +318,9 @@ pub struct ItemQuery {
     pub desc: bool,
     /// 1-based
     pub page: u32,
+    /// rows a page, one of [`PAGE_SIZES`] (anything else reads as the default)
+    #[serde(default = "default_per")]
+    pub per: u32,
 }
 
 impl Default for ItemQuery {
@@ -336,6 +346,16 @@ impl ItemQuery {
             sort,
             desc,
             page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+            per: get("per").and_then(|p| p.parse().ok()).filter(|p| PAGE_SIZES.contains(p)).unwrap_or(PER_PAGE),
+        }
+    }
+
+    /// Rows a page: `per` when it is one of the sizes offered, else the default.
+    pub fn per_page(&self) -> u32 {
+        if PAGE_SIZES.contains(&self.per) {
+            self.per
+        } else {
+            PER_PAGE
         }
     }
 
@@ -360,6 +380,9 @@ impl ItemQuery {
         }
         if self.page > 1 {
             params.insert("page", self.page.to_string());
+        }
+        if self.per_page() != PER_PAGE {
+            params.insert("per", self.per_page().to_string());
         }
         let qs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", query_encode(v))).collect();
         if qs.is_empty() {
@@ -734,6 +757,19 @@ mod tests {
     }
 
     #[test]
+    fn the_page_size_is_one_of_those_offered() {
+        let q = |per: &str| ItemQuery::from_pairs(|k| (k == "per").then(|| per.to_owned()));
+        assert_eq!(q("100").per_page(), 100);
+        assert_eq!(q("100").href(), "/inventory?per=100");
+        for odd in ["0", "7", "1000000", "-1", "x"] {
+            assert_eq!(q(odd).per_page(), PER_PAGE, "{odd}");
+        }
+        assert_eq!(q("50").href(), "/inventory", "the default is left out");
+        // a client that sends another size through the API gets the default
+        assert_eq!(ItemQuery { per: 9999, ..ItemQuery::default() }.per_page(), PER_PAGE);
+    }
+
+    #[test]
     fn the_url_round_trips_the_table_state() {
         let q = ItemQuery {
             q: "oak chair".into(),
@@ -743,9 +779,13 @@ mod tests {
             sort: SortKey::Name,
             desc: false,
             page: 3,
+            per: 100,
         };
         let href = q.href();
-        assert_eq!(href, "/inventory?category=Furniture+%26+home&dir=asc&location=7&page=3&q=oak+chair&sort=name");
+        assert_eq!(
+            href,
+            "/inventory?category=Furniture+%26+home&dir=asc&location=7&page=3&per=100&q=oak+chair&sort=name"
+        );
         let query = href.split_once('?').unwrap().1;
         let map: BTreeMap<String, String> = query
             .split('&')

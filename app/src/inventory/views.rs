@@ -7,7 +7,7 @@ use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 
 use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
-use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions};
+use super::types::{ItemForm, ItemPage, ItemQuery, ItemView, SortKey, Suggestions, PAGE_SIZES};
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload, UploadWatch};
 use crate::widgets::{form_flash, FormError, FormFlash};
@@ -113,7 +113,7 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
             }
         } else {
             view! {
-                <ActionForm action=bulk attr:class="bulk" attr:aria-label="Change the selected items">
+                <ActionForm action=bulk attr:class="bulk" attr:id="bulk-form" attr:aria-label="Change the selected items">
                     <details class="panel bulk-panel" open=bulk_open>
                         <summary class="button">"Select and change several…"</summary>
                         <BulkBar back flash/>
@@ -137,7 +137,7 @@ fn Filters(
 ) -> impl IntoView {
     let filtered = query.is_filtered();
     view! {
-        <Form method="GET" action="/inventory" attr:class="filters" attr:role="search" attr:aria-label="Filter items">
+        <Form method="GET" action="/inventory" attr:class="filters" attr:id="inventory-filters" attr:role="search" attr:aria-label="Filter items">
             <div class="field grow">
                 <label for="inv-q">"Search"</label>
                 <input id="inv-q" type="search" name="q" value=query.q.clone() placeholder="Name, description or tag"/>
@@ -182,9 +182,21 @@ fn Filters(
                         .collect_view()}
                 </select>
             </div>
+            <div class="field">
+                <label for="inv-per">"Rows a page"</label>
+                <select id="inv-per" name="per">
+                    {PAGE_SIZES
+                        .into_iter()
+                        .map(|n| view! { <option value=n.to_string() selected=query.per_page() == n>{n}</option> })
+                        .collect_view()}
+                </select>
+            </div>
             <input type="hidden" name="sort" value=query.sort.as_str()/>
             <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
+            // once the page is live a menu applies as soon as it changes; the button stays for the
+            // search box and for a browser without JavaScript
             <button type="submit">"Apply"</button>
+            <SubmitOnChange form_id="inventory-filters".to_owned()/>
             {filtered.then(|| view! { <A href="/inventory" attr:class="button">"Clear"</A> })}
         </Form>
     }
@@ -234,6 +246,7 @@ fn BulkBar(back: String, flash: FormFlash) -> impl IntoView {
             </label>
             <input type="hidden" name="back" value=back/>
             <button type="submit">"Change selected"</button>
+            <SelectedCount form_id="bulk-form".to_owned()/>
         </div>
         <FormError error=Signal::derive(move || error.clone())/>
         <p class="muted" role="status" data-testid="bulk-status">{done}</p>
@@ -316,6 +329,62 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// Applies the form `form_id` as soon as one of its menus changes.
+#[island]
+fn SubmitOnChange(form_id: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::{closure::Closure, JsCast};
+        if let Some(form) =
+            document().get_element_by_id(&form_id).and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+        {
+            let f = form.clone();
+            let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                let is_menu = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()).is_some();
+                if is_menu {
+                    let _ = f.request_submit();
+                }
+            });
+            let _ = form.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+            on_change.forget();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form_id;
+}
+
+/// "n selected": how many rows of the form `form_id` are ticked, as they are ticked.
+#[island]
+fn SelectedCount(form_id: String) -> impl IntoView {
+    let count = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::{closure::Closure, JsCast};
+        if let Some(form) = document().get_element_by_id(&form_id) {
+            let f = form.clone();
+            let recount = move || {
+                let n =
+                    f.query_selector_all(r#"input[type="checkbox"][name^="ids["]:checked"#).map_or(0, |l| l.length());
+                count.set(n);
+            };
+            recount();
+            let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| recount());
+            let _ = form.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+            on_change.forget();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form_id;
+    view! {
+        <span class="selected-count" role="status" data-testid="selected-count">
+            {move || match count.get() {
+                0 => String::new(),
+                n => format!("{n} selected"),
+            }}
+        </span>
     }
 }
 
