@@ -7,6 +7,8 @@ use leptos_router::components::A;
 
 use crate::auth::types::UserView;
 use crate::auth::views::SignedIn;
+use crate::documents::api::documents_overview;
+use crate::documents::types::DocumentStats;
 use crate::error::AppError;
 use crate::inventory::api::inventory_summary;
 use crate::inventory::types::InventoryStats;
@@ -16,6 +18,7 @@ pub fn Dashboard() -> impl IntoView {
     // Created here, not inside a Suspense: resources made while a Suspense resolves can be numbered
     // differently on the server and in the browser, and then hydrate with each other's data.
     let summary = Resource::new_blocking(|| (), |_| inventory_summary());
+    let documents = Resource::new_blocking(|| (), |_| documents_overview());
     view! {
         <Title text="Dashboard · Bartleby"/>
         <SignedIn content=move |user: UserView| {
@@ -24,11 +27,7 @@ pub fn Dashboard() -> impl IntoView {
                 <p class="lede">"This is your desk. Your things and papers will gather here."</p>
                 <div class="cards">
                     <InventoryCard summary=summary/>
-                    <section class="card">
-                        <h2>"Documents"</h2>
-                        <p>"Upload PDFs, Word files and notes, and find them again by what they say."</p>
-                        <A href="/documents">"Open documents"</A>
-                    </section>
+                    <DocumentsCard stats=documents/>
                     <section class="card">
                         <h2>"Your account"</h2>
                         <dl>
@@ -67,6 +66,63 @@ fn InventoryCard(summary: Resource<Result<InventoryStats, AppError>>) -> impl In
                 })}
             </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn DocumentsCard(stats: Resource<Result<DocumentStats, AppError>>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="doc-card-title">
+            <h2 id="doc-card-title">"Documents"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match stats.await {
+                        Ok(s) if s.count == 0 && s.shared_with_me == 0 => view! {
+                            <p>"Upload PDFs, Word files and notes, and find them again by what they say."</p>
+                            <A href="/documents">"Add your first document"</A>
+                        }
+                        .into_any(),
+                        Ok(s) => view! { <DocumentFigures stats=s/> }.into_any(),
+                        Err(e) => view! { <p class="banner">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn DocumentFigures(stats: DocumentStats) -> impl IntoView {
+    let count = |n: i64, one: &str, many: &str| crate::format::count(u32::try_from(n).unwrap_or(u32::MAX), one, many);
+    let headline = count(stats.count, "document", "documents");
+    let detail = {
+        let mut parts = vec![count(stats.pages, "page read", "pages read")];
+        if stats.shared_with_me > 0 {
+            parts.push(format!("{} shared with you", count(stats.shared_with_me, "more", "more")));
+        }
+        parts.join(" · ")
+    };
+    let types: Vec<String> = stats.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    view! {
+        <p><strong data-testid="document-total">{headline}</strong><br/><span class="muted">{detail}</span></p>
+        {(!types.is_empty()).then(|| view! { <p class="muted">{types.join(" · ")}</p> })}
+        {(stats.reading > 0).then(|| view! {
+            <p role="status">{format!("{} being read now.", count(stats.reading, "document is", "documents are"))}</p>
+        })}
+        {(stats.attention > 0).then(|| view! {
+            <p class="banner">{format!("{} could not be read: see Documents.", count(stats.attention, "document", "documents"))}</p>
+        })}
+        {(!stats.recent.is_empty()).then(|| view! {
+            <h3>"Recently added"</h3>
+            <ul class="recent" data-testid="recent-documents">
+                {stats
+                    .recent
+                    .into_iter()
+                    .map(|d| view! { <li><A href=format!("/documents/{}", d.id)>{d.title}</A> <span class="hint">{d.doc_type.label()}</span></li> })
+                    .collect_view()}
+            </ul>
+        })}
+        <A href="/documents">"Open documents"</A>
     }
 }
 
@@ -137,7 +193,14 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
             {summary
                 .recent
                 .into_iter()
-                .map(|i| view! { <li><A href=format!("/inventory/{}", i.id)>{i.name}</A></li> })
+                .map(|i| {
+                    view! {
+                        <li>
+                            {i.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="32" height="32" loading="lazy"/> })}
+                            <A href=format!("/inventory/{}", i.id)>{i.name}</A>
+                        </li>
+                    }
+                })
                 .collect_view()}
         </ul>
         <A href="/inventory">"Open inventory"</A>

@@ -47,6 +47,11 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
     "“x.bin” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file.",
   ]);
   await expect(page.getByTestId("document-row")).toHaveCount(2);
+  // the dashboard counts them and lists the newest
+  await page.goto("/");
+  await expect(page.getByTestId("document-total")).toHaveText("2 documents");
+  await expect(page.getByTestId("recent-documents").getByRole("link")).toHaveCount(2);
+  await page.goto("/documents");
 
   // the one-box search in the header
   await page.getByRole("search").first().getByLabel("Search documents").fill("how long is the heating guaranteed");

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::types::{DocumentDetail, DocumentList};
+use super::types::{DocumentDetail, DocumentList, DocumentStats};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "documents/list")]
@@ -12,6 +12,19 @@ pub async fn list_documents() -> Result<DocumentList, AppError> {
         async {
             let user = crate::auth::api::require_user().await?;
             super::service::list(&app_state()?, user.id).await
+        }
+        .await,
+    )
+}
+
+/// The dashboard's document figures.
+#[server(prefix = "/api", endpoint = "documents/stats")]
+pub async fn documents_overview() -> Result<DocumentStats, AppError> {
+    use crate::platform::{app_state, respond};
+    respond(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::stats(&app_state()?, user.id).await
         }
         .await,
     )

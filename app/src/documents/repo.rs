@@ -116,6 +116,45 @@ pub async fn mine(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<Do
         .await
 }
 
+/// The user's newest `n` documents.
+pub async fn recent(c: &mut AsyncPgConnection, user_id: i64, n: i64) -> QueryResult<Vec<Document>> {
+    d::user_documents
+        .filter(d::user_id.eq(user_id))
+        .order((d::created_at.desc(), d::id.desc()))
+        .limit(n)
+        .select(Document::as_select())
+        .load(c)
+        .await
+}
+
+/// The user's documents counted by type and status, with their pages: (type, status, count, pages).
+pub async fn counts(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<(String, String, i64, i64)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        doc_type: String,
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = BigInt)]
+        pages: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT doc_type, status, count(*) AS n, coalesce(sum(pages), 0)::bigint AS pages \
+         FROM user_documents WHERE user_id = $1 GROUP BY doc_type, status",
+    )
+    .bind::<BigInt, _>(user_id)
+    .load(c)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.doc_type, r.status, r.n, r.pages)).collect())
+}
+
+/// How many documents others share with the user.
+pub async fn shared_count(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<i64> {
+    acc::document_access.filter(acc::grantee_id.eq(user_id)).count().get_result(c).await
+}
+
 /// Documents shared with the user, most recently shared first, with their owner's email.
 pub async fn shared_with(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<(Document, String)>> {
     d::user_documents

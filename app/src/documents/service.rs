@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use super::jobs;
 use super::repo;
 pub use super::repo::Document;
-use super::types::{DocStatus, DocumentDetail, DocumentList, Grantee, PageText};
+use super::types::{DocStatus, DocType, DocumentDetail, DocumentList, DocumentStats, Grantee, PageText};
 use crate::error::AppError;
 use crate::ids::{DocumentId, UserId};
 use crate::platform::db::{conn_as, next_id, query_failed};
@@ -149,6 +149,42 @@ pub async fn list(state: &AppState, user_id: i64) -> Result<DocumentList, AppErr
     Ok(DocumentList {
         mine: mine.iter().map(|doc| doc.row(None)).collect(),
         shared: shared.into_iter().map(|(doc, email)| doc.row(Some(email))).collect(),
+    })
+}
+
+/// The dashboard's document figures: counts by type and state, pages, shares, the newest five.
+pub async fn stats(state: &AppState, user_id: i64) -> Result<DocumentStats, AppError> {
+    let mut c = conn_as(&state.db, user_id).await?;
+    let counts = repo::counts(&mut c, user_id).await.map_err(query_failed)?;
+    let recent = repo::recent(&mut c, user_id, 5).await.map_err(query_failed)?;
+    let shared_with_me = repo::shared_count(&mut c, user_id).await.map_err(query_failed)?;
+    let mut by_type: Vec<(String, i64)> = Vec::new();
+    let (mut count, mut pages, mut reading, mut attention) = (0, 0, 0, 0);
+    for (doc_type, status, n, p) in counts {
+        count += n;
+        pages += p;
+        let status = DocStatus::ALL.into_iter().find(|s| s.as_str() == status);
+        if status.is_some_and(DocStatus::is_pending) {
+            reading += n;
+        }
+        if matches!(status, Some(DocStatus::Failed | DocStatus::NoText)) {
+            attention += n;
+        }
+        let label = DocType::parse(&doc_type).map_or(doc_type.clone(), |t| t.label().to_owned());
+        match by_type.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, total)) => *total += n,
+            None => by_type.push((label, n)),
+        }
+    }
+    by_type.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(DocumentStats {
+        count,
+        pages,
+        by_type,
+        reading,
+        attention,
+        shared_with_me,
+        recent: recent.iter().map(|d| d.row(None)).collect(),
     })
 }
 

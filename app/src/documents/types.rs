@@ -129,6 +129,25 @@ impl DocumentRow {
     }
 }
 
+/// The dashboard's document figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentStats {
+    /// the user's own documents
+    pub count: i64,
+    /// pages (and sheets) read from them
+    pub pages: i64,
+    /// how many of each type (its label), most first
+    pub by_type: Vec<(String, i64)>,
+    /// still being read
+    pub reading: i64,
+    /// failed, or no text found: they want a look
+    pub attention: i64,
+    /// documents others share with the user
+    pub shared_with_me: i64,
+    /// the newest few
+    pub recent: Vec<DocumentRow>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentList {
     pub mine: Vec<DocumentRow>,
