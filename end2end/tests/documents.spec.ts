@@ -68,11 +68,15 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await expect(results).toHaveCount(1);
   await expect(results.first().locator("mark")).toHaveText(["Tomatoes"]);
+  // a cue says how it matched
+  await expect(results.first().getByTestId("match-cue")).toHaveText(/^Matches your words/);
 
   // open the document at the passage
   await results.first().getByRole("link", { name: "garden" }).click();
   await expect(page.getByTestId("document-title")).toHaveText("garden");
   await expect(page.locator(".extracted")).toContainText("Pinch out the side shoots");
+  // the words searched for are marked where it opened
+  await expect(page.locator(".extracted mark").first()).toHaveText(/^tomatoes$/i);
   await expect(page.getByTestId("summary")).toContainText("Tomatoes need full sun");
 
   // share it, read-only

@@ -230,6 +230,10 @@ fn DocumentDetails(
     let id = row.id;
     let query = use_query_map();
     let wanted_page = move || query.read().get("page").and_then(|p| p.parse::<i32>().ok());
+    // from a search result: the words searched for, marked on the page it led to (every page of
+    // a document without pages)
+    let terms = search_terms(&query.read_untracked().get("q").unwrap_or_default());
+    let wanted = query.read_untracked().get("page").and_then(|p| p.parse::<i32>().ok());
     // a refused change (sharing with an unknown email, …) comes back with its reason
     // (the share form's beside it, with the email typed; any other at the top of the page)
     let typed_email = flash.text("email");
@@ -327,6 +331,7 @@ fn DocumentDetails(
                     .into_iter()
                     .map(|p| {
                         let n = p.page;
+                        let terms = if !paged || wanted == Some(n) { terms.clone() } else { Vec::new() };
                         view! {
                             <section id=format!("page-{n}") class="page" class:wanted=move || wanted_page() == Some(n)>
                                 {paged.then(|| view! { <h3>{page_label} " " {n}</h3> })}
@@ -334,12 +339,12 @@ fn DocumentDetails(
                                     // a PDF's text keeps the lines of its printed column: shown as paragraphs
                                     view! {
                                         <div class="extracted">
-                                            {reflow(&p.text).into_iter().map(|para| view! { <p>{para}</p> }).collect_view()}
+                                            {reflow(&p.text).into_iter().map(|para| view! { <p>{marked(&para, &terms)}</p> }).collect_view()}
                                         </div>
                                     }
                                         .into_any()
                                 } else {
-                                    view! { <pre class="extracted">{p.text}</pre> }.into_any()
+                                    view! { <pre class="extracted">{marked(&p.text, &terms)}</pre> }.into_any()
                                 }}
                             </section>
                         }
@@ -349,6 +354,52 @@ fn DocumentDetails(
             }}
         </section>
     }
+}
+
+/// The words of a search worth marking: three letters or more, lower-cased, at most ten.
+fn search_terms(q: &str) -> Vec<String> {
+    let mut terms: Vec<String> =
+        q.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(str::to_lowercase).collect();
+    terms.dedup();
+    terms.truncate(10);
+    terms
+}
+
+/// `text` with every word that begins with one of `terms` in `<mark>` (as text: nothing is
+/// written as markup).
+fn marked(text: &str, terms: &[String]) -> impl IntoView {
+    let mut out: Vec<AnyView> = Vec::new();
+    let mut plain = String::new();
+    let mut word = String::new();
+    let flush_word = |word: &mut String, plain: &mut String, out: &mut Vec<AnyView>| {
+        if word.is_empty() {
+            return;
+        }
+        let lower = word.to_lowercase();
+        if terms.iter().any(|t| lower.starts_with(t.as_str())) {
+            if !plain.is_empty() {
+                out.push(std::mem::take(plain).into_any());
+            }
+            let w = std::mem::take(word);
+            out.push(view! { <mark>{w}</mark> }.into_any());
+        } else {
+            plain.push_str(word);
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush_word(&mut word, &mut plain, &mut out);
+            plain.push(c);
+        }
+    }
+    flush_word(&mut word, &mut plain, &mut out);
+    if !plain.is_empty() {
+        out.push(plain.into_any());
+    }
+    out
 }
 
 /// A PDF page's text as paragraphs: lines of one paragraph (as `pdftotext` prints them, one per
@@ -393,7 +444,18 @@ pub fn reflow(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::reflow;
+    use super::{marked, reflow, search_terms};
+    use leptos::prelude::RenderHtml;
+
+    #[test]
+    fn the_words_searched_for_are_marked_as_text() {
+        let terms = search_terms("Tomato <b>sun");
+        assert_eq!(terms, ["tomato", "sun"]);
+        let html = marked("Tomatoes need <full> sun.", &terms).to_html();
+        assert!(html.contains("<mark>Tomatoes</mark>") && html.contains("<mark>sun</mark>"), "{html}");
+        assert!(html.contains("&lt;full&gt;") && !html.contains("<full>"), "{html}");
+        assert!(!marked("nothing here", &terms).to_html().contains("<mark>"));
+    }
 
     #[test]
     fn a_pdf_column_becomes_paragraphs() {

@@ -559,7 +559,8 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                                 .enumerate()
                                 .map(|(i, p)| {
                                     let alt = format!("Photo {} of {}", i + 1, name);
-                                    let tile = match p.thumb_256 {
+                                    // shown once both sizes are made: the tile opens the large one
+                                    let tile = match p.thumb_256.filter(|_| p.thumb_1024.is_some()) {
                                         Some(t) => view! {
                                             <a href=format!("#photo-{}", i + 1) aria-label=format!("Open photo {} of {count}", i + 1)>
                                                 <img src=format!("/media/{t}") alt=alt width="140" height="140" loading="lazy" data-testid="photo"/>

@@ -44,6 +44,27 @@ pub struct Passage {
     pub snippet: Vec<Segment>,
 }
 
+/// How a document matched: what the page says beside it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchCue {
+    /// its words and its meaning
+    #[default]
+    Both,
+    Words,
+    Meaning,
+}
+
+impl MatchCue {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Both => "Matches your words and meaning",
+            Self::Words => "Matches your words",
+            Self::Meaning => "Close in meaning",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultGroup {
     pub document_id: i64,
@@ -51,6 +72,12 @@ pub struct ResultGroup {
     pub doc_type: DocType,
     pub owner_email: Option<String>,
     pub passages: Vec<Passage>,
+    #[serde(default)]
+    pub cue: MatchCue,
+    /// found by meaning alone, and much further from the query than the best result: shown apart,
+    /// as less related, not as the equal of the results above it
+    #[serde(default)]
+    pub weak: bool,
 }
 
 /// An inventory item whose words match the query (shown above the documents, first page only).

@@ -96,6 +96,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
     let all_items = format!("/inventory?q={}", crate::format::url(&query.q));
     let prev = (results.page > 1).then(|| search_url(&query, results.page - 1));
     let next = results.has_more.then(|| search_url(&query, results.page + 1));
+    let (weak, strong): (Vec<ResultGroup>, Vec<ResultGroup>) = results.groups.into_iter().partition(|g| g.weak);
     view! {
         {notice.map(|n| view! { <p class="notice" role="status" data-testid="search-fallback">{n}</p> })}
         <p class="muted" data-testid="search-meta">
@@ -131,8 +132,20 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
             <h2 class="visually-hidden">"Documents"</h2>
         })}
         <ol class="results" data-testid="results">
-            {results.groups.into_iter().map(|g| view! { <ResultItem group=g/> }).collect_view()}
+            {strong.into_iter().map(|g| view! { <ResultItem group=g q=query.q.clone()/> }).collect_view()}
         </ol>
+        // found by meaning alone and much less close than the best: apart, not as their equals
+        {(!weak.is_empty()).then(|| {
+            let summary = format!("{} less closely related", crate::format::count(weak.len() as u32, "document", "documents"));
+            view! {
+                <details class="weaker" data-testid="weaker-results">
+                    <summary>{summary}</summary>
+                    <ol class="results">
+                        {weak.into_iter().map(|g| view! { <ResultItem group=g q=query.q.clone()/> }).collect_view()}
+                    </ol>
+                </details>
+            }
+        })}
         <nav class="pager" aria-label="Result pages">
             {prev.map(|u| view! { <A href=u>"← Previous"</A> })}
             {next.map(|u| view! { <A href=u>"Next →"</A> })}
@@ -141,31 +154,32 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
 }
 
 #[component]
-fn ResultItem(group: ResultGroup) -> impl IntoView {
+fn ResultItem(group: ResultGroup, q: String) -> impl IntoView {
     let paged = group.doc_type.is_paged();
     let id = group.document_id;
     let first_page = group.passages.first().map(|p| p.page).unwrap_or(1);
+    // the document opens at the passage's page with the words searched for marked there
+    let words = crate::format::url(&q);
     let href = move |page: i32| {
         if paged {
-            format!("/documents/{id}?page={page}#page-{page}")
+            format!("/documents/{id}?page={page}&q={words}#page-{page}")
         } else {
-            format!("/documents/{id}")
+            format!("/documents/{id}?q={words}")
         }
     };
     view! {
         <li class="result" data-testid="result">
             <h2 class="result-title">
-                // rel="external": a full load, which lands on the page's anchor (the router's own
-                // navigation opened the document at its top)
-                <a href=href(first_page) rel="external">{group.title.clone()}</a>
+                <a href=href(first_page)>{group.title.clone()}</a>
                 <span class="hint">" " {group.doc_type.label()}</span>
             </h2>
+            <p class="cue" data-testid="match-cue">{group.cue.label()}</p>
             {group.owner_email.clone().map(|e| view! { <p class="hint">"Shared by " {e}</p> })}
             {group.passages.into_iter().map(|p| {
                 let page = p.page;
                 view! {
                     <blockquote class="passage" data-testid="passage">
-                        {paged.then(|| view! { <a href=href(page) rel="external" class="page-link">"Page " {page}</a> " " })}
+                        {paged.then(|| view! { <a href=href(page) class="page-link">"Page " {page}</a> " " })}
                         {p.snippet.into_iter().map(|s| if s.hit {
                             view! { <mark>{s.text}</mark> }.into_any()
                         } else {
