@@ -275,6 +275,7 @@ async fn matching_items(
                 id: i.id,
                 name: i.name.clone(),
                 category: i.category.clone(),
+                cover: i.cover,
             })
             .collect();
         Ok::<_, AppError>((hits, total))

@@ -87,6 +87,9 @@ pub struct ItemHit {
     pub name: String,
     pub category: String,
     pub snippet: Vec<Segment>,
+    /// the small thumbnail of its first photo (`/media/{id}`), if it has one
+    #[serde(default)]
+    pub cover: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

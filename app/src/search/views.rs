@@ -112,6 +112,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
                 <ul>
                     {items.into_iter().map(|i| view! {
                         <li>
+                            {i.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="32" height="32" loading="lazy" class="thumb"/> })}
                             <A href=format!("/inventory/{}", i.id)>{i.name}</A>
                             {(!i.category.is_empty()).then(|| view! { <span class="hint">" " {i.category}</span> })}
                             {(!i.snippet.is_empty()).then(|| view! {

@@ -880,13 +880,17 @@ async fn spreadsheets_are_read_sheet_by_sheet() {
 async fn search_also_lists_matching_inventory_items() {
     let app = TestApp::spawn().await;
     app.sign_up(&email("items"), "Items").await;
-    add_item(&app, "Brass lamp", &[("description", "A brass desk lamp with a green shade")]).await;
+    let lamp = add_item(&app, "Brass lamp", &[("description", "A brass desk lamp with a green shade")]).await;
     add_item(&app, "Oak chair", &[]).await;
+    upload(&app, lamp, "lamp.jpg", jpeg(64, 48), "application/json").await;
+    let photo = wait_for_thumbnails(&app, lamp).await;
     upload_docs(&app, vec![("lamps.txt", b"Notes on restoring old lamps and their wiring.".to_vec())]).await;
     ingest(&app).await;
     let r = search(&app, "lamp", &[]).await;
     let items: Vec<&str> = r["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert_eq!(items, vec!["Brass lamp"], "{r}");
+    // with its photo's small thumbnail
+    assert_eq!(r["items"][0]["cover"], photo["thumb_256"], "{r}");
     assert_eq!(titles(&r), vec!["lamps"]);
     // another user's items never show
     let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
