@@ -93,6 +93,13 @@ pub fn DocumentsPage() -> impl IntoView {
                     Ok(list) => view! {
                         // refreshed in place while any document is still being read
                         <div id="document-lists" data-pending=list.pending().then_some("")>
+                            {list.pending().then(|| view! {
+                                <p class="muted" role="status">
+                                    "Documents are being read; this list updates itself (without JavaScript, "
+                                    <a href="/documents">"reload it"</a>
+                                    ")."
+                                </p>
+                            })}
                             <DocumentTable rows=list.mine.clone() shared=false/>
                             {(!list.shared.is_empty()).then(|| view! {
                                 <h2>"Shared with you"</h2>

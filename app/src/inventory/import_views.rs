@@ -211,7 +211,10 @@ fn ImportProgress(run: ImportRun) -> impl IntoView {
                         <progress max=total value=run.done></progress>
                     </p>
                     <p class="muted">
-                        "You can leave this page: the import goes on, all of it or nothing, and this page shows the result when you come back."
+                        "You can leave this page: the import goes on, all of it or nothing, and this page shows the result when you come back. "
+                        "It updates itself; without JavaScript, "
+                        <a href="">"reload it"</a>
+                        "."
                     </p>
                 }
                 .into_any()
