@@ -34,6 +34,7 @@ pub mod upload;
 #[cfg(feature = "ssr")]
 pub mod vectors;
 pub mod widgets;
+pub mod words;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};

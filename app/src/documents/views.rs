@@ -239,7 +239,7 @@ fn DocumentDetails(
     let wanted_page = move || query.read().get("page").and_then(|p| p.parse::<i32>().ok());
     // from a search result: the words searched for, marked on the page it led to (every page of
     // a document without pages)
-    let terms = search_terms(&query.read_untracked().get("q").unwrap_or_default());
+    let terms = crate::words::query_terms(&query.read_untracked().get("q").unwrap_or_default());
     let wanted = query.read_untracked().get("page").and_then(|p| p.parse::<i32>().ok());
     // a refused change (sharing with an unknown email, …) comes back with its reason
     // (the share form's beside it, with the email typed; any other at the top of the page)
@@ -363,17 +363,8 @@ fn DocumentDetails(
     }
 }
 
-/// The words of a search worth marking: three letters or more, lower-cased, at most ten.
-fn search_terms(q: &str) -> Vec<String> {
-    let mut terms: Vec<String> =
-        q.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(str::to_lowercase).collect();
-    terms.dedup();
-    terms.truncate(10);
-    terms
-}
-
-/// `text` with every word that begins with one of `terms` in `<mark>` (as text: nothing is
-/// written as markup).
+/// `text` with every word a search's `terms` match (`words::is_hit`, as in the results'
+/// snippets) in `<mark>` (as text: nothing is written as markup).
 fn marked(text: &str, terms: &[String]) -> impl IntoView {
     let mut out: Vec<AnyView> = Vec::new();
     let mut plain = String::new();
@@ -382,8 +373,7 @@ fn marked(text: &str, terms: &[String]) -> impl IntoView {
         if word.is_empty() {
             return;
         }
-        let lower = word.to_lowercase();
-        if terms.iter().any(|t| lower.starts_with(t.as_str())) {
+        if crate::words::is_hit(word, terms) {
             if !plain.is_empty() {
                 out.push(std::mem::take(plain).into_any());
             }
@@ -451,16 +441,18 @@ pub fn reflow(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{marked, reflow, search_terms};
+    use super::{marked, reflow};
+    use crate::words::query_terms;
     use leptos::prelude::RenderHtml;
 
     #[test]
     fn the_words_searched_for_are_marked_as_text() {
-        let terms = search_terms("Tomato <b>sun");
-        assert_eq!(terms, ["tomato", "sun"]);
-        let html = marked("Tomatoes need <full> sun.", &terms).to_html();
+        let terms = query_terms("the Tomato <b>sun");
+        let html = marked("Tomatoes need <full> sun, the gardener says.", &terms).to_html();
         assert!(html.contains("<mark>Tomatoes</mark>") && html.contains("<mark>sun</mark>"), "{html}");
         assert!(html.contains("&lt;full&gt;") && !html.contains("<full>"), "{html}");
+        // the words the results' snippets would not mark are not marked here either
+        assert!(!html.contains("<mark>the</mark>") && !html.contains("<mark>b</mark>"), "{html}");
         assert!(!marked("nothing here", &terms).to_html().contains("<mark>"));
     }
 

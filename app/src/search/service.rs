@@ -13,6 +13,8 @@ use crate::error::AppError;
 use crate::platform::db::{conn_as, query_failed};
 use crate::platform::AppState;
 use crate::vectors;
+use crate::words::is_hit;
+pub use crate::words::query_terms;
 
 /// Result groups (documents) per page.
 pub const PER_PAGE: usize = 10;
@@ -355,48 +357,6 @@ async fn vector_hits(
             ))
         }
     }
-}
-
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "how", "in", "is", "it", "of", "on", "or", "that",
-    "the", "this", "to", "was", "what", "when", "where", "which", "who", "why", "with",
-];
-
-/// A crude English stem, for highlighting only ("lamps" and "lamp" both mark).
-fn stem(w: &str) -> String {
-    let w = w.to_lowercase();
-    for suffix in ["ing", "ed", "es", "s", "ly"] {
-        if suffix == "s" && (w.ends_with("ss") || w.ends_with("us") || w.ends_with("is")) {
-            continue;
-        }
-        if let Some(s) = w.strip_suffix(suffix) {
-            if s.chars().count() >= 3 {
-                return s.to_owned();
-            }
-        }
-    }
-    w
-}
-
-pub fn query_terms(q: &str) -> Vec<String> {
-    let mut terms: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 2 && !STOPWORDS.contains(&w.to_lowercase().as_str()))
-        .map(stem)
-        .collect();
-    terms.sort();
-    terms.dedup();
-    terms
-}
-
-fn is_hit(word: &str, terms: &[String]) -> bool {
-    let core: String = word.chars().filter(|c| c.is_alphanumeric()).collect();
-    if core.is_empty() {
-        return false;
-    }
-    let s = stem(&core);
-    let lower = core.to_lowercase();
-    terms.iter().any(|t| *t == s || (t.chars().count() >= 4 && lower.starts_with(t.as_str())))
 }
 
 /// About 45 words of a passage around its first matching word, matching words marked. The text is
