@@ -94,6 +94,19 @@ where
     Ok((all, started.elapsed().as_secs_f64()))
 }
 
+/// Serves `state` with the real router and the production accept loop on a free local port, in
+/// this process; its base URL. (The benchmark's clients all come from one address.)
+pub async fn serve_here(state: &AppState) -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = server::router(state.clone());
+    let limits = state.config.http.clone();
+    tokio::spawn(async move {
+        server::listen::serve(listener, router, &limits, false, std::future::pending()).await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
 /// Gives the benchmark account the password its HTTP clients sign in with.
 pub async fn set_password(state: &AppState, user: i64) -> Result<()> {
     let hash = app::auth::service::hash_password(BENCH_PASSWORD.into()).await.map_err(|e| anyhow::anyhow!("{e}"))?;

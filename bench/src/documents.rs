@@ -460,15 +460,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
     }
 
     // end to end over HTTP: the real router, a signed-in user, /api/search
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = server::router(state.clone());
-    let limits = state.config.http.clone();
-    tokio::spawn(async move {
-        // the production accept loop; the benchmark's clients all come from one address
-        server::listen::serve(listener, app, &limits, false, std::future::pending()).await;
-    });
-    let base = format!("http://{addr}");
+    let base = crate::common::serve_here(state).await?;
     let runs = [
         ("search@bench.invalid", "the account that owns most", 1usize),
         ("search@bench.invalid", "the account that owns most", 16),

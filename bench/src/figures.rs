@@ -8,15 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 use app::platform::AppState;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 
-use crate::common::{exec, make_user, percentile, run_clients, set_password, signed_in};
-use crate::inventory::{load_user, N};
+use crate::common::{exec, make_user, percentile, serve_here, set_password, signed_in};
+use crate::inventory::{load_user, measure, N};
 
 /// How much worse than its baseline a ratio may get.
 const TOLERANCE: f64 = 1.3;
@@ -36,14 +35,7 @@ pub async fn figures(state: AppState, items: usize, check: Option<&Path>, write:
         .await?;
     drop(c);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = server::router(state.clone());
-    let limits = state.config.http.clone();
-    tokio::spawn(async move {
-        server::listen::serve(listener, router, &limits, false, std::future::pending()).await;
-    });
-    let base = format!("http://{addr}");
+    let base = serve_here(&state).await?;
     let signed = signed_in(&base, "figures@bench.invalid").await?;
     let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let pages: Vec<(&str, String, &str, &reqwest::Client)> = vec![
@@ -100,26 +92,10 @@ pub async fn figures(state: AppState, items: usize, check: Option<&Path>, write:
     Ok(())
 }
 
-/// The median time of `PER_ROUND` sequential fetches of a page (after one to warm up).
+/// The median time of `PER_ROUND` sequential fetches of a page (after one to warm up); each must
+/// be the page (contain `marker`).
 async fn median_ms(client: &reqwest::Client, url: &str, marker: &'static str) -> Result<f64> {
-    let fetch = |n| {
-        let (client, url) = (client.clone(), url.to_owned());
-        run_clients(1, n, move |_, _| {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                match client.get(&url).header("Accept", "text/html").send().await {
-                    Ok(r) if r.status().is_success() => r.text().await.map(|b| b.contains(marker)).unwrap_or(false),
-                    _ => false,
-                }
-            }
-        })
-    };
-    fetch(1).await?;
-    let (times, _): (Vec<Duration>, f64) = fetch(PER_ROUND).await?;
-    anyhow::ensure!(
-        times.len() == PER_ROUND,
-        "{url}: {} of {PER_ROUND} answers were not the page",
-        PER_ROUND - times.len()
-    );
+    measure(client, url, marker, 1, 1).await?;
+    let (times, _) = measure(client, url, marker, 1, PER_ROUND).await?;
     Ok(percentile(&times, 0.5))
 }

@@ -158,7 +158,7 @@ fn scenarios(room: i64) -> Vec<(&'static str, String, &'static str)> {
 
 /// The page at `url`, fetched by `clients` concurrent clients `per_client` times each; every
 /// answer must be the right page (contain `marker`).
-async fn measure(
+pub(crate) async fn measure(
     client: &reqwest::Client,
     url: &str,
     marker: &'static str,
@@ -212,15 +212,7 @@ pub async fn inventory(state: AppState, items: usize, users: usize) -> Result<()
         println!("load: {} items in {took:.0} s ({:.0} items/s)", items * users, (items * users) as f64 / took);
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let router = server::router(state.clone());
-    let limits = state.config.http.clone();
-    tokio::spawn(async move {
-        // the production accept loop; the benchmark's clients all come from one address
-        server::listen::serve(listener, router, &limits, false, std::future::pending()).await;
-    });
-    let base = format!("http://{addr}");
+    let base = crate::common::serve_here(&state).await?;
     let client = signed_in(&base, "inventory@bench.invalid").await?;
     let mut c = state.db.get().await?;
     let room: N = diesel::sql_query(
