@@ -305,6 +305,7 @@ mod watch {
     use web_sys::{DragEvent, File, FormData, HtmlFormElement, HtmlInputElement, ProgressEvent, XmlHttpRequest};
 
     use super::{SendState, Sending};
+    use crate::widgets::listen;
 
     thread_local! {
         /// The file on its way, for Cancel to stop.
@@ -341,16 +342,6 @@ mod watch {
             .iter()
             .map(|(_, f)| Sending { name: f.name(), size: f.size(), sent: 0.0, state: SendState::Waiting })
             .collect()
-    }
-
-    fn listen<E>(target: &web_sys::EventTarget, event: &str, f: impl FnMut(E) + 'static)
-    where
-        E: leptos::wasm_bindgen::convert::FromWasmAbi + 'static,
-    {
-        let closure = Closure::<dyn FnMut(E)>::new(f);
-        let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
-        // the page lives as long as the listener
-        closure.forget();
     }
 
     pub fn attach(

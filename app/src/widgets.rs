@@ -103,6 +103,19 @@ pub fn LiveRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
     let _ = (ids, reload_when_done);
 }
 
+/// Calls `f` on every `event` at `target`, for as long as the page lives (the islands' listeners on
+/// elements the server rendered outside them).
+#[cfg(feature = "hydrate")]
+pub fn listen<E>(target: &web_sys::EventTarget, event: &str, f: impl FnMut(E) + 'static)
+where
+    E: leptos::wasm_bindgen::convert::FromWasmAbi + 'static,
+{
+    use leptos::wasm_bindgen::{closure::Closure, JsCast};
+    let closure = Closure::<dyn FnMut(E)>::new(f);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget();
+}
+
 /// The header of a page read by [`LiveRegions`] rather than by a person.
 pub const POLL_HEADER: &str = "x-bartleby-poll";
 

@@ -337,19 +337,17 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
 fn SubmitOnChange(form_id: String) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
-        use leptos::wasm_bindgen::{closure::Closure, JsCast};
+        use leptos::wasm_bindgen::JsCast;
         if let Some(form) =
             document().get_element_by_id(&form_id).and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
         {
             let f = form.clone();
-            let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            crate::widgets::listen(&form, "change", move |ev: web_sys::Event| {
                 let is_menu = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()).is_some();
                 if is_menu {
                     let _ = f.request_submit();
                 }
             });
-            let _ = form.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
-            on_change.forget();
         }
     }
     #[cfg(not(feature = "hydrate"))]
@@ -362,7 +360,6 @@ fn SelectedCount(form_id: String) -> impl IntoView {
     let count = RwSignal::new(0u32);
     #[cfg(feature = "hydrate")]
     {
-        use leptos::wasm_bindgen::{closure::Closure, JsCast};
         if let Some(form) = document().get_element_by_id(&form_id) {
             let f = form.clone();
             let recount = move || {
@@ -371,9 +368,7 @@ fn SelectedCount(form_id: String) -> impl IntoView {
                 count.set(n);
             };
             recount();
-            let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| recount());
-            let _ = form.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
-            on_change.forget();
+            crate::widgets::listen(&form, "change", move |_: web_sys::Event| recount());
         }
     }
     #[cfg(not(feature = "hydrate"))]
