@@ -149,10 +149,7 @@ pub fn App() -> impl IntoView {
     // Pages render whole (`SsrMode::Async`): the server waits for every resource, then sends the
     // page, complete without JavaScript and with its status known (a 404 set by a part that loads
     // late would otherwise come after a 200 had been sent).
-    let user = Resource::new_blocking(
-        move || (sign_in.version().get(), sign_up.version().get(), sign_out.version().get()),
-        |_| current_user(),
-    );
+    let user = Resource::new_blocking(|| (), |_| current_user());
     provide_context(AuthContext { sign_in, sign_up, sign_out, user });
 
     view! {

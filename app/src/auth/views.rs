@@ -59,18 +59,11 @@ fn error_from_code(page: FormPage, code: &str) -> Option<AppError> {
 /// Sign-in lockouts last at most this long (the message rounds up to minutes).
 const FAILURE_WINDOW_SECS: u64 = 15 * 60;
 
-/// The error of the last submission: the action's when the page is live, else the one a plain
-/// form post came back with.
-fn last_error<A>(action: ServerAction<A>, page: FormPage) -> Signal<Option<AppError>>
-where
-    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-{
+/// The error the last post of this form came back with (the pages are server-rendered: a form
+/// always posts and comes back).
+fn last_error(page: FormPage) -> Signal<Option<AppError>> {
     let query = use_query_map();
-    Signal::derive(move || match action.value().get() {
-        Some(result) => result.err(),
-        None if action.version().get() == 0 => query.read().get("error").and_then(|code| error_from_code(page, &code)),
-        None => None,
-    })
+    Signal::derive(move || query.read().get("error").and_then(|code| error_from_code(page, &code)))
 }
 
 /// A labelled text input that marks itself invalid when the last error names it.
@@ -158,7 +151,7 @@ fn PasswordInput(autocomplete: String, invalid: bool, has_hint: bool, minlength:
 pub fn LoginPage() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
     let action: ServerAction<SignIn> = auth.sign_in;
-    let error = last_error(action, FormPage::SignIn);
+    let error = last_error(FormPage::SignIn);
     let next = next_param();
     let query = use_query_map();
     let deleted = move || query.read().get("deleted").is_some();
@@ -177,9 +170,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input type="hidden" name="next" value=next/>
                 <Field name="email" label="Email" kind="email" autocomplete="username" error=error autofocus=true/>
                 <PasswordField label="Password" autocomplete="current-password" error=error/>
-                <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                </button>
+                <button type="submit" class="primary">"Sign in"</button>
             </ActionForm>
             <p class="switch">
                 "New here? " <A href=move || with_next("/signup", &next.get())>"Create an account"</A>
@@ -192,7 +183,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let auth = expect_context::<AuthContext>();
     let action: ServerAction<SignUp> = auth.sign_up;
-    let error = last_error(action, FormPage::SignUp);
+    let error = last_error(FormPage::SignUp);
     let next = next_param();
     view! {
         <Title text="Create an account · Bartleby"/>
@@ -218,9 +209,7 @@ pub fn SignupPage() -> impl IntoView {
                     minlength=PASSWORD_MIN_CHARS
                     hint=format!("At least {PASSWORD_MIN_CHARS} characters.")
                 />
-                <button type="submit" class="primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
-                </button>
+                <button type="submit" class="primary">"Create account"</button>
             </ActionForm>
             <p class="switch">
                 "Already have an account? " <A href=move || with_next("/login", &next.get())>"Sign in"</A>
