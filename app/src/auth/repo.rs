@@ -13,7 +13,6 @@ pub struct User {
     pub id: i64,
     pub email: String,
     pub display_name: String,
-    pub password_hash: String,
     pub created_at: OffsetDateTime,
     /// administers this installation (the first account created on it)
     pub is_admin: bool,
@@ -43,8 +42,19 @@ pub async fn insert_user(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> Que
     .await
 }
 
-pub async fn find_user_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
-    users::table.filter(users::email.eq(email)).select(User::as_select()).first(conn).await.optional()
+/// The account with this email and its password hash.
+pub async fn find_login(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<(User, String)>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select((User::as_select(), users::password_hash))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The account's password hash.
+pub async fn password_hash(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<String>> {
+    users::table.find(id).select(users::password_hash).first(conn).await.optional()
 }
 
 pub async fn find_user(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<User>> {

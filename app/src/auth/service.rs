@@ -138,10 +138,11 @@ pub async fn sign_in(state: &AppState, email: &str, password: &str, ip: Option<I
         return Err(AppError::RateLimited { retry_after_secs });
     }
 
-    let user = repo::find_user_by_email(&mut c, &account_key).await.map_err(query_failed)?;
+    let login = repo::find_login(&mut c, &account_key).await.map_err(query_failed)?;
     // An over-long password can never match: skip the hash, keep the same answer.
     let candidate = if password.chars().count() > PASSWORD_MAX_CHARS { String::new() } else { password.to_owned() };
-    let ok = verify_password(candidate, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let (user, hash) = login.unzip();
+    let ok = verify_password(candidate, hash).await;
     match user {
         Some(user) if ok => {
             repo::clear_failures(&mut c, "account", &account_key).await.map_err(query_failed)?;
@@ -170,7 +171,8 @@ pub async fn confirm_password(state: &AppState, user: &User, password: &str) -> 
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let candidate = if password.chars().count() > PASSWORD_MAX_CHARS { String::new() } else { password.to_owned() };
-    if verify_password(candidate, Some(user.password_hash.clone())).await {
+    let hash = repo::password_hash(&mut c, user.id).await.map_err(query_failed)?;
+    if verify_password(candidate, hash).await {
         return Ok(());
     }
     repo::record_failure(&mut c, "account", &key).await.map_err(query_failed)?;
@@ -200,10 +202,34 @@ pub async fn session_user_id(session: &Session) -> Result<Option<i64>, AppError>
     session.get::<i64>(SESSION_USER_KEY).await.map_err(session_failed)
 }
 
+/// The account row the session store read with the session (see
+/// [`SIGNED_IN_ROW`](crate::platform::session_store::SIGNED_IN_ROW)).
+#[derive(serde::Deserialize)]
+struct SignedInRow {
+    id: i64,
+    email: String,
+    display_name: String,
+    created_at: i64,
+    is_admin: bool,
+}
+
 /// The signed-in user of this session, if any (a deleted account counts as signed out).
 pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
     let Some(id) = session_user_id(session).await? else { return Ok(None) };
-    let mut c = conn(&state.db).await?;
+    // read with the session, when the session was read for this request and still names them
+    if let Ok(Some(row)) = session.get::<SignedInRow>(crate::platform::session_store::SIGNED_IN_ROW).await {
+        if row.id == id {
+            if let Ok(created_at) = OffsetDateTime::from_unix_timestamp(row.created_at) {
+                let SignedInRow { id, email, display_name, is_admin, .. } = row;
+                return Ok(Some(User { id, email, display_name, created_at, is_admin }));
+            }
+        }
+    }
+    // `users` is no user's rows (no policy covers it): a connection in any state will do
+    let mut c = state.db.get_unscoped().await.map_err(|e| {
+        tracing::warn!(error = %e, "database pool: no connection");
+        AppError::Unavailable
+    })?;
     repo::find_user(&mut c, id).await.map_err(query_failed)
 }
 

@@ -277,7 +277,7 @@ pub async fn share(state: &AppState, user_id: i64, id: i64, email: &str) -> Resu
             "Too many emails that have no account were tried. Check the address and try again in an hour.",
         ));
     }
-    let grantee = crate::auth::repo::find_user_by_email(&mut c, &email).await.map_err(query_failed)?.map(|u| u.id);
+    let grantee = crate::auth::repo::find_login(&mut c, &email).await.map_err(query_failed)?.map(|(u, _)| u.id);
     let Some(grantee) = grantee else {
         crate::auth::repo::record_failure(&mut c, SHARE_MISS_SCOPE, &key).await.map_err(query_failed)?;
         return Err(AppError::validation("email", "No Bartleby user has that email. They need an account first."));

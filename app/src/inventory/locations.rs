@@ -64,6 +64,25 @@ pub async fn for_filter(
         #[diesel(sql_type = Text)]
         path: String,
     }
+    let Some(chosen) = chosen else {
+        // the table as it first opens: one prepared statement, kept by the connection (the
+        // general query below is planned anew each time)
+        let top = diesel::alias!(user_locations as top);
+        return l::user_locations
+            .filter(l::user_id.eq(user_id))
+            .filter(
+                l::parent_id.is_null().or(l::parent_id.eq_any(
+                    top.filter(top.field(l::user_id).eq(user_id))
+                        .filter(top.field(l::parent_id).is_null())
+                        .select(top.field(l::id).nullable()),
+                )),
+            )
+            .select((l::id, l::path))
+            .order((l::path, l::id))
+            .limit(FILTER_PLACES_MAX)
+            .load(conn)
+            .await;
+    };
     let rows: Vec<Place> = diesel::sql_query(
         "WITH chosen AS (SELECT id, path FROM user_locations WHERE user_id = $1 AND id = $2), \
               top AS (SELECT id FROM user_locations WHERE user_id = $1 AND parent_id IS NULL) \
@@ -74,7 +93,7 @@ pub async fn for_filter(
          ORDER BY l.path, l.id LIMIT $3",
     )
     .bind::<BigInt, _>(user_id)
-    .bind::<BigInt, _>(chosen.unwrap_or(-1))
+    .bind::<BigInt, _>(chosen)
     .bind::<BigInt, _>(FILTER_PLACES_MAX)
     .load(conn)
     .await?;

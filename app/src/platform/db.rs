@@ -17,8 +17,62 @@ use futures::FutureExt;
 
 use crate::error::AppError;
 
-pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
+
+/// A pool of connections that come out as the connecting user with no user set ([`DbPool::get`]),
+/// or set for one user's work ([`conn_as`]).
+///
+/// A connection remembers whether it was set for a user (its [`Scope`]), so only a connection that
+/// was gets reset, when it is next taken for anything else: a page's work is one round trip to
+/// set its user, none to undo it. A dead connection is dropped when taken (its socket closed, or
+/// it failed in a transaction), never handed out.
+#[derive(Clone)]
+pub struct DbPool(Pool<AsyncPgConnection>);
+
+/// What a connection was last set to: recorded on the connection itself (as its diesel
+/// instrumentation, which diesel lets us read back), so it travels with it through the pool.
+#[derive(Default)]
+struct Scope {
+    for_user: bool,
+}
+
+impl diesel::connection::Instrumentation for Scope {
+    fn on_connection_event(&mut self, _: diesel::connection::InstrumentationEvent<'_>) {}
+}
+
+fn scope(c: &mut AsyncPgConnection) -> Option<&mut Scope> {
+    c.instrumentation().downcast_mut::<Scope>()
+}
+
+const RESET_USER: &str = "RESET ROLE; RESET bartleby.user_id; RESET bartleby.documents";
+
+impl DbPool {
+    /// A connection as the connecting user, with no user set: for background jobs, commands and
+    /// everything that is not one user's request.
+    pub async fn get(&self) -> Result<DbConn, PoolError> {
+        use diesel_async::SimpleAsyncConnection;
+        let mut c = self.0.get().await?;
+        if let Some(s) = scope(&mut c).filter(|s| s.for_user) {
+            s.for_user = false;
+            if let Err(e) = c.batch_execute(RESET_USER).await {
+                let _ = Object::take(c);
+                return Err(PoolError::Backend(diesel_async::pooled_connection::PoolError::QueryError(e)));
+            }
+        }
+        Ok(c)
+    }
+
+    /// A connection in whatever state it was left, for the tables no row-level policy covers
+    /// (`sessions`, `users`): who it was last set for changes nothing there, and the session and
+    /// the signed-in user are read on every page.
+    pub async fn get_unscoped(&self) -> Result<DbConn, PoolError> {
+        self.0.get().await
+    }
+
+    pub fn status(&self) -> deadpool::managed::Status {
+        self.0.status()
+    }
+}
 
 pub const META_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/meta");
 pub const VECTOR_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/vector");
@@ -40,15 +94,9 @@ pub enum DbSetupError {
 pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, DbSetupError> {
     let mut manager_config = ManagerConfig::default();
     manager_config.custom_setup = Box::new(|url| establish(url).boxed());
-    // every connection comes out of the pool as the connecting user, with no user set: a user's
-    // work asks for itself with [`conn_as`] (this replaces the default check query, one round trip
-    // either way)
-    manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|c| {
-        Box::pin(async move {
-            use diesel_async::SimpleAsyncConnection;
-            c.batch_execute("RESET ROLE; RESET bartleby.user_id; RESET bartleby.documents").await
-        })
-    }));
+    // no query when a connection is taken (a closed or broken one is still dropped): what it was
+    // set for is reset by [`DbPool::get`] only when it was set
+    manager_config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
     Pool::builder(manager)
         .max_size(size)
@@ -57,6 +105,7 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, D
         .recycle_timeout(Some(timeout))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
+        .map(DbPool)
         .map_err(|e| DbSetupError::Pool(e.to_string()))
 }
 
@@ -92,10 +141,21 @@ pub async fn conn_as_reader(pool: &DbPool, user_id: i64, shared: &[i64]) -> Resu
 /// the role could not be created (see the migrations) the settings still are.
 async fn conn_with_role(pool: &DbPool, settings: &str) -> Result<DbConn, AppError> {
     use diesel_async::SimpleAsyncConnection;
-    let mut c = conn(pool).await?;
-    if let Err(e) = c.batch_execute(&format!("SET ROLE bartleby_user; {settings}")).await {
+    // whatever the connection was set for is overwritten here, in the same round trip
+    let mut c = pool.get_unscoped().await.map_err(|e| {
+        tracing::warn!(error = %e, "database pool: no connection");
+        AppError::Unavailable
+    })?;
+    if let Some(s) = scope(&mut c) {
+        s.for_user = true;
+    }
+    let all = format!("SET ROLE bartleby_user; RESET bartleby.documents; {settings}");
+    if let Err(e) = c.batch_execute(&all).await {
         tracing::debug!(error = %e, "row-level security is not enforced");
-        c.batch_execute(settings).await.map_err(query_failed)?;
+        if let Err(e) = c.batch_execute(&format!("RESET bartleby.documents; {settings}")).await {
+            let _ = Object::take(c);
+            return Err(query_failed(e));
+        }
     }
     Ok(c)
 }
@@ -162,24 +222,27 @@ fn wants_tls(url: &str) -> bool {
 /// `sslmode=require|verify-ca|verify-full`, plain otherwise (loopback, unix sockets).
 pub fn establish(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
-        if !wants_tls(url) {
-            return AsyncPgConnection::establish(url).await;
-        }
-        // tokio-postgres knows only disable/prefer/require; rustls always verifies the certificate.
-        let url = url.replace("sslmode=verify-full", "sslmode=require").replace("sslmode=verify-ca", "sslmode=require");
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let tls_config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-        let (client, connection) =
-            tokio_postgres::connect(&url, tls).await.map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        let mut c = if wants_tls(url) { establish_tls(url).await? } else { AsyncPgConnection::establish(url).await? };
+        c.set_instrumentation(Scope::default());
+        Ok(c)
     }
     .boxed()
+}
+
+async fn establish_tls(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
+    // tokio-postgres knows only disable/prefer/require; rustls always verifies the certificate.
+    let url = url.replace("sslmode=verify-full", "sslmode=require").replace("sslmode=verify-ca", "sslmode=require");
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls_config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
+    let (client, connection) =
+        tokio_postgres::connect(&url, tls).await.map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
 /// Runs `work` on a connection to `url` under the migration lock (an advisory lock: two servers

@@ -1,7 +1,10 @@
 //! A tower-sessions [`SessionStore`] over diesel-async, in the metadata database.
 //!
 //! Sessions live in Postgres, so several app servers share them and a restart signs nobody out.
-//! This module stores and loads records; it does not decide who is signed in.
+//! This module stores and loads records; it does not decide who is signed in. As a courtesy to
+//! the page that follows, [`load`](PgSessionStore::load) reads the account the record names in
+//! the same statement and hands it over under [`SIGNED_IN_ROW`] (a key never stored): the session
+//! and its user are read on every page, and this makes them one round trip instead of two.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -31,8 +34,10 @@ impl PgSessionStore {
         Self { pool }
     }
 
+    /// Sessions are no user's rows (no policy covers the table): any connection will do, in
+    /// whatever state the last request left it (see [`DbPool::get_unscoped`]).
     async fn conn(&self) -> session_store::Result<super::db::DbConn> {
-        self.pool.get().await.map_err(|e| session_store::Error::Backend(e.to_string()))
+        self.pool.get_unscoped().await.map_err(|e| session_store::Error::Backend(e.to_string()))
     }
 }
 
@@ -40,9 +45,24 @@ fn backend(e: diesel::result::Error) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// The key under which a loaded record carries the row of the account its `user_id` names, if
+/// that account exists: `{"id", "email", "display_name", "created_at" (Unix seconds), "is_admin"}`.
+/// Set by `load` only, stripped before every write.
+pub const SIGNED_IN_ROW: &str = "bartleby.signed_in_row";
+
 fn encode(record: &Record) -> session_store::Result<serde_json::Value> {
-    serde_json::to_value(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+    let mut data = serde_json::to_value(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    if let Some(map) = data.as_object_mut() {
+        map.remove(SIGNED_IN_ROW);
+    }
+    Ok(data)
 }
+
+/// The account named by the record's `user_id`, as one JSON value (see [`SIGNED_IN_ROW`]).
+const SIGNED_IN_ROW_SQL: &str = "(SELECT jsonb_build_object('id', u.id, 'email', u.email, \
+    'display_name', u.display_name, 'created_at', floor(extract(epoch FROM u.created_at))::bigint, \
+    'is_admin', u.is_admin) FROM users u WHERE u.id = CASE WHEN jsonb_typeof(sessions.data -> 'user_id') = 'number' \
+    THEN (sessions.data ->> 'user_id')::bigint END)";
 
 #[async_trait]
 impl SessionStore for PgSessionStore {
@@ -80,16 +100,25 @@ impl SessionStore for PgSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut conn = self.conn().await?;
-        let row: Option<(serde_json::Value, OffsetDateTime)> = s::sessions
+        let row: Option<(serde_json::Value, OffsetDateTime, Option<serde_json::Value>)> = s::sessions
             .filter(s::id.eq(id.to_string()))
             .filter(s::expiry_date.gt(OffsetDateTime::now_utc()))
-            .select((s::data, s::expiry_date))
+            .select((
+                s::data,
+                s::expiry_date,
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(SIGNED_IN_ROW_SQL),
+            ))
             .first(&mut conn)
             .await
             .optional()
             .map_err(backend)?;
-        row.map(|(data, expiry_date)| {
-            let data = serde_json::from_value(data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        row.map(|(data, expiry_date, user)| {
+            let mut data: std::collections::HashMap<String, serde_json::Value> =
+                serde_json::from_value(data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+            data.remove(SIGNED_IN_ROW);
+            if let Some(user) = user {
+                data.insert(SIGNED_IN_ROW.into(), user);
+            }
             Ok(Record { id: *id, data, expiry_date })
         })
         .transpose()

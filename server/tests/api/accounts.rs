@@ -514,3 +514,47 @@ async fn row_level_security_holds_when_a_query_forgets_its_filter() {
         anns_passages
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signed_in_account_comes_with_the_session_fresh_on_every_page_and_is_never_stored() {
+    use app::platform::schema::sessions::dsl as s;
+    use app::platform::session_store::SIGNED_IN_ROW;
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, RunQueryDsl};
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("carol"), "Carol").await;
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("mallory"), "Mallory").await;
+    let mallory_id = other.me().await["id"].as_i64().unwrap();
+    let mut conn = diesel_async::AsyncPgConnection::establish(&app.db_url).await.unwrap();
+    assert!(page_text(&app.get("/").await.text().await.unwrap()).contains("Carol"));
+
+    // a change to the account shows on the next page (read with the session, not kept)
+    diesel::sql_query("UPDATE users SET display_name = 'Caroline' WHERE display_name = 'Carol'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(page_text(&app.get("/").await.text().await.unwrap()).contains("Caroline"));
+
+    // a write of the session (a refused form keeps what was typed in it) stores no account row
+    app.call("inventory/create", &[("form[name]", "")]).await;
+    let stored: Vec<serde_json::Value> = s::sessions.select(s::data).load(&mut conn).await.unwrap();
+    assert!(!stored.is_empty());
+    assert!(stored.iter().all(|d| d.get(SIGNED_IN_ROW).is_none()), "{stored:?}");
+
+    // a row planted in a stored session (by whatever means) is never believed: the one read with
+    // the session replaces it
+    let planted = serde_json::json!({ SIGNED_IN_ROW: {
+        "id": mallory_id, "email": "x@example.com", "display_name": "Planted", "created_at": 0, "is_admin": true } });
+    diesel::sql_query("UPDATE sessions SET data = data || $1")
+        .bind::<diesel::sql_types::Jsonb, _>(planted)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let me = app.me().await;
+    assert_eq!(me["display_name"], "Caroline");
+    assert_eq!(me["is_admin"], true, "Carol signed up first: she administers");
+    let me = other.me().await;
+    assert_eq!((me["display_name"].as_str(), me["is_admin"].as_bool()), (Some("Mallory"), Some(false)));
+    assert!(!page_text(&other.get("/").await.text().await.unwrap()).contains("Planted"));
+}
