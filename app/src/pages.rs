@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::auth::types::UserView;
 use crate::auth::views::SignedIn;
@@ -36,9 +35,9 @@ pub fn Dashboard() -> impl IntoView {
                             <dt>"Member since"</dt>
                             <dd>{user.member_since.clone()}</dd>
                         </dl>
-                        <A href="/account">"Account, archive and deletion"</A>
+                        <a href="/account">"Account, archive and deletion"</a>
                         {user.is_admin.then(|| view! {
-                            <p>"You administer this Bartleby. " <A href="/admin">"Administration"</A></p>
+                            <p>"You administer this Bartleby. " <a href="/admin">"Administration"</a></p>
                         })}
                     </section>
                 </div>
@@ -57,7 +56,7 @@ fn InventoryCard(summary: Resource<Result<InventoryStats, AppError>>) -> impl In
                     match summary.await {
                         Ok(s) if s.item_count == 0 => view! {
                             <p>"Record your things: what they are, where they came from and what they are worth."</p>
-                            <A href="/inventory/new">"Add your first item"</A>
+                            <a href="/inventory/new">"Add your first item"</a>
                         }
                         .into_any(),
                         Ok(s) => view! { <InventoryFigures summary=s/> }.into_any(),
@@ -79,7 +78,7 @@ fn DocumentsCard(stats: Resource<Result<DocumentStats, AppError>>) -> impl IntoV
                     match stats.await {
                         Ok(s) if s.count == 0 && s.shared_with_me == 0 => view! {
                             <p>"Upload PDFs, Word files and notes, and find them again by what they say."</p>
-                            <A href="/documents">"Add your first document"</A>
+                            <a href="/documents">"Add your first document"</a>
                         }
                         .into_any(),
                         Ok(s) => view! { <DocumentFigures stats=s/> }.into_any(),
@@ -118,11 +117,11 @@ fn DocumentFigures(stats: DocumentStats) -> impl IntoView {
                 {stats
                     .recent
                     .into_iter()
-                    .map(|d| view! { <li><A href=format!("/documents/{}", d.id)>{d.title}</A> <span class="hint">{d.doc_type.label()}</span></li> })
+                    .map(|d| view! { <li><a href=format!("/documents/{}", d.id)>{d.title}</a> <span class="hint">{d.doc_type.label()}</span></li> })
                     .collect_view()}
             </ul>
         })}
-        <A href="/documents">"Open documents"</A>
+        <a href="/documents">"Open documents"</a>
     }
 }
 
@@ -197,13 +196,13 @@ fn InventoryFigures(summary: InventoryStats) -> impl IntoView {
                     view! {
                         <li>
                             {i.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="32" height="32" loading="lazy"/> })}
-                            <A href=format!("/inventory/{}", i.id)>{i.name}</A>
+                            <a href=format!("/inventory/{}", i.id)>{i.name}</a>
                         </li>
                     }
                 })
                 .collect_view()}
         </ul>
-        <A href="/inventory">"Open inventory"</A>
+        <a href="/inventory">"Open inventory"</a>
     }
 }
 
@@ -268,7 +267,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="notice">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
-            <p><A href="/">"Go to your dashboard"</A></p>
+            <p><a href="/">"Go to your dashboard"</a></p>
         </section>
     }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::{SignIn, SignUp};
@@ -173,7 +173,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="primary">"Sign in"</button>
             </ActionForm>
             <p class="switch">
-                "New here? " <A href=move || with_next("/signup", &next.get())>"Create an account"</A>
+                "New here? " <a href=move || with_next("/signup", &next.get())>"Create an account"</a>
             </p>
         </section>
     }
@@ -212,7 +212,7 @@ pub fn SignupPage() -> impl IntoView {
                 <button type="submit" class="primary">"Create account"</button>
             </ActionForm>
             <p class="switch">
-                "Already have an account? " <A href=move || with_next("/login", &next.get())>"Sign in"</A>
+                "Already have an account? " <a href=move || with_next("/login", &next.get())>"Sign in"</a>
             </p>
         </section>
     }

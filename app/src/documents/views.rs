@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument};
@@ -61,7 +60,7 @@ pub fn DocumentsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Documents"</h1>
             <div class="actions">
-                <A href="/search" attr:class="button">"Search documents"</A>
+                <a href="/search" class="button">"Search documents"</a>
             </div>
         </div>
         <section class="upload-panel" aria-labelledby="upload-title">
@@ -160,7 +159,7 @@ fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
                             let (size, pages) = (crate::format::bytes(row.bytes), row.pages.map(|p| p.to_string()).unwrap_or_default());
                             view! {
                                 <tr data-testid="document-row">
-                                    <td><A href=href>{title}</A></td>
+                                    <td><a href=href>{title}</a></td>
                                     <td>{label}</td>
                                     <td class="num">{size}</td>
                                     <td class="num">{pages}</td>
@@ -215,7 +214,7 @@ fn DocumentMissing(error: AppError) -> impl IntoView {
             <section class="notice">
                 <h1>"Document not found"</h1>
                 <p>"There is no such document among yours or those shared with you. It may have been deleted."</p>
-                <p><A href="/documents">"Back to your documents"</A></p>
+                <p><a href="/documents">"Back to your documents"</a></p>
             </section>
         }
         .into_any()
@@ -253,7 +252,7 @@ fn DocumentDetails(
     let shared_with = doc.shared_with.clone();
     view! {
         <Title text=format!("{} · Bartleby", row.title)/>
-        <p class="crumbs"><A href="/documents">"Documents"</A> " / "</p>
+        <p class="crumbs"><a href="/documents">"Documents"</a> " / "</p>
         <div class="page-head">
             <h1 data-testid="document-title">{row.title.clone()}</h1>
             <div class="actions">

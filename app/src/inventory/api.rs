@@ -41,7 +41,7 @@ pub async fn item_suggestions() -> Result<Suggestions, AppError> {
             let user = crate::auth::api::require_user().await?;
             let state = app_state()?;
             let mut c = db::conn_as(&state.db, user.id).await?;
-            let (categories, tags) = super::repo::categories_and_tags(&mut c, user.id).await?;
+            let (categories, tags) = super::repo::categories_and_tags(&c, user.id).await?;
             let locations = super::locations::all(&mut c, user.id).await?.into_iter().map(|l| l.path).collect();
             Ok(Suggestions { categories, tags, locations })
         }

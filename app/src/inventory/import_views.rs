@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::api::{get_import_preview, import_status, ImportCommit, ImportDiscard};
@@ -24,7 +23,7 @@ pub fn ImportPage() -> impl IntoView {
     let flash = form_flash();
     view! {
         <Title text="Import items · Bartleby"/>
-        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <p class="crumbs"><a href="/inventory">"Inventory"</a> " / "</p>
         <h1>"Import items from a CSV file"</h1>
         <p class="lede">
             "You will see every row checked before anything is added. If any row has a problem, nothing is imported until the file is fixed."
@@ -43,7 +42,7 @@ pub fn ImportPage() -> impl IntoView {
             </label>
             <div class="actions">
                 <button type="submit" class="primary">"Check the file"</button>
-                <A href="/inventory" attr:class="button">"Cancel"</A>
+                <a href="/inventory" class="button">"Cancel"</a>
             </div>
         </form>
         <section class="notice">
@@ -84,7 +83,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
     let flash = form_flash();
     view! {
         <Title text="Check the import · Bartleby"/>
-        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / " <A href="/inventory/import">"Import"</A> " / "</p>
+        <p class="crumbs"><a href="/inventory">"Inventory"</a> " / " <a href="/inventory/import">"Import"</a> " / "</p>
         <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
             {move || Suspend::new(async move {
                 let error = flash.await.unwrap_or_default().error;
@@ -103,7 +102,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
                             <section class="notice">
                                 <h1>"Nothing waiting to import"</h1>
                                 <p>{Refusal::Gone.message(Upload::Import)}</p>
-                                <p><A href="/inventory/import">"Import a file"</A></p>
+                                <p><a href="/inventory/import">"Import a file"</a></p>
                             </section>
                         }
                         .into_any();
@@ -113,7 +112,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
                             <section class="notice error">
                                 <h1>"This file cannot be imported"</h1>
                                 <p data-testid="import-error">{e.to_string()}</p>
-                                <p><A href="/inventory/import">"Choose another file"</A></p>
+                                <p><a href="/inventory/import">"Choose another file"</a></p>
                             </section>
                         }
                         .into_any();
@@ -223,7 +222,7 @@ fn ImportProgress(run: ImportRun) -> impl IntoView {
                     <p class="lede" data-testid="import-done">
                         {format!("{} imported.", crate::format::count(u32::try_from(run.done).unwrap_or(0), "item", "items"))}
                     </p>
-                    <p><A href="/inventory" attr:class="button primary">"Open the inventory"</A></p>
+                    <p><a href="/inventory" class="button primary">"Open the inventory"</a></p>
                 }
                 .into_any()
             }}

@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use super::api::{get_location_tree, list_items, CreateLocation, DeleteLocation, MoveLocation, RenameLocation};
 use super::types::{ItemPage, ItemQuery, LocationTree, LocationView, SortKey};
@@ -41,7 +40,7 @@ pub fn LocationsPage() -> impl IntoView {
     let flash = form_flash();
     view! {
         <Title text="Locations · Bartleby"/>
-        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <p class="crumbs"><a href="/inventory">"Inventory"</a> " / "</p>
         <h1>"Locations"</h1>
         <p class="lede">"Where your things are: rooms hold shelves, shelves hold boxes. Moving a box moves what is in it."</p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -113,7 +112,7 @@ fn PlaceList(tree: LocationTree, parent: Option<i64>) -> impl IntoView {
                             let v = value(&l);
                             view! {
                                 <tr>
-                                    <td class=indent><A href=format!("/inventory/locations/{}", l.id)>{l.name.clone()}</A></td>
+                                    <td class=indent><a href=format!("/inventory/locations/{}", l.id)>{l.name.clone()}</a></td>
                                     <td class="num">{l.items}</td>
                                     <td class="num">{l.quantity}</td>
                                     <td class="num">{v}</td>
@@ -170,7 +169,7 @@ pub fn LocationPage() -> impl IntoView {
                         <section class="notice">
                             <h1>"Place not found"</h1>
                             <p>"There is no such place among your locations. It may have been deleted."</p>
-                            <p><A href="/inventory/locations">"All locations"</A></p>
+                            <p><a href="/inventory/locations">"All locations"</a></p>
                         </section>
                     }
                     .into_any();
@@ -188,10 +187,10 @@ pub fn LocationPage() -> impl IntoView {
                 view! {
                     <Title text=title/>
                     <p class="crumbs">
-                        <A href="/inventory">"Inventory"</A> " / " <A href="/inventory/locations">"Locations"</A> " / "
+                        <a href="/inventory">"Inventory"</a> " / " <a href="/inventory/locations">"Locations"</a> " / "
                         {ancestors
                             .into_iter()
-                            .map(|(id, name)| view! { <A href=format!("/inventory/locations/{id}")>{name}</A> " / " })
+                            .map(|(id, name)| view! { <a href=format!("/inventory/locations/{id}")>{name}</a> " / " })
                             .collect_view()}
                     </p>
                     <h1 data-testid="place-name">{place.name.clone()}</h1>
@@ -218,7 +217,7 @@ pub fn LocationPage() -> impl IntoView {
                                     <tbody>
                                         {items.items.into_iter().map(|i| view! {
                                             <tr>
-                                                <td><A href=format!("/inventory/{}", i.id)>{i.name}</A></td>
+                                                <td><a href=format!("/inventory/{}", i.id)>{i.name}</a></td>
                                                 <td>{i.location}</td>
                                                 <td class="num">{i.quantity}</td>
                                             </tr>
@@ -226,7 +225,7 @@ pub fn LocationPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </div>
-                            <p><A href=all_href>{format!("Show {} in the inventory table", if items.total as usize > shown { format!("all {}", count(items.total)) } else { "them".to_owned() })}</A></p>
+                            <p><a href=all_href>{format!("Show {} in the inventory table", if items.total as usize > shown { format!("all {}", count(items.total)) } else { "them".to_owned() })}</a></p>
                         }.into_any()
                     }}
                     <h2>"Change this place"</h2>

@@ -53,7 +53,7 @@ pub const FILTER_PLACES_MAX: i64 = 300;
 /// the page 14 times the cost of the sign-in page). Deeper places are one choice away, and the
 /// *Locations* page links each place's items. A→Z by path, at most [`FILTER_PLACES_MAX`].
 pub async fn for_filter(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     user_id: i64,
     chosen: Option<i64>,
 ) -> QueryResult<Vec<(i64, String)>> {
@@ -80,7 +80,7 @@ pub async fn for_filter(
             .select((l::id, l::path))
             .order((l::path, l::id))
             .limit(FILTER_PLACES_MAX)
-            .load(conn)
+            .load(&mut &*conn)
             .await;
     };
     let rows: Vec<Place> = diesel::sql_query(
@@ -95,13 +95,13 @@ pub async fn for_filter(
     .bind::<BigInt, _>(user_id)
     .bind::<BigInt, _>(chosen)
     .bind::<BigInt, _>(FILTER_PLACES_MAX)
-    .load(conn)
+    .load(&mut &*conn)
     .await?;
     Ok(rows.into_iter().map(|p| (p.id, p.path)).collect())
 }
 
 /// The paths of the given places (those of this user only).
-pub async fn paths(conn: &mut AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+pub async fn paths(conn: &AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -109,7 +109,7 @@ pub async fn paths(conn: &mut AsyncPgConnection, user_id: i64, ids: &[i64]) -> Q
         .filter(l::user_id.eq(user_id))
         .filter(l::id.eq_any(ids))
         .select((l::id, l::path))
-        .load(conn)
+        .load(&mut &*conn)
         .await?;
     Ok(rows.into_iter().collect())
 }

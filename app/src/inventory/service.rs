@@ -108,13 +108,15 @@ impl Item {
 }
 
 /// Views of the items with their places' paths filled in.
-pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> Result<Vec<ItemView>, AppError> {
+pub async fn views(c: &AsyncPgConnection, user_id: i64, items: &[Item]) -> Result<Vec<ItemView>, AppError> {
     let mut ids: Vec<i64> = items.iter().filter_map(|i| i.location_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let paths = locations::paths(c, user_id, &ids).await?;
     let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    let covers = super::repo::assets::covers(c, user_id, &item_ids).await.map_err(query_failed)?;
+    // both sent at once (pipelined)
+    let (paths, covers) =
+        futures::try_join!(locations::paths(c, user_id, &ids), super::repo::assets::covers(c, user_id, &item_ids))
+            .map_err(query_failed)?;
     Ok(items
         .iter()
         .map(|i| {
@@ -132,7 +134,7 @@ pub async fn views(c: &mut AsyncPgConnection, user_id: i64, items: &[Item]) -> R
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
-    Ok((views(&mut c, user_id, &found.items).await?, found.total))
+    Ok((views(&c, user_id, &found.items).await?, found.total))
 }
 
 async fn one_view(c: &mut AsyncPgConnection, user_id: i64, item: Item) -> Result<ItemView, AppError> {
@@ -222,10 +224,15 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
-    let (categories, tags) = repo::categories_and_tags(&mut c, user_id).await.map_err(query_failed)?;
-    let places = locations::for_filter(&mut c, user_id, query.location).await.map_err(query_failed)?;
+    // the rows' places and photos and the menus, all sent at once (pipelined): one wait
+    let shared: &AsyncPgConnection = &c;
+    let (items, (categories, tags), places) = futures::try_join!(
+        views(shared, user_id, &found.items),
+        async { repo::categories_and_tags(shared, user_id).await.map_err(query_failed) },
+        async { locations::for_filter(shared, user_id, query.location).await.map_err(query_failed) },
+    )?;
     Ok(ItemPage {
-        items: views(&mut c, user_id, &found.items).await?,
+        items,
         total: found.total,
         total_capped: found.capped,
         has_next: found.has_next,
@@ -301,7 +308,7 @@ pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, A
     let mut c = conn_as(&state.db, user_id).await?;
     let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
     let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
-    let recent = views(&mut c, user_id, &recent).await?;
+    let recent = views(&c, user_id, &recent).await?;
     let storage = repo::storage_use(&mut c, user_id).await?;
     drop(c);
     let tree = locations::tree(state, user_id).await?;

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{get_item, item_suggestions, list_items, BulkEdit, CreateItem, DeleteItem, DeletePhoto, UpdateItem};
@@ -50,11 +50,11 @@ pub fn InventoryPage() -> impl IntoView {
                             </select>
                             <button type="submit">"Export"</button>
                         </form>
-                        <A href="/inventory/import" attr:class="button">"Import CSV"</A>
-                        <A href="/inventory/locations" attr:class="button">"Locations"</A>
+                        <a href="/inventory/import" class="button">"Import CSV"</a>
+                        <a href="/inventory/locations" class="button">"Locations"</a>
                     </div>
                 </details>
-                <A href="/inventory/new" attr:class="button primary">"Add item"</A>
+                <a href="/inventory/new" class="button primary">"Add item"</a>
             </div>
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -106,7 +106,7 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
                 view! {
                     <div class="notice">
                         <p>"Nothing here yet. Add the first thing you want to keep track of."</p>
-                        <A href="/inventory/new">"Add an item"</A>
+                        <a href="/inventory/new">"Add an item"</a>
                     </div>
                 }
                     .into_any()
@@ -197,7 +197,7 @@ fn Filters(
             // search box and for a browser without JavaScript
             <button type="submit">"Apply"</button>
             <SubmitOnChange form_id="inventory-filters".to_owned()/>
-            {filtered.then(|| view! { <A href="/inventory" attr:class="button">"Clear"</A> })}
+            {filtered.then(|| view! { <a href="/inventory" class="button">"Clear"</a> })}
         </Form>
     }
 }
@@ -265,7 +265,7 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
         };
         view! {
             <th scope="col" aria-sort=aria>
-                <A href=query.sorted_by(key).href()>{label}{arrow}</A>
+                <a href=query.sorted_by(key).href()>{label}{arrow}</a>
             </th>
         }
     };
@@ -313,11 +313,11 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
                                     <td class="photo">
                                         {item.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="48" height="48" loading="lazy"/> })}
                                     </td>
-                                    <td class="name"><A href=href>{item.name}</A></td>
+                                    <td class="name"><a href=href>{item.name}</a></td>
                                     <td class="category">{item.category}</td>
                                     <td class="tags">{item.tags.join(", ")}</td>
                                     <td class="place">
-                                        {item.location_id.map(|l| view! { <A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A> })}
+                                        {item.location_id.map(|l| view! { <a href=format!("/inventory/locations/{l}")>{item.location.clone()}</a> })}
                                     </td>
                                     <td class="num qty">{item.quantity}</td>
                                     <td class="num price">{price}</td>
@@ -423,9 +423,9 @@ fn Pager(query: ItemQuery, number: u32, has_next: bool, pages: Option<u32>) -> i
     (number > 1 || has_next).then(|| {
         view! {
             <nav class="pager" aria-label="Pages">
-                {prev.map(|h| view! { <A href=h attr:rel="prev">"← Previous"</A> })}
+                {prev.map(|h| view! { <a href=h rel="prev">"← Previous"</a> })}
                 <span>{format!("Page {number}{of_pages}")}</span>
-                {next.map(|h| view! { <A href=h attr:rel="next">"Next →"</A> })}
+                {next.map(|h| view! { <a href=h rel="next">"Next →"</a> })}
             </nav>
         }
     })
@@ -446,7 +446,7 @@ fn ItemMissing(error: AppError) -> impl IntoView {
             <section class="notice">
                 <h1>"Item not found"</h1>
                 <p>"There is no such item in your inventory. It may have been deleted."</p>
-                <p><A href="/inventory">"Back to the inventory"</A></p>
+                <p><a href="/inventory">"Back to the inventory"</a></p>
             </section>
         }
         .into_any()
@@ -478,12 +478,12 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
     let money = |v: &Option<String>| v.as_ref().map(|p| format!("{p} {}", item.currency)).unwrap_or_default();
     view! {
         <Title text=format!("{} · Bartleby", item.name)/>
-        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <p class="crumbs"><a href="/inventory">"Inventory"</a> " / "</p>
         <div class="page-head">
             <h1 data-testid="item-name">{item.name.clone()}</h1>
             <div class="actions">
-                <A href=format!("/inventory/{}/edit", item.id) attr:class="button">"Edit"</A>
-                <A href=format!("/inventory/{}/delete", item.id) attr:class="button danger">"Delete"</A>
+                <a href=format!("/inventory/{}/edit", item.id) class="button">"Edit"</a>
+                <a href=format!("/inventory/{}/delete", item.id) class="button danger">"Delete"</a>
             </div>
         </div>
         {(!item.description.is_empty()).then(|| view! { <p class="description">{item.description.clone()}</p> })}
@@ -492,7 +492,7 @@ fn ItemDetails(item: ItemView) -> impl IntoView {
             {row("Category", item.category.clone())}
             {item.location_id.map(|l| view! {
                 <dt>"Location"</dt>
-                <dd data-testid="item-location"><A href=format!("/inventory/locations/{l}")>{item.location.clone()}</A></dd>
+                <dd data-testid="item-location"><a href=format!("/inventory/locations/{l}")>{item.location.clone()}</a></dd>
             })}
             {row("Quantity", item.quantity.to_string())}
             {row("Material", item.material.clone())}
@@ -738,7 +738,7 @@ pub fn NewItemPage() -> impl IntoView {
     let flash = form_flash();
     view! {
         <Title text="Add an item · Bartleby"/>
-        <p class="crumbs"><A href="/inventory">"Inventory"</A> " / "</p>
+        <p class="crumbs"><a href="/inventory">"Inventory"</a> " / "</p>
         <h1>"Add an item"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -753,7 +753,7 @@ pub fn NewItemPage() -> impl IntoView {
                         <ItemFields initial error suggestions/>
                         <div class="actions">
                             <button type="submit" class="primary">"Save item"</button>
-                            <A href="/inventory" attr:class="button">"Cancel"</A>
+                            <a href="/inventory" class="button">"Cancel"</a>
                         </div>
                     </ActionForm>
                 }
@@ -782,8 +782,8 @@ pub fn EditItemPage() -> impl IntoView {
                         view! {
                         <Title text=format!("Edit {name} · Bartleby")/>
                         <p class="crumbs">
-                            <A href="/inventory">"Inventory"</A> " / "
-                            <A href=format!("/inventory/{}", item.id)>{crumb}</A> " / "
+                            <a href="/inventory">"Inventory"</a> " / "
+                            <a href=format!("/inventory/{}", item.id)>{crumb}</a> " / "
                         </p>
                         <h1>"Edit " {name.clone()}</h1>
                         <FormError error=error/>
@@ -792,7 +792,7 @@ pub fn EditItemPage() -> impl IntoView {
                             <ItemFields initial error suggestions/>
                             <div class="actions">
                                 <button type="submit" class="primary">"Save changes"</button>
-                                <A href=format!("/inventory/{}", item.id) attr:class="button">"Cancel"</A>
+                                <a href=format!("/inventory/{}", item.id) class="button">"Cancel"</a>
                             </div>
                         </ActionForm>
                     }
@@ -826,7 +826,7 @@ pub fn DeleteItemPage() -> impl IntoView {
                             <ActionForm action=action attr:class="actions" attr:aria-label="Confirm deletion">
                                 <input type="hidden" name="id" value=item.id/>
                                 <button type="submit" class="danger">"Delete item"</button>
-                                <A href=format!("/inventory/{}", item.id) attr:class="button">"Keep it"</A>
+                                <a href=format!("/inventory/{}", item.id) class="button">"Keep it"</a>
                             </ActionForm>
                         </section>
                     }

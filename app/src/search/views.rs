@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use super::api::search;
@@ -113,7 +113,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
                     {items.into_iter().map(|i| view! {
                         <li>
                             {i.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="32" height="32" loading="lazy" class="thumb"/> })}
-                            <A href=format!("/inventory/{}", i.id)>{i.name}</A>
+                            <a href=format!("/inventory/{}", i.id)>{i.name}</a>
                             {(!i.category.is_empty()).then(|| view! { <span class="hint">" " {i.category}</span> })}
                             {(!i.snippet.is_empty()).then(|| view! {
                                 <span class="item-snippet">
@@ -128,7 +128,7 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
                         </li>
                     }).collect_view()}
                 </ul>
-                {(items_total > 5).then(|| view! { <A href=all_items>"All " {items_total} " items with these words"</A> })}
+                {(items_total > 5).then(|| view! { <a href=all_items>"All " {items_total} " items with these words"</a> })}
             </section>
             <h2 class="visually-hidden">"Documents"</h2>
         })}
@@ -148,8 +148,8 @@ fn Results(results: SearchResults, query: SearchQuery) -> impl IntoView {
             }
         })}
         <nav class="pager" aria-label="Result pages">
-            {prev.map(|u| view! { <A href=u>"← Previous"</A> })}
-            {next.map(|u| view! { <A href=u>"Next →"</A> })}
+            {prev.map(|u| view! { <a href=u>"← Previous"</a> })}
+            {next.map(|u| view! { <a href=u>"Next →"</a> })}
         </nav>
     }
 }

@@ -89,7 +89,7 @@ pub async fn of_item(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Q
 
 /// The first small thumbnail of each of these items that has one: item id → asset id.
 pub async fn covers(
-    c: &mut AsyncPgConnection,
+    c: &AsyncPgConnection,
     user_id: i64,
     items: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, i64>> {
@@ -103,7 +103,7 @@ pub async fn covers(
         .distinct_on(a::item_id)
         .order((a::item_id, a::id))
         .select((a::item_id, a::id))
-        .load(c)
+        .load(&mut &*c)
         .await?;
     Ok(rows.into_iter().collect())
 }

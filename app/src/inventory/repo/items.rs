@@ -289,13 +289,10 @@ pub async fn recent_items(conn: &mut AsyncPgConnection, user_id: i64, n: i64) ->
 
 /// The user's categories and tags, for the filter menus and the form's suggestions (from the
 /// per-user tables the triggers keep, not a scan of the items).
-pub async fn categories_and_tags(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-) -> QueryResult<(Vec<String>, Vec<String>)> {
+pub async fn categories_and_tags(conn: &AsyncPgConnection, user_id: i64) -> QueryResult<(Vec<String>, Vec<String>)> {
     use crate::platform::schema::{user_categories::dsl as uc, user_tags::dsl as ut};
     // both sent at once (pipelined on the one connection): one wait instead of two
-    let shared: &AsyncPgConnection = conn;
+    let shared = conn;
     let categories = uc::user_categories
         .filter(uc::user_id.eq(user_id))
         .filter(uc::items.gt(0))
