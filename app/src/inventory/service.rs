@@ -132,8 +132,8 @@ pub async fn views(c: &AsyncPgConnection, user_id: i64, items: &[Item]) -> Resul
 /// (for other pages that show matching items, such as search).
 #[tracing::instrument(skip_all, fields(user_id = user_id))]
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
-    let mut c = conn_as(&state.db, user_id).await?;
-    let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
+    let c = conn_as(&state.db, user_id).await?;
+    let found = repo::list_items(&c, user_id, query, query.per_page()).await.map_err(query_failed)?;
     Ok((views(&c, user_id, &found.items).await?, found.total))
 }
 
@@ -222,15 +222,16 @@ async fn remove(state: &AppState, c: &mut AsyncPgConnection, user_id: i64, id: i
 }
 
 pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<ItemPage, AppError> {
-    let mut c = conn_as(&state.db, user_id).await?;
-    let found = repo::list_items(&mut c, user_id, query, query.per_page()).await.map_err(query_failed)?;
-    // the rows' places and photos and the menus, all sent at once (pipelined): one wait
+    let c = conn_as(&state.db, user_id).await?;
+    // the page and the menus, all sent at once (pipelined), then the rows' places and photos
     let shared: &AsyncPgConnection = &c;
-    let (items, (categories, tags), places) = futures::try_join!(
-        views(shared, user_id, &found.items),
-        async { repo::categories_and_tags(shared, user_id).await.map_err(query_failed) },
-        async { locations::for_filter(shared, user_id, query.location).await.map_err(query_failed) },
-    )?;
+    let (found, (categories, tags), places) = futures::try_join!(
+        repo::list_items(shared, user_id, query, query.per_page()),
+        repo::categories_and_tags(shared, user_id),
+        locations::for_filter(shared, user_id, query.location),
+    )
+    .map_err(query_failed)?;
+    let items = views(shared, user_id, &found.items).await?;
     Ok(ItemPage {
         items,
         total: found.total,

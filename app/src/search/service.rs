@@ -95,7 +95,7 @@ pub async fn search_with(
     let doc_type = DocType::parse(&query.doc_type);
     let (from, to) = (parse_date(&query.from), parse_date(&query.to));
     let scope = docs::readable_by(&mut c, user_id, doc_type, from, to).await.map_err(query_failed)?;
-    let items_on_file = crate::inventory::repo::item_count(&mut c, user_id).await.map_err(query_failed)?;
+    let items_on_file = crate::inventory::repo::item_count(&c, user_id).await.map_err(query_failed)?;
     drop(c);
     let in_scope: i64 = scope.iter().map(|s| i64::from(s.chunks)).sum();
     let unfiltered = query.doc_type.is_empty() && parse_date(&query.from).is_none() && parse_date(&query.to).is_none();
