@@ -41,6 +41,7 @@ for (const scheme of ["light", "dark"] as const) {
     for (const path of [
       "/",
       "/inventory",
+      "/inventory?view=grid",
       new URL(item).pathname,
       "/inventory/new",
       "/inventory/import",
@@ -54,7 +55,7 @@ for (const scheme of ["light", "dark"] as const) {
     }
     // and at phone width, where the table is cards and panels fold
     await page.setViewportSize({ width: 375, height: 740 });
-    for (const path of ["/", "/inventory", "/documents"]) await check(path);
+    for (const path of ["/", "/inventory", "/inventory?view=grid", "/documents"]) await check(path);
     expect(found).toEqual([]);
   });
 }

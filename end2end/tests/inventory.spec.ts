@@ -287,5 +287,20 @@ test("at phone width the inventory is a list of cards, the first on the first sc
   await page.getByLabel("Category, location or tags").fill("Furniture");
   await page.getByRole("button", { name: "Change selected" }).click();
   await expect(page.getByTestId("bulk-status")).toHaveText("1 item changed.");
+  // the same items as photos: two tiles a row, nothing off the side, names and places on them
+  await page.getByRole("link", { name: "Photos" }).click();
+  await expect(page).toHaveURL(/view=grid/);
+  const tiles = page.getByTestId("tiles").locator("li");
+  await expect(tiles).toHaveCount(2);
+  // (the chair was changed last: newest first)
+  await expect(tiles.first()).toContainText("Oak chair");
+  await expect(tiles.first()).toContainText("× 4");
+  await expect(tiles.nth(1)).toContainText("Brass lamp");
+  await expect(tiles.nth(1)).toContainText("Living room / Shelf");
+  const [a, b] = [(await tiles.first().boundingBox())!, (await tiles.nth(1).boundingBox())!];
+  expect(Math.abs(a.y - b.y)).toBeLessThan(1);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await page.getByRole("link", { name: "Table" }).click();
+  await expect(page.locator("table.items tbody tr")).toHaveCount(2);
   expect(errors).toEqual([]);
 });

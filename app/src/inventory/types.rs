@@ -321,6 +321,9 @@ pub struct ItemQuery {
     /// rows a page, one of [`PAGE_SIZES`] (anything else reads as the default)
     #[serde(default = "default_per")]
     pub per: u32,
+    /// shown as a grid of photos (`view=grid`) instead of the table
+    #[serde(default)]
+    pub grid: bool,
 }
 
 impl Default for ItemQuery {
@@ -347,6 +350,7 @@ impl ItemQuery {
             desc,
             page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
             per: get("per").and_then(|p| p.parse().ok()).filter(|p| PAGE_SIZES.contains(p)).unwrap_or(PER_PAGE),
+            grid: get("view").as_deref() == Some("grid"),
         }
     }
 
@@ -384,6 +388,9 @@ impl ItemQuery {
         if self.per_page() != PER_PAGE {
             params.insert("per", self.per_page().to_string());
         }
+        if self.grid {
+            params.insert("view", "grid".to_owned());
+        }
         let qs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", query_encode(v))).collect();
         if qs.is_empty() {
             "/inventory".into()
@@ -400,6 +407,16 @@ impl ItemQuery {
 
     pub fn at_page(&self, page: u32) -> Self {
         Self { page, ..self.clone() }
+    }
+
+    /// The same items as a table (`false`) or a grid of photos (`true`), on the same page.
+    pub fn shown_as(&self, grid: bool) -> Self {
+        Self { grid, ..self.clone() }
+    }
+
+    /// No filters, the same view.
+    pub fn cleared(&self) -> Self {
+        Self { grid: self.grid, ..Self::default() }
     }
 
     /// True when any filter narrows the table.
@@ -780,11 +797,12 @@ mod tests {
             desc: false,
             page: 3,
             per: 100,
+            grid: true,
         };
         let href = q.href();
         assert_eq!(
             href,
-            "/inventory?category=Furniture+%26+home&dir=asc&location=7&page=3&per=100&q=oak+chair&sort=name"
+            "/inventory?category=Furniture+%26+home&dir=asc&location=7&page=3&per=100&q=oak+chair&sort=name&view=grid"
         );
         let query = href.split_once('?').unwrap().1;
         let map: BTreeMap<String, String> = query
@@ -797,6 +815,9 @@ mod tests {
             .collect();
         assert_eq!(ItemQuery::from_pairs(|k| map.get(k).cloned()), q);
         assert_eq!(ItemQuery::default().href(), "/inventory");
+        // clearing the filters keeps the view; switching the view keeps everything else
+        assert_eq!(q.cleared().href(), "/inventory?view=grid");
+        assert_eq!(q.shown_as(false).href(), href.replace("&view=grid", ""));
     }
 
     #[test]

@@ -98,7 +98,10 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
             <summary class="button">{if filtered { "Search and filters (on)" } else { "Search and filters" }}</summary>
             <Filters query=query.clone() categories tags locations/>
         </details>
-        <p class="muted" data-testid="item-count" role="status">{count}</p>
+        <div class="count-bar">
+            <p class="muted" data-testid="item-count" role="status">{count}</p>
+            <ViewSwitch query=query.clone()/>
+        </div>
         {if items.is_empty() {
             if filtered {
                 view! { <p class="notice">"No items match these filters."</p> }.into_any()
@@ -118,7 +121,11 @@ fn InventoryTable(page: ItemPage, query: ItemQuery, bulk: ServerAction<BulkEdit>
                         <summary class="button">"Select and change several…"</summary>
                         <BulkBar back flash/>
                     </details>
-                    <Rows items query=rows_query checked/>
+                    {if rows_query.grid {
+                        view! { <Tiles items query=rows_query checked/> }.into_any()
+                    } else {
+                        view! { <Rows items query=rows_query checked/> }.into_any()
+                    }}
                 </ActionForm>
             }
                 .into_any()
@@ -193,11 +200,12 @@ fn Filters(
             </div>
             <input type="hidden" name="sort" value=query.sort.as_str()/>
             <input type="hidden" name="dir" value=if query.desc { "desc" } else { "asc" }/>
+            {query.grid.then(|| view! { <input type="hidden" name="view" value="grid"/> })}
             // once the page is live a menu applies as soon as it changes; the button stays for the
             // search box and for a browser without JavaScript
             <button type="submit">"Apply"</button>
             <SubmitOnChange form_id="inventory-filters".to_owned()/>
-            {filtered.then(|| view! { <a href="/inventory" class="button">"Clear"</a> })}
+            {filtered.then(|| view! { <a href=query.cleared().href() class="button">"Clear"</a> })}
         </Form>
     }
 }
@@ -329,6 +337,78 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// "Show as: Table | Photos", keeping the filters, the order and the page.
+#[component]
+fn ViewSwitch(query: ItemQuery) -> impl IntoView {
+    let link = move |grid: bool, label: &'static str| {
+        let current = (query.grid == grid).then_some("page");
+        view! { <a href=query.shown_as(grid).href() aria-current=current>{label}</a> }
+    };
+    view! {
+        <nav class="view-switch" aria-label="Show the items as">
+            {link(false, "Table")}
+            {link(true, "Photos")}
+        </nav>
+    }
+}
+
+/// The items as a grid of photos: each tile its thumbnail (or a blank), name, place and quantity,
+/// with the same checkbox as a table row (the bulk changes work the same), and the table's sort
+/// orders as links above it.
+#[component]
+fn Tiles(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoView {
+    let sort = move |key: SortKey, label: &'static str| {
+        let active = query.sort == key;
+        let arrow = match (active, query.desc) {
+            (false, _) => "",
+            (true, true) => " ↓",
+            (true, false) => " ↑",
+        };
+        view! { <a href=query.sorted_by(key).href() aria-current=active.then_some("true")>{label}{arrow}</a> }
+    };
+    view! {
+        <nav class="tile-sort" aria-label="Sort the items">
+            <span class="muted">"Sort by"</span>
+            {sort(SortKey::Name, "Name")}
+            {sort(SortKey::Category, "Category")}
+            {sort(SortKey::Location, "Location")}
+            {sort(SortKey::Quantity, "Qty")}
+            {sort(SortKey::RetailPrice, "Retail price")}
+            {sort(SortKey::Updated, "Updated")}
+        </nav>
+        <ul class="tiles" data-testid="tiles">
+            {items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let href = format!("/inventory/{}", item.id);
+                    let select = format!("Select {}", item.name);
+                    let was_checked = checked.contains(&item.id);
+                    let quantity = (item.quantity != 1).then(|| format!("× {}", item.quantity));
+                    view! {
+                        <li class="tile">
+                            <a href=href.clone() class="tile-photo" tabindex="-1" aria-hidden="true">
+                                {match item.cover {
+                                    Some(t) => view! { <img src=format!("/media/{t}") alt="" width="256" height="256" loading="lazy"/> }.into_any(),
+                                    None => view! { <span class="no-photo">"No photo"</span> }.into_any(),
+                                }}
+                            </a>
+                            <div class="tile-text">
+                                <label class="hit">
+                                    <input type="checkbox" name=format!("ids[{i}]") value=item.id aria-label=select checked=was_checked/>
+                                </label>
+                                <a href=href class="tile-name">{item.name}</a>
+                                <span class="muted tile-place">{item.location}</span>
+                                {quantity.map(|q| view! { <span class="tile-qty">{q}</span> })}
+                            </div>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

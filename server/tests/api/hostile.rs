@@ -258,6 +258,7 @@ async fn stored_markup_is_shown_as_text_on_every_page_and_pages_allow_only_their
     let pages = [
         "/".to_owned(),
         "/inventory".to_owned(),
+        "/inventory?view=grid".to_owned(),
         format!("/inventory?q={}", app::format::url(HOSTILE)),
         format!("/inventory/{item}"),
         format!("/inventory/{item}/edit"),

@@ -187,6 +187,23 @@ async fn photos_are_stored_thumbnailed_and_served_to_their_owner_only() {
     let row = |id: i64| page["items"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().unwrap();
     assert_eq!(row(item)["cover"], thumb, "{page}");
     assert!(row(other)["cover"].is_null(), "{page}");
+    // the grid of photos: the same thumbnail, a blank for the bare shelf, and every link (sort,
+    // the table and back, the filters) keeps to the grid
+    let grid = app.get("/inventory?view=grid&sort=name&dir=asc").await.text().await.unwrap();
+    let tiles = grid.split("data-testid=\"tiles\"").nth(1).expect("a grid of tiles").split("</ul>").next().unwrap();
+    assert!(
+        tiles.contains(&format!("src=\"/media/{thumb}\"")) && !tiles.contains(&format!("/media/{id}\"")),
+        "{tiles}"
+    );
+    assert_eq!(tiles.matches("<li class=\"tile\"").count(), 2);
+    assert_eq!(tiles.matches("No photo").count(), 1);
+    assert!(tiles.find("Bare shelf") < tiles.find(&format!("/inventory/{item}\"")), "sorted by name: {tiles}");
+    assert!(tiles.contains(&format!("name=\"ids[0]\" value=\"{other}\"")), "tiles select for bulk changes");
+    assert!(grid.contains("href=\"/inventory?dir=desc&amp;sort=name&amp;view=grid\""), "sort keeps the grid");
+    assert!(grid.contains("href=\"/inventory?dir=asc&amp;sort=name\""), "back to the table, same order");
+    assert!(grid.contains("<input type=\"hidden\" name=\"view\" value=\"grid\""), "the filters keep the grid");
+    let table = app.get("/inventory").await.text().await.unwrap();
+    assert!(!table.contains("data-testid=\"tiles\"") && table.contains("<table class=\"items inventory\""));
 
     // another user: nothing, by any route
     let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
