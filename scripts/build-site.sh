@@ -13,8 +13,10 @@ TARGET=${CARGO_TARGET_DIR:-target}
 if [ "$MODE" = release ]; then WPROF=wasm-release; WDIR=wasm-release; SPROF=release; SDIR=release
 else WPROF=dev; WDIR=debug; SPROF=dev; SDIR=debug; fi
 
-cargo build --package=frontend --lib --target=wasm32-unknown-unknown --profile=$WPROF
-cargo build --package=server --bin=bartleby --profile=$SPROF
+# BUILD_TIMINGS=1: cargo's report of where the time went (target/cargo-timings/)
+TIMINGS=${BUILD_TIMINGS:+--timings}
+cargo build --package=frontend --lib --target=wasm32-unknown-unknown --profile=$WPROF $TIMINGS
+cargo build --package=server --bin=bartleby --profile=$SPROF $TIMINGS
 
 rm -rf "$SITE.new" && mkdir -p "$SITE.new/pkg" && cp -r public/. "$SITE.new/"
 BUNDLE="$SITE.new/pkg/bundle"
