@@ -311,13 +311,12 @@ pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, A
     let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
     let recent = views(&c, user_id, &recent).await?;
     let storage = repo::storage_use(&mut c, user_id).await?;
-    drop(c);
-    let tree = locations::tree(state, user_id).await?;
-    let mut by_location: Vec<(String, i64)> =
-        tree.children(None).iter().filter(|l| l.items > 0).map(|l| (l.name.clone(), l.items)).collect();
-    if tree.unplaced > 0 {
-        by_location.push((String::new(), tree.unplaced));
-    }
+    let mut by_location: Vec<(String, i64)> = locations::items_by_room(&mut c, user_id)
+        .await
+        .map_err(query_failed)?
+        .into_iter()
+        .map(|(room, items)| (room.unwrap_or_default(), items))
+        .collect();
     by_location.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     by_location.truncate(8);
     Ok(InventoryStats {
