@@ -58,11 +58,11 @@ fn encode(record: &Record) -> session_store::Result<serde_json::Value> {
     Ok(data)
 }
 
-/// The account named by the record's `user_id`, as one JSON value (see [`SIGNED_IN_ROW`]).
-const SIGNED_IN_ROW_SQL: &str = "(SELECT jsonb_build_object('id', u.id, 'email', u.email, \
-    'display_name', u.display_name, 'created_at', floor(extract(epoch FROM u.created_at))::bigint, \
-    'is_admin', u.is_admin) FROM users u WHERE u.id = CASE WHEN jsonb_typeof(sessions.data -> 'user_id') = 'number' \
-    THEN (sessions.data ->> 'user_id')::bigint END)";
+diesel::define_sql_function! {
+    /// The account named by a record's `user_id`, as one JSON value (see [`SIGNED_IN_ROW`];
+    /// migration 000026).
+    fn bartleby_signed_in_row(session_data: diesel::sql_types::Jsonb) -> diesel::sql_types::Nullable<diesel::sql_types::Jsonb>;
+}
 
 #[async_trait]
 impl SessionStore for PgSessionStore {
@@ -103,11 +103,7 @@ impl SessionStore for PgSessionStore {
         let row: Option<(serde_json::Value, OffsetDateTime, Option<serde_json::Value>)> = s::sessions
             .filter(s::id.eq(id.to_string()))
             .filter(s::expiry_date.gt(OffsetDateTime::now_utc()))
-            .select((
-                s::data,
-                s::expiry_date,
-                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Jsonb>>(SIGNED_IN_ROW_SQL),
-            ))
+            .select((s::data, s::expiry_date, bartleby_signed_in_row(s::data)))
             .first(&mut conn)
             .await
             .optional()

@@ -1,0 +1,1 @@
+DROP FUNCTION bartleby_signed_in_row(JSONB);
