@@ -103,6 +103,8 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, D
         .wait_timeout(Some(timeout))
         .create_timeout(Some(timeout))
         .recycle_timeout(Some(timeout))
+        // the connection used last is taken first: its statements are prepared, its caches warm
+        .queue_mode(deadpool::managed::QueueMode::Lifo)
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map(DbPool)
@@ -125,7 +127,7 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn, AppError> {
 /// on it to that user's rows and the documents shared with them (migration 000021), whatever the
 /// query's own filters say. Background jobs and commands use [`conn`].
 pub async fn conn_as(pool: &DbPool, user_id: i64) -> Result<DbConn, AppError> {
-    conn_with_role(pool, &format!("SET bartleby.user_id = '{user_id}'")).await
+    conn_with_role(pool, user_id, "").await
 }
 
 /// Takes a connection to the vector database for one user's search: its row-level security
@@ -133,15 +135,20 @@ pub async fn conn_as(pool: &DbPool, user_id: i64) -> Result<DbConn, AppError> {
 /// `shared`, the documents shared with them as the metadata database's own policies listed them.
 pub async fn conn_as_reader(pool: &DbPool, user_id: i64, shared: &[i64]) -> Result<DbConn, AppError> {
     let documents = shared.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    conn_with_role(pool, &format!("SET bartleby.user_id = '{user_id}'; SET bartleby.documents = '{{{documents}}}'"))
-        .await
+    conn_with_role(pool, user_id, &format!("{{{documents}}}")).await
 }
 
-/// A connection taken as the role `bartleby_user` with `settings` (who is reading) applied. Where
-/// the role could not be created (see the migrations) the settings still are.
-async fn conn_with_role(pool: &DbPool, settings: &str) -> Result<DbConn, AppError> {
-    use diesel_async::SimpleAsyncConnection;
-    // whatever the connection was set for is overwritten here, in the same round trip
+diesel::define_sql_function! {
+    /// Postgres's `set_config(name, value, is_local)`: `SET name = value`, as an expression (and so
+    /// in a statement prepared once per connection; `SET` itself cannot take a parameter).
+    fn set_config(name: diesel::sql_types::Text, value: diesel::sql_types::Text, is_local: diesel::sql_types::Bool) -> diesel::sql_types::Text;
+}
+
+/// A connection taken as the role `bartleby_user` with who is reading set (`bartleby.user_id`,
+/// and `bartleby.documents` for the vector database; empty is none). Where the role could not be
+/// created (see the migrations) the settings still are.
+async fn conn_with_role(pool: &DbPool, user_id: i64, documents: &str) -> Result<DbConn, AppError> {
+    // whatever the connection was set for is overwritten here, in one round trip
     let mut c = pool.get_unscoped().await.map_err(|e| {
         tracing::warn!(error = %e, "database pool: no connection");
         AppError::Unavailable
@@ -149,10 +156,15 @@ async fn conn_with_role(pool: &DbPool, settings: &str) -> Result<DbConn, AppErro
     if let Some(s) = scope(&mut c) {
         s.for_user = true;
     }
-    let all = format!("SET ROLE bartleby_user; RESET bartleby.documents; {settings}");
-    if let Err(e) = c.batch_execute(&all).await {
+    let user = user_id.to_string();
+    let settings =
+        (set_config("bartleby.user_id", user.as_str(), false), set_config("bartleby.documents", documents, false));
+    let with_role = diesel::select((set_config("role", "bartleby_user", false), settings))
+        .get_result::<(String, (String, String))>(&mut c)
+        .await;
+    if let Err(e) = with_role {
         tracing::debug!(error = %e, "row-level security is not enforced");
-        if let Err(e) = c.batch_execute(&format!("RESET bartleby.documents; {settings}")).await {
+        if let Err(e) = diesel::select(settings).get_result::<(String, String)>(&mut c).await {
             let _ = Object::take(c);
             return Err(query_failed(e));
         }

@@ -508,6 +508,15 @@ async fn row_level_security_holds_when_a_query_forgets_its_filter() {
     assert_eq!(count(&mut vc, "SELECT count(*) AS n FROM document_vectors").await, 1, "the shared note's passage");
     assert_eq!(diesel::sql_query("DELETE FROM document_vectors").execute(&mut vc).await.unwrap(), 0, "read-only");
     drop(vc);
+    // a connection taken for a user again is set anew, never left with the last reader's documents
+    // (the pool hands the one just returned back first)
+    let mut vc = conn_as_reader(vpool, bob_id, &[]).await.unwrap();
+    assert_eq!(count(&mut vc, "SELECT count(*) AS n FROM document_vectors").await, 0);
+    drop(vc);
+    let mut c = conn_as(&app.state.db, ann_id).await.unwrap();
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_inventory WHERE name <> 'mine now'").await, 1, "Ann's");
+    assert_eq!(count(&mut c, "SELECT count(*) AS n FROM user_inventory WHERE name = 'mine now'").await, 0, "not Bob's");
+    drop(c);
     let mut vc = conn(vpool).await.unwrap();
     assert_eq!(
         count(&mut vc, &format!("SELECT count(*) AS n FROM document_vectors WHERE user_id = {ann_id}")).await,
