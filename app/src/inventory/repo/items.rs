@@ -206,6 +206,7 @@ pub async fn list_items(
         items.truncate(per_page as usize);
         return Ok(ItemsPage { items, total, capped: false, has_next });
     }
+    crate::platform::db::plan_each_time(conn).await?;
     let mut fuzzy = false;
     let mut items = page_of(conn, user_id, q, &places, false, per_page).await?;
     if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, &places, false).await? == 0)
