@@ -108,7 +108,9 @@ fn HydratedMark() -> impl IntoView {
 }
 
 /// The phone-width Menu button: opens and closes the main navigation (`#site-nav`), which the
-/// server renders whole. Without JavaScript the links are reached by the skip link's page.
+/// server renders whole. It is a link to the navigation: without JavaScript (or before the page
+/// is live) following it shows the navigation (`#site-nav:target` in the style sheet); once live,
+/// it opens and closes it in place.
 #[island]
 fn MenuButton() -> impl IntoView {
     let open = RwSignal::new(false);
@@ -119,15 +121,19 @@ fn MenuButton() -> impl IntoView {
         }
     });
     view! {
-        <button
-            type="button"
-            class="menu-toggle secondary"
+        <a
+            href="#site-nav"
+            role="button"
+            class="menu-toggle button secondary"
             aria-expanded=move || open.get().to_string()
             aria-controls="site-nav"
-            on:click=move |_| open.update(|o| *o = !*o)
+            on:click=move |ev| {
+                ev.prevent_default();
+                open.update(|o| *o = !*o)
+            }
         >
             "Menu"
-        </button>
+        </a>
     }
 }
 

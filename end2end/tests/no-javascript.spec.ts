@@ -29,6 +29,20 @@ test.describe("without JavaScript", () => {
     await expect(page.getByTestId("greeting")).toHaveText("Welcome, Plain Form");
   });
 
+  test("at phone width the Menu button shows the navigation", async ({ page }) => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto("/signup");
+    await page.getByLabel("Email").fill(uniqueEmail("nojs-menu"));
+    await page.getByLabel("Your name").fill("Menu");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    const inventory = page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Inventory" });
+    await expect(inventory).toBeHidden();
+    await page.getByRole("button", { name: "Menu" }).click();
+    await inventory.click();
+    await expect(page).toHaveURL(/\/inventory$/);
+  });
+
   test("a taken email is explained on the sign-up form", async ({ page }) => {
     const email = uniqueEmail("nojs-dup");
     for (const name of ["First", "Second"]) {
