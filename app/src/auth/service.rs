@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use super::repo::{self, NewUser, User};
 use super::types::{check_new_password, normalize_display_name, normalize_email, UserView, PASSWORD_MAX_CHARS};
 use crate::error::AppError;
-use crate::platform::db::{conn, query_failed};
+use crate::platform::db::{conn, conn_unscoped, query_failed};
 use crate::platform::AppState;
 
 /// The session key that holds the signed-in user's id.
@@ -226,10 +226,7 @@ pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<
         }
     }
     // `users` is no user's rows (no policy covers it): a connection in any state will do
-    let mut c = state.db.get_unscoped().await.map_err(|e| {
-        tracing::warn!(error = %e, "database pool: no connection");
-        AppError::Unavailable
-    })?;
+    let mut c = conn_unscoped(&state.db).await?;
     repo::find_user(&mut c, id).await.map_err(query_failed)
 }
 

@@ -114,13 +114,20 @@ pub fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<DbPool, D
 /// Takes a connection from the pool; every failure (timeout, database down) becomes
 /// [`AppError::Unavailable`], and the cause is logged.
 pub async fn conn(pool: &DbPool) -> Result<DbConn, AppError> {
-    pool.get().await.map_err(|e| {
-        match &e {
-            PoolError::Timeout(_) => tracing::warn!("database pool: timed out waiting for a connection"),
-            other => tracing::warn!(error = %other, "database pool: no connection"),
-        }
-        AppError::Unavailable
-    })
+    pool.get().await.map_err(unavailable)
+}
+
+/// [`DbPool::get_unscoped`], its failures as [`conn`]'s.
+pub async fn conn_unscoped(pool: &DbPool) -> Result<DbConn, AppError> {
+    pool.get_unscoped().await.map_err(unavailable)
+}
+
+fn unavailable(e: PoolError) -> AppError {
+    match &e {
+        PoolError::Timeout(_) => tracing::warn!("database pool: timed out waiting for a connection"),
+        other => tracing::warn!(error = %other, "database pool: no connection"),
+    }
+    AppError::Unavailable
 }
 
 /// Takes a connection for one user's work: Postgres's row-level security then limits every query
@@ -149,10 +156,7 @@ diesel::define_sql_function! {
 /// created (see the migrations) the settings still are.
 async fn conn_with_role(pool: &DbPool, user_id: i64, documents: &str) -> Result<DbConn, AppError> {
     // whatever the connection was set for is overwritten here, in one round trip
-    let mut c = pool.get_unscoped().await.map_err(|e| {
-        tracing::warn!(error = %e, "database pool: no connection");
-        AppError::Unavailable
-    })?;
+    let mut c = conn_unscoped(pool).await?;
     if let Some(s) = scope(&mut c) {
         s.for_user = true;
     }
