@@ -265,12 +265,7 @@ fn BulkBar(back: String, flash: FormFlash) -> impl IntoView {
 #[component]
 fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoView {
     let header = move |key: SortKey, label: &'static str| {
-        let active = query.sort == key;
-        let (aria, arrow) = match (active, query.desc) {
-            (false, _) => ("none", ""),
-            (true, true) => ("descending", " ↓"),
-            (true, false) => ("ascending", " ↑"),
-        };
+        let (aria, arrow) = sort_mark(&query, key);
         view! {
             <th scope="col" aria-sort=aria>
                 <a href=query.sorted_by(key).href()>{label}{arrow}</a>
@@ -302,21 +297,11 @@ fn Rows(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoV
                         .map(|(i, item)| {
                             let price = price(&item);
                             let href = format!("/inventory/{}", item.id);
-                            let select = format!("Select {}", item.name);
                             let was_checked = checked.contains(&item.id);
                             view! {
                                 <tr>
                                     <td class="select">
-                                        // the label makes the whole cell the checkbox's target
-                                        <label class="hit">
-                                            <input
-                                                type="checkbox"
-                                                name=format!("ids[{i}]")
-                                                value=item.id
-                                                aria-label=select
-                                                checked=was_checked
-                                            />
-                                        </label>
+                                        <SelectBox index=i item=item.id name=item.name.clone() checked=was_checked/>
                                     </td>
                                     <td class="photo">
                                         {item.cover.map(|t| view! { <img src=format!("/media/{t}") alt="" width="48" height="48" loading="lazy"/> })}
@@ -361,13 +346,8 @@ fn ViewSwitch(query: ItemQuery) -> impl IntoView {
 #[component]
 fn Tiles(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl IntoView {
     let sort = move |key: SortKey, label: &'static str| {
-        let active = query.sort == key;
-        let arrow = match (active, query.desc) {
-            (false, _) => "",
-            (true, true) => " ↓",
-            (true, false) => " ↑",
-        };
-        view! { <a href=query.sorted_by(key).href() aria-current=active.then_some("true")>{label}{arrow}</a> }
+        let (_, arrow) = sort_mark(&query, key);
+        view! { <a href=query.sorted_by(key).href() aria-current=(query.sort == key).then_some("true")>{label}{arrow}</a> }
     };
     view! {
         <nav class="tile-sort" aria-label="Sort the items">
@@ -385,7 +365,6 @@ fn Tiles(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl Into
                 .enumerate()
                 .map(|(i, item)| {
                     let href = format!("/inventory/{}", item.id);
-                    let select = format!("Select {}", item.name);
                     let was_checked = checked.contains(&item.id);
                     let quantity = (item.quantity != 1).then(|| format!("× {}", item.quantity));
                     view! {
@@ -397,9 +376,7 @@ fn Tiles(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl Into
                                 }}
                             </a>
                             <div class="tile-text">
-                                <label class="hit">
-                                    <input type="checkbox" name=format!("ids[{i}]") value=item.id aria-label=select checked=was_checked/>
-                                </label>
+                                <SelectBox index=i item=item.id name=item.name.clone() checked=was_checked/>
                                 <a href=href class="tile-name">{item.name}</a>
                                 <span class="muted tile-place">{item.location}</span>
                                 {quantity.map(|q| view! { <span class="tile-qty">{q}</span> })}
@@ -409,6 +386,32 @@ fn Tiles(items: Vec<ItemView>, query: ItemQuery, checked: Vec<i64>) -> impl Into
                 })
                 .collect_view()}
         </ul>
+    }
+}
+
+/// How the items are sorted by `key`: its `aria-sort` and the arrow after its label.
+fn sort_mark(query: &ItemQuery, key: SortKey) -> (&'static str, &'static str) {
+    match (query.sort == key, query.desc) {
+        (false, _) => ("none", ""),
+        (true, true) => ("descending", " ↓"),
+        (true, false) => ("ascending", " ↑"),
+    }
+}
+
+/// A row's or a tile's checkbox, the `index`th field `ids[…]` of the bulk form. Its label is the
+/// hit area (a whole table cell; 44 px on a phone).
+#[component]
+fn SelectBox(index: usize, item: i64, name: String, checked: bool) -> impl IntoView {
+    view! {
+        <label class="hit">
+            <input
+                type="checkbox"
+                name=format!("ids[{index}]")
+                value=item
+                aria-label=format!("Select {name}")
+                checked=checked
+            />
+        </label>
     }
 }
 
