@@ -107,13 +107,7 @@ pub async fn revoke(c: &mut AsyncPgConnection, id: i64, grantee: i64) -> QueryRe
 
 /// The user's own documents, newest first (at most 1,000).
 pub async fn mine(c: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<Document>> {
-    d::user_documents
-        .filter(d::user_id.eq(user_id))
-        .order((d::created_at.desc(), d::id.desc()))
-        .limit(1000)
-        .select(Document::as_select())
-        .load(c)
-        .await
+    recent(c, user_id, 1000).await
 }
 
 /// The user's newest `n` documents.
