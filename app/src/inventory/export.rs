@@ -295,12 +295,9 @@ pub async fn write_file(
         let batch = repo::items_after(c, user_id, after, 1000).await.map_err(query_failed)?;
         let Some(last) = batch.last() else { break };
         after = last.id;
-        let views = super::service::views(c, user_id, &batch).await?;
-        let photos = if format == ExportFormat::Zip {
-            originals(c, user_id, &batch.iter().map(|i| i.id).collect::<Vec<_>>()).await?
-        } else {
-            HashMap::new()
-        };
+        let ids: Vec<i64> = batch.iter().map(|i| i.id).collect();
+        let views: Vec<_> = batch.into_iter().map(repo::Item::into_view).collect();
+        let photos = if format == ExportFormat::Zip { originals(c, user_id, &ids).await? } else { HashMap::new() };
         for v in &views {
             let mut names = Vec::new();
             for (asset, backend, key) in photos.get(&v.id).into_iter().flatten() {

@@ -126,20 +126,6 @@ pub async fn items_by_room(conn: &mut AsyncPgConnection, user_id: i64) -> QueryR
     Ok(rows.into_iter().map(|r| (r.room, r.items)).collect())
 }
 
-/// The paths of the given places (those of this user only).
-pub async fn paths(conn: &AsyncPgConnection, user_id: i64, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, String)> = l::user_locations
-        .filter(l::user_id.eq(user_id))
-        .filter(l::id.eq_any(ids))
-        .select((l::id, l::path))
-        .load(&mut &*conn)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 /// Finds the place at `levels` under the user's top level, creating any level that is missing.
 /// Returns `None` for an empty path.
 pub async fn resolve(conn: &mut AsyncPgConnection, user_id: i64, levels: &[String]) -> QueryResult<Option<i64>> {

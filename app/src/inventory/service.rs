@@ -82,50 +82,30 @@ impl Item {
         }
     }
 
-    pub fn view(&self) -> ItemView {
+    /// The item as pages show it.
+    pub fn into_view(self) -> ItemView {
         ItemView {
             id: self.id,
-            name: self.name.clone(),
-            description: self.description.clone(),
-            category: self.category.clone(),
-            material: self.material.clone(),
-            colour: self.colour.clone(),
-            dimensions: self.dimensions.clone(),
-            origin: self.origin.clone(),
+            name: self.name,
+            description: self.description,
+            category: self.category,
+            material: self.material,
+            colour: self.colour,
+            dimensions: self.dimensions,
+            origin: self.origin,
             quantity: self.quantity,
             location_id: self.location_id,
-            location: String::new(),
-            tags: self.tags.iter().flatten().cloned().collect(),
+            location: self.location_path.unwrap_or_default(),
+            tags: self.tags.into_iter().flatten().collect(),
             import_cost: self.import_cost.as_ref().map(money),
             retail_price: self.retail_price.as_ref().map(money),
-            currency: self.currency.clone(),
+            currency: self.currency,
             created_at: stamp(self.created_at),
             updated_at: stamp(self.updated_at),
             photos: Vec::new(),
-            cover: None,
+            cover: self.cover_id,
         }
     }
-}
-
-/// Views of the items with their places' paths filled in.
-pub async fn views(c: &AsyncPgConnection, user_id: i64, items: &[Item]) -> Result<Vec<ItemView>, AppError> {
-    let mut ids: Vec<i64> = items.iter().filter_map(|i| i.location_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let item_ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-    // both sent at once (pipelined)
-    let (paths, covers) =
-        futures::try_join!(locations::paths(c, user_id, &ids), super::repo::assets::covers(c, user_id, &item_ids))
-            .map_err(query_failed)?;
-    Ok(items
-        .iter()
-        .map(|i| {
-            let mut v = i.view();
-            v.location = i.location_id.and_then(|l| paths.get(&l).cloned()).unwrap_or_default();
-            v.cover = covers.get(&i.id).copied();
-            v
-        })
-        .collect())
 }
 
 /// One page of the user's items as the query asks and how many match, without the table's menus
@@ -134,11 +114,7 @@ pub async fn views(c: &AsyncPgConnection, user_id: i64, items: &[Item]) -> Resul
 pub async fn page_items(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<(Vec<ItemView>, i64), AppError> {
     let c = conn_as(&state.db, user_id).await?;
     let found = repo::list_items(&c, user_id, query, query.per_page()).await.map_err(query_failed)?;
-    Ok((views(&c, user_id, &found.items).await?, found.total))
-}
-
-async fn one_view(c: &mut AsyncPgConnection, user_id: i64, item: Item) -> Result<ItemView, AppError> {
-    Ok(views(c, user_id, std::slice::from_ref(&item)).await?.remove(0))
+    Ok((found.items.into_iter().map(Item::into_view).collect(), found.total))
 }
 
 pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<ItemView, AppError> {
@@ -152,13 +128,13 @@ pub async fn create(state: &AppState, user_id: i64, form: &ItemForm) -> Result<I
         .await?;
     tracing::info!(user_id, item_id = item.id, "item created");
     super::embedding::items_changed(state, &mut c, user_id).await;
-    one_view(&mut c, user_id, item).await
+    Ok(item.into_view())
 }
 
 pub async fn get(state: &AppState, user_id: i64, id: i64) -> Result<ItemView, AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
     let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
-    let mut view = one_view(&mut c, user_id, item).await?;
+    let mut view = item.into_view();
     view.photos = super::photos::item_photos(&mut c, state.images.preferred_backend(), user_id, id).await?;
     Ok(view)
 }
@@ -175,7 +151,7 @@ pub async fn update(state: &AppState, user_id: i64, id: i64, form: &ItemForm) ->
         })
         .await?;
     super::embedding::items_changed(state, &mut c, user_id).await;
-    one_view(&mut c, user_id, item).await
+    Ok(item.into_view())
 }
 
 /// Applies an edit that may leave fields out: those keep the item's current values.
@@ -183,7 +159,7 @@ pub async fn patch(state: &AppState, user_id: i64, id: i64, patch: ItemPatch) ->
     let current = {
         let mut c = conn_as(&state.db, user_id).await?;
         let item = repo::find_item(&mut c, user_id, id).await.map_err(query_failed)?.ok_or(AppError::NotFound)?;
-        one_view(&mut c, user_id, item).await?
+        item.into_view()
     };
     update(state, user_id, id, &patch.apply(ItemForm::from_item(&current))).await
 }
@@ -231,9 +207,8 @@ pub async fn list(state: &AppState, user_id: i64, query: &ItemQuery) -> Result<I
         locations::for_filter(shared, user_id, query.location),
     )
     .map_err(query_failed)?;
-    let items = views(shared, user_id, &found.items).await?;
     Ok(ItemPage {
-        items,
+        items: found.items.into_iter().map(Item::into_view).collect(),
         total: found.total,
         total_capped: found.capped,
         has_next: found.has_next,
@@ -309,7 +284,7 @@ pub async fn summary(state: &AppState, user_id: i64) -> Result<InventoryStats, A
     let mut c = conn_as(&state.db, user_id).await?;
     let (totals, values, categories) = repo::summary(&mut c, user_id).await.map_err(query_failed)?;
     let recent = repo::recent_items(&mut c, user_id, 5).await.map_err(query_failed)?;
-    let recent = views(&c, user_id, &recent).await?;
+    let recent: Vec<ItemView> = recent.into_iter().map(Item::into_view).collect();
     let storage = repo::storage_use(&mut c, user_id).await?;
     let mut by_location: Vec<(String, i64)> = locations::items_by_room(&mut c, user_id)
         .await

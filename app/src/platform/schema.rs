@@ -225,6 +225,8 @@ diesel::table! {
         text_version -> Int8,
         embedded_version -> Int8,
         search -> Nullable<Tsvector>,
+        location_path -> Nullable<Text>,
+        cover_id -> Nullable<Int8>,
     }
 }
 

@@ -267,7 +267,7 @@ async fn matching_items(
         if !missing.is_empty() {
             let mut c = conn_as(&state.db, user_id).await?;
             let rows = crate::inventory::repo::find_items(&mut c, user_id, &missing).await.map_err(query_failed)?;
-            views.extend(crate::inventory::service::views(&c, user_id, &rows).await?);
+            views.extend(rows.into_iter().map(crate::inventory::repo::Item::into_view));
         }
         let hits: Vec<ItemHit> = ranked
             .iter()

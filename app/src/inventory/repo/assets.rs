@@ -87,27 +87,6 @@ pub async fn of_item(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> Q
         .await
 }
 
-/// The first small thumbnail of each of these items that has one: item id → asset id.
-pub async fn covers(
-    c: &AsyncPgConnection,
-    user_id: i64,
-    items: &[i64],
-) -> QueryResult<std::collections::HashMap<i64, i64>> {
-    if items.is_empty() {
-        return Ok(Default::default());
-    }
-    let rows: Vec<(i64, i64)> = a::inventory_assets
-        .filter(a::user_id.eq(user_id))
-        .filter(a::item_id.eq_any(items))
-        .filter(a::kind.eq(AssetKind::Thumb256))
-        .distinct_on(a::item_id)
-        .order((a::item_id, a::id))
-        .select((a::item_id, a::id))
-        .load(&mut &*c)
-        .await?;
-    Ok(rows.into_iter().collect())
-}
-
 /// The original photos of these items, oldest first: (item id, asset id, backend, key).
 pub async fn originals_of(
     c: &mut AsyncPgConnection,

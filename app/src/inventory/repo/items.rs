@@ -34,6 +34,10 @@ pub struct Item {
     pub location_id: Option<i64>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// the place's path ("House / Kitchen"), copied by a trigger
+    pub location_path: Option<String>,
+    /// the small thumbnail of the item's first photo, kept by a trigger
+    pub cover_id: Option<i64>,
 }
 
 /// The columns a user sets (insert and update alike).
@@ -199,22 +203,32 @@ pub async fn list_items(
     };
     let first_page = q.page <= 1;
     if !q.is_filtered() {
-        // both sent at once (pipelined)
-        let (total, mut items) =
-            futures::try_join!(item_count(conn, user_id), page_of(conn, user_id, q, &places, false, per_page))?;
+        let rows = page_of(conn, user_id, q, &places, false, per_page).await?;
+        let total = match rows.as_slice().first() {
+            Some((_, total)) => total.unwrap_or(0),
+            // past the last page: the count alone
+            None if !first_page => item_count(conn, user_id).await?,
+            None => 0,
+        };
+        let mut items: Vec<Item> = rows.into_iter().map(|(item, _)| item).collect();
         let has_next = items.len() > per_page as usize;
         items.truncate(per_page as usize);
         return Ok(ItemsPage { items, total, capped: false, has_next });
     }
     crate::platform::db::plan_each_time(conn).await?;
     let mut fuzzy = false;
-    let mut items = page_of(conn, user_id, q, &places, false, per_page).await?;
+    let places = places.as_slice();
+    let page = |fuzzy| async move {
+        let rows = page_of(conn, user_id, q, places, fuzzy, per_page).await?;
+        QueryResult::Ok(rows.into_iter().map(|(item, _)| item).collect::<Vec<_>>())
+    };
+    let mut items = page(false).await?;
     if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, &places, false).await? == 0)
     {
         // nothing has the words: near misses of them instead (the typo-tolerant search costs
         // more, so it only runs when the exact one finds nothing)
         fuzzy = true;
-        items = page_of(conn, user_id, q, &places, true, per_page).await?;
+        items = page(true).await?;
     }
     let has_next = items.len() > per_page as usize;
     items.truncate(per_page as usize);
@@ -253,7 +267,9 @@ async fn capped_count(
     Ok(rows.len() as i64)
 }
 
-/// The page of the query (and one row more, to tell whether another page follows).
+/// The page of the query (and one row more, to tell whether another page follows), each item
+/// with how many items the user has in all (the same on every row): one statement, prepared once
+/// per connection.
 async fn page_of(
     conn: &AsyncPgConnection,
     user_id: i64,
@@ -261,10 +277,22 @@ async fn page_of(
     places: &[i64],
     fuzzy: bool,
     per_page: u32,
-) -> QueryResult<Vec<Item>> {
-    let mut query = filtered(user_id, q, places, fuzzy).select(Item::as_select());
+) -> QueryResult<Vec<(Item, Option<i64>)>> {
+    use crate::platform::schema::user_item_totals::dsl as tot;
+    let total = tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).single_value();
+    let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
+    sorted(filtered(user_id, q, places, fuzzy), q)
+        .select((Item::as_select(), total))
+        .limit(i64::from(per_page) + 1)
+        .offset(offset)
+        .load(&mut &*conn)
+        .await
+}
+
+/// `query` in the order the table asks for (the id last, so pages never overlap).
+fn sorted<'a>(query: Filtered<'a>, q: &ItemQuery) -> Filtered<'a> {
     let name = || sql::<Text>("lower(name)");
-    query = match (q.sort, q.desc) {
+    match (q.sort, q.desc) {
         (SortKey::Name, false) => query.order((name().asc(), t::id.asc())),
         (SortKey::Name, true) => query.order((name().desc(), t::id.desc())),
         (SortKey::Category, false) => query.order((t::category.asc(), name().asc(), t::id.asc())),
@@ -278,9 +306,7 @@ async fn page_of(
         (SortKey::RetailPrice, true) => query.order((t::retail_price.desc().nulls_last(), t::id.desc())),
         (SortKey::Updated, false) => query.order((t::updated_at.asc(), t::id.asc())),
         (SortKey::Updated, true) => query.order((t::updated_at.desc(), t::id.desc())),
-    };
-    let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
-    query.limit(i64::from(per_page) + 1).offset(offset).load(&mut &*conn).await
+    }
 }
 
 /// The user's most recently changed items.
