@@ -95,8 +95,33 @@ pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
 /// regions). Only the regions change, so what someone is typing elsewhere stays. Render it only
 /// while something is pending, outside the regions. It gives up after a minute of failed reads
 /// (the server away) or when a region is gone (signed out, page deleted).
-#[island]
+///
+/// Without JavaScript the whole page is loaded again every few seconds instead, for as long as it
+/// renders this (a refresh inside `<noscript>`, which a browser running scripts never reads).
+#[component]
 pub fn LiveRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
+    let here = leptos_router::hooks::use_location();
+    let (path, query) = (here.pathname.get_untracked(), here.search.get_untracked());
+    // this page's own address, never another site's ("//host" would be one)
+    let refresh = (path.starts_with('/') && !path.starts_with("//")).then(|| {
+        let address = if query.is_empty() { path } else { format!("{path}?{}", query.trim_start_matches('?')) };
+        view! {
+            <noscript>
+                <meta http-equiv="refresh" content=format!("{NO_SCRIPT_REFRESH_SECONDS}; url={address}")/>
+            </noscript>
+        }
+    });
+    view! {
+        <FollowRegions ids reload_when_done/>
+        {refresh}
+    }
+}
+
+/// How often a page with work going on is loaded again when the browser runs no scripts.
+const NO_SCRIPT_REFRESH_SECONDS: u32 = 3;
+
+#[island]
+fn FollowRegions(ids: Vec<String>, reload_when_done: bool) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(live::follow(ids, reload_when_done, true));
     #[cfg(not(feature = "hydrate"))]

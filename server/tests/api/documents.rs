@@ -376,6 +376,26 @@ async fn markup_in_a_text_document_is_shown_as_text() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn without_javascript_a_page_with_work_going_on_loads_itself_again_until_done() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("nojs-live"), "Plain").await;
+    let (_, up) = upload_docs(&app, vec![("keys.txt", b"The spare keys are in the blue box.".to_vec())]).await;
+    assert_eq!(ids(&up, "added").len(), 1, "{up}");
+    // the address is the page's own, escaped as any attribute
+    let page = app.get("/documents?uploaded=1&x=%22%3E%3Cscript%3E").await.text().await.unwrap();
+    let refresh =
+        page.split("<noscript>").nth(1).expect("a refresh for browsers without scripts").split("</noscript>").next();
+    assert_eq!(
+        refresh,
+        Some("<meta http-equiv=\"refresh\" content=\"3; url=/documents?uploaded=1&amp;x=%22%3E%3Cscript%3E\">"),
+        "{page}"
+    );
+    ingest(&app).await;
+    let page = app.get("/documents").await.text().await.unwrap();
+    assert!(!page.contains("<noscript>"), "nothing pending, no refresh: {page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_file_twice_is_recognised() {
     let app = TestApp::spawn().await;
     app.sign_up(&email("dup"), "Dup").await;
