@@ -438,7 +438,7 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
             let v = embedder.embed_query(q).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             embed_t.push(t.elapsed());
             let t = Instant::now();
-            text_candidates(&mut c, &scope, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            text_candidates(&mut c, &scope, q, in_scope as i64, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             text_t.push(t.elapsed());
             let t = Instant::now();
             vectors::nearest(&mut vc, &scope, in_scope as i64, &v, 100).await?;
@@ -447,6 +447,24 @@ async fn search(state: &AppState, passages: usize) -> Result<()> {
         for t in [&mut embed_t, &mut text_t, &mut vector_t] {
             t.sort();
         }
+        // the words-only ranking as it is capped (each source of candidates at TEXT_MATCH_CAP)
+        // against the same ranking of every matching passage
+        let (mut same, mut uncapped_t) = (0usize, Vec::new());
+        for q in queries.iter().take(16) {
+            use app::documents::repo::text_candidates_capped;
+            let capped = text_candidates(&mut c, &scope, q, in_scope as i64, 10).await?;
+            let t = Instant::now();
+            let all = text_candidates_capped(&mut c, &scope, q, in_scope as i64, 10, i64::MAX).await?;
+            uncapped_t.push(t.elapsed());
+            same += capped.iter().filter(|h| all.iter().any(|a| a.chunk_id == h.chunk_id)).count();
+        }
+        uncapped_t.sort();
+        println!(
+            "words-only top 10, capped against uncapped ({who}, {in_scope} passages, 16 queries): recall@10 {:.3} \
+             (the uncapped ranking: p50 {:.0} ms)",
+            same as f64 / 160.0,
+            percentile(&uncapped_t, 0.5)
+        );
         println!(
             "one search, in parts ({who}, 64 queries, p50 / p95): query embedding {:.1} / {:.1} ms; \
              full-text candidates {:.1} / {:.1} ms; nearest passages {:.1} / {:.1} ms",
@@ -576,6 +594,7 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         }
     };
     let mut vc = vpool.get().await?;
+    let mut paraphrases: Vec<(String, std::collections::HashSet<i64>)> = Vec::new();
     for line in queries.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let mut parts = line.split('\t');
         let (Some(q), Some(file), Some(anchor)) = (parts.next(), parts.next(), parts.next()) else { continue };
@@ -600,7 +619,8 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         let approx = vectors::approximate(&mut vc, &scope, &qv, 10).await?;
         let exact10: Vec<i64> = exact.iter().take(10).map(|h| h.chunk_id).collect();
         recall += approx.iter().filter(|a| exact10.contains(&a.chunk_id)).count() as f64 / exact10.len().max(1) as f64;
-        let text = text_candidates(&mut c, &scope, q, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text =
+            text_candidates(&mut c, &scope, q, chunks.len() as i64, 100).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let text_ids: Vec<(i64, i64)> = text.iter().map(|h| (h.chunk_id, h.document_id)).collect();
         let vec_ids: Vec<(i64, i64)> =
             exact.iter().filter(|h| h.distance <= MAX_DISTANCE).map(|h| (h.chunk_id, h.document_id)).collect();
@@ -613,6 +633,7 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
         ndcg_v += ndcg(&vector_only, &relevant);
         ndcg_t += ndcg(&text_only, &relevant);
         hit1_h += usize::from(hybrid.get(..1).is_some_and(|first| relevant.contains(&first[0])));
+        paraphrases.push((q.to_owned(), relevant));
         n += 1;
     }
     let n_f = n as f64;
@@ -620,5 +641,161 @@ pub async fn retrieval(state: AppState, set_dir: &std::path::Path) -> Result<()>
     println!("  recall@10, HNSW vs exact: {:.3}", recall / n_f);
     println!("  nDCG@10: hybrid {:.3}, vector only {:.3}, text only {:.3}", ndcg_h / n_f, ndcg_v / n_f, ndcg_t / n_f);
     println!("  hybrid: relevant passage first for {hit1_h} of {n} queries");
+
+    // words only, beside BM25 over the same passages and words: the set's paraphrases, and
+    // known-item queries of words remembered from a passage
+    let bm25 = Bm25::load(&mut c, user).await?;
+    let texts: Vec<(i64, String)> = chunks.iter().map(|ch| (ch.id, ch.text.clone())).collect();
+    let remembered: Vec<(String, std::collections::HashSet<i64>)> = remembered_queries(&mut Rng(0x5eed), &texts, 200)
+        .into_iter()
+        .map(|(q, id)| (q, std::collections::HashSet::from([id])))
+        .collect();
+    let scope = vectors::Scope::documents(&docs);
+    for (label, set) in [("paraphrases", &paraphrases), ("remembered words", &remembered)] {
+        let (mut ours, mut theirs) = ((0.0, 0.0), (0.0, 0.0));
+        for (q, relevant) in set {
+            let hits = text_candidates(&mut c, &scope, q, chunks.len() as i64, 10)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (m, r) = mrr_recall(&hits.iter().map(|h| h.chunk_id).collect::<Vec<_>>(), relevant);
+            ours = (ours.0 + m, ours.1 + r);
+            let (m, r) = mrr_recall(&bm25.rank(&mut c, q).await?, relevant);
+            theirs = (theirs.0 + m, theirs.1 + r);
+        }
+        let k = set.len().max(1) as f64;
+        println!(
+            "  words only, {} {label} queries over {} passages: MRR@10 {:.3} (BM25 {:.3}), recall@10 {:.3} (BM25 {:.3})",
+            set.len(),
+            chunks.len(),
+            ours.0 / k,
+            theirs.0 / k,
+            ours.1 / k,
+            theirs.1 / k
+        );
+    }
     Ok(())
+}
+
+/// Words-only search against BM25 (k1 1.5, b 0.75, as rank_bm25 and Lucene) over the same
+/// passages and the same words (Postgres's English lexemes), on `queries` (query, relevant
+/// passage ids): MRR@10 and recall@10 of each.
+struct Bm25 {
+    /// per passage: its lexemes' counts, and its length
+    passages: Vec<(i64, std::collections::HashMap<String, f64>, f64)>,
+    df: std::collections::HashMap<String, f64>,
+    avg_len: f64,
+}
+
+impl Bm25 {
+    async fn load(c: &mut diesel_async::AsyncPgConnection, user: i64) -> Result<Self> {
+        #[derive(diesel::QueryableByName)]
+        struct Term {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = Text)]
+            lexeme: String,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            tf: i32,
+        }
+        let rows: Vec<Term> = diesel::sql_query(
+            "SELECT c.id, u.lexeme, coalesce(cardinality(u.positions), 1) AS tf \
+               FROM document_chunks c, unnest(c.tsv) u WHERE c.user_id = $1 ORDER BY c.id",
+        )
+        .bind::<BigInt, _>(user)
+        .load(c)
+        .await?;
+        let mut passages: Vec<(i64, std::collections::HashMap<String, f64>, f64)> = Vec::new();
+        let mut df: std::collections::HashMap<String, f64> = Default::default();
+        for r in rows {
+            if passages.last().map(|p| p.0) != Some(r.id) {
+                passages.push((r.id, Default::default(), 0.0));
+            }
+            let p = passages.last_mut().expect("pushed");
+            p.1.insert(r.lexeme.clone(), f64::from(r.tf));
+            p.2 += f64::from(r.tf);
+            *df.entry(r.lexeme).or_default() += 1.0;
+        }
+        let avg_len = passages.iter().map(|p| p.2).sum::<f64>() / passages.len().max(1) as f64;
+        Ok(Self { passages, df, avg_len })
+    }
+
+    async fn rank(&self, c: &mut diesel_async::AsyncPgConnection, q: &str) -> Result<Vec<i64>> {
+        #[derive(diesel::QueryableByName)]
+        struct Lexeme {
+            #[diesel(sql_type = Text)]
+            lexeme: String,
+        }
+        let words: Vec<Lexeme> =
+            diesel::sql_query("SELECT unnest(tsvector_to_array(to_tsvector('english', $1))) AS lexeme")
+                .bind::<Text, _>(q)
+                .load(c)
+                .await?;
+        let n = self.passages.len() as f64;
+        let (k1, b) = (1.5, 0.75);
+        let mut scored: Vec<(i64, f64)> = self
+            .passages
+            .iter()
+            .map(|(id, tf, len)| {
+                let s = words
+                    .iter()
+                    .filter_map(|w| {
+                        let f = *tf.get(&w.lexeme)?;
+                        let df = self.df[&w.lexeme];
+                        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                        Some(idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * len / self.avg_len)))
+                    })
+                    .sum::<f64>();
+                (*id, s)
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(scored.into_iter().take(10).map(|(id, _)| id).collect())
+    }
+}
+
+/// MRR@10 and recall@10 of `ranked` (top ten first) against `relevant`.
+fn mrr_recall(ranked: &[i64], relevant: &std::collections::HashSet<i64>) -> (f64, f64) {
+    let top: Vec<i64> = ranked.iter().take(10).copied().collect();
+    let mrr = top.iter().position(|id| relevant.contains(id)).map_or(0.0, |i| 1.0 / (i + 1) as f64);
+    let recall = top.iter().filter(|id| relevant.contains(id)).count() as f64 / relevant.len().min(10).max(1) as f64;
+    (mrr, recall)
+}
+
+/// Known-item queries remembered from passages: four words of one sentence of a passage, in
+/// another order (the words a person remembers of a paper), that passage being the one sought.
+fn remembered_queries(rng: &mut Rng, chunks: &[(i64, String)], n: usize) -> Vec<(String, i64)> {
+    const COMMON: &[&str] = &[
+        "that", "this", "with", "from", "have", "which", "their", "there", "they", "will", "been", "were", "shall",
+        "would", "should", "such", "these", "those", "upon", "into", "than", "them", "other", "more", "most", "some",
+        "what", "when", "where", "while", "also", "only", "very", "every", "each", "under", "over",
+    ];
+    let mut out = Vec::new();
+    let mut tries = 0;
+    while out.len() < n && tries < n * 20 {
+        tries += 1;
+        let (id, text) = &chunks[rng.below(chunks.len())];
+        let sentences: Vec<&str> =
+            text.split(['.', ';', '?', '!']).filter(|s| s.split_whitespace().count() >= 8).collect();
+        if sentences.is_empty() {
+            continue;
+        }
+        let sentence = sentences[rng.below(sentences.len())];
+        let mut words: Vec<String> = sentence
+            .split(|ch: char| !ch.is_alphanumeric())
+            .filter(|w| w.len() >= 4 && !COMMON.contains(&w.to_lowercase().as_str()))
+            .map(str::to_lowercase)
+            .collect();
+        words.dedup();
+        if words.len() < 4 {
+            continue;
+        }
+        let mut picked = Vec::new();
+        while picked.len() < 4 {
+            let w = words.swap_remove(rng.below(words.len()));
+            picked.push(w);
+        }
+        out.push((picked.join(" "), *id));
+    }
+    out
 }

@@ -2,7 +2,7 @@
 //! them. The service holds the rules; search reads documents through the queries at the end.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use time::OffsetDateTime;
 
@@ -445,76 +445,91 @@ pub struct TextHit {
     pub document_id: i64,
 }
 
-/// How many matching passages one tier of the full-text side ranks at most. Ranking reads every
-/// candidate's `tsvector`: a common word in a million passages would otherwise mean reading
-/// tens of thousands of rows for one search.
-const TEXT_MATCH_CAP: i64 = 2_000;
+/// How many passages each source of the full-text side takes at most: those with every word of
+/// the query, and those with each one word. Ranking reads every candidate: a common word in a
+/// million passages would otherwise mean reading them all for one search.
+pub const TEXT_MATCH_CAP: i64 = 1_000;
 
-/// Full-text candidates among the scope, best first, in two tiers: passages with every word of
-/// the query (`websearch_to_tsquery`: phrases and exclusions kept), ranked by `ts_rank_cd` (the
-/// words closer together rank higher); then, if those are fewer than `limit`, passages with any
-/// of the words, ranked by `ts_rank` (more of the words, more often; a third of the cost). Each
-/// tier ranks at most `TEXT_MATCH_CAP` matches, so a search costs about the same however many
-/// passages share its words.
+/// How many of the query's words are looked up one by one (the rest still count in the ranking
+/// of passages that have every word).
+const WORDS_LOOKED_UP: i64 = 8;
+
+/// Full-text candidates among the scope, best first (`in_scope`: how many passages the scope
+/// holds).
+///
+/// Candidates are the passages with every word of the query (`websearch_to_tsquery`: phrases and
+/// exclusions kept), and, for each word, the passages that have it: at most `TEXT_MATCH_CAP` from
+/// each, so a word found in a few passages brings all of them, however common the other words
+/// are (taking the first matches of all the words together, the passages of a rare word were
+/// often never seen). They rank by BM25 (k1 1.5, b 0.75): each word a passage has counts by how
+/// rare it is among the scope's passages (inverse document frequency, from the word's own
+/// candidates: exact up to the cap, the cap beyond it) and how often the passage has it, relative
+/// to the passage's length.
 pub async fn text_candidates(
     c: &mut AsyncPgConnection,
     scope: &vectors::Scope,
     q: &str,
+    in_scope: i64,
     limit: i64,
 ) -> QueryResult<Vec<TextHit>> {
-    let mut hits = text_tier(c, scope, q, true, &[], limit).await?;
-    if (hits.len() as i64) < limit {
-        let seen: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
-        let more = text_tier(c, scope, q, false, &seen, limit - hits.len() as i64).await?;
-        hits.extend(more);
-    }
-    Ok(hits)
+    text_candidates_capped(c, scope, q, in_scope, limit, TEXT_MATCH_CAP).await
 }
 
-async fn text_tier(
+/// [`text_candidates`] with another cap (the benchmark compares the capped ranking with an
+/// uncapped one).
+pub async fn text_candidates_capped(
     c: &mut AsyncPgConnection,
     scope: &vectors::Scope,
     q: &str,
-    every_word: bool,
-    except: &[i64],
+    in_scope: i64,
     limit: i64,
+    cap: i64,
 ) -> QueryResult<Vec<TextHit>> {
-    // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner,
-    // $5 passages already found, $6 the cap. Both tiers rank by the query's words joined by OR.
-    macro_rules! any_word {
-        () => {
-            "(SELECT NULLIF(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery AS q) s"
-        };
-    }
-    let sql = if every_word {
-        concat!(
-            "SELECT m.id AS chunk_id, m.document_id FROM \
-               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
-                 WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) \
-                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
-            any_word!(),
-            " ORDER BY ts_rank_cd(m.tsv, s.q) DESC, m.id LIMIT $3"
-        )
-    } else {
-        concat!(
-            "SELECT m.id AS chunk_id, m.document_id FROM \
-               (SELECT c.id, c.document_id, c.tsv FROM document_chunks c, ",
-            any_word!(),
-            " WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ s.q \
-                   AND NOT (c.id = ANY($5)) LIMIT $6) m, ",
-            any_word!(),
-            " ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT $3"
-        )
-    };
-    diesel::sql_query(sql)
-        .bind::<Array<BigInt>, _>(scope.document_ids())
-        .bind::<Text, _>(q)
-        .bind::<BigInt, _>(limit)
-        .bind::<BigInt, _>(scope.owner_id())
-        .bind::<Array<BigInt>, _>(except)
-        .bind::<BigInt, _>(TEXT_MATCH_CAP)
-        .load::<TextHit>(c)
-        .await
+    // websearch syntax: "-word" excludes; every other word is looked up
+    let (excluded, wanted): (Vec<&str>, Vec<&str>) =
+        q.split_whitespace().partition(|w| w.len() > 1 && w.starts_with('-') && !w.starts_with("--"));
+    let excluded: Vec<&str> = excluded.iter().map(|w| &w[1..]).collect();
+    // $1 the scope's shared documents, $2 the query, $3 how many, $4 the scope's owner, $5 the
+    // cap, $6 the words to look up, $7 the excluded words (joined by "or"), $8 passages in scope,
+    // $9 how many words are looked up
+    diesel::sql_query(
+        "WITH words AS MATERIALIZED ( \
+           SELECT w.lexeme, ('''' || replace(replace(w.lexeme, '\\', '\\\\'), '''', '''''') || '''')::tsquery AS q \
+             FROM unnest(tsvector_to_array(to_tsvector('english', $6))) AS w(lexeme) LIMIT $9), \
+         every_word AS MATERIALIZED ( \
+           SELECT c.id FROM document_chunks c \
+            WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) LIMIT $5), \
+         per_word AS MATERIALIZED ( \
+           SELECT w.lexeme, h.id FROM words w, LATERAL ( \
+             SELECT c.id FROM document_chunks c \
+              WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ w.q \
+                AND ($7 = '' OR NOT c.tsv @@ websearch_to_tsquery('english', $7)) LIMIT $5) h), \
+         rarity AS MATERIALIZED ( \
+           SELECT w.lexeme, ln(1 + (greatest($8, n.found) - n.found + 0.5) / (n.found + 0.5)) AS idf \
+             FROM words w JOIN (SELECT lexeme, count(*)::float8 AS found FROM per_word GROUP BY lexeme) n USING (lexeme)) \
+         SELECT x.chunk_id, x.document_id FROM ( \
+           SELECT c.id AS chunk_id, c.document_id, c.tsv, \
+                  length(c.tsv)::float8 / greatest(avg(length(c.tsv)) OVER (), 1) AS relative_length \
+             FROM (SELECT id FROM every_word UNION SELECT id FROM per_word) found \
+             JOIN document_chunks c ON c.id = found.id) x \
+         CROSS JOIN LATERAL ( \
+           SELECT coalesce(sum(r.idf * f.tf * 2.5 / (f.tf + 1.5 * (0.25 + 0.75 * x.relative_length))), 0) AS score \
+             FROM unnest(x.tsv) u JOIN rarity r ON r.lexeme = u.lexeme, \
+                  LATERAL (SELECT coalesce(cardinality(u.positions), 1)::float8 AS tf) f) w \
+          ORDER BY w.score DESC, x.chunk_id \
+          LIMIT $3",
+    )
+    .bind::<Array<BigInt>, _>(scope.document_ids())
+    .bind::<Text, _>(q)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(scope.owner_id())
+    .bind::<BigInt, _>(cap)
+    .bind::<Text, _>(wanted.join(" "))
+    .bind::<Text, _>(excluded.join(" or "))
+    .bind::<Double, _>(in_scope as f64)
+    .bind::<BigInt, _>(WORDS_LOOKED_UP)
+    .load::<TextHit>(c)
+    .await
 }
 
 /// A passage to show, with its page.

@@ -108,7 +108,7 @@ pub async fn search_with(
 
     let text_side = async {
         let mut c = conn_as(&state.db, user_id).await?;
-        docs::text_candidates(&mut c, &scope, &q, CANDIDATES).await.map_err(query_failed)
+        docs::text_candidates(&mut c, &scope, &q, in_scope, CANDIDATES).await.map_err(query_failed)
     };
     // inventory items by meaning too, on the first page
     let items_wanted = if page == 1 { items_on_file } else { 0 };

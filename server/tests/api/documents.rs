@@ -1136,3 +1136,72 @@ async fn a_model_whose_weights_are_damaged_fails_each_text_and_never_hangs() {
         assert_eq!(e.loaded(), Some(false));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn words_only_search_finds_the_passage_of_a_rare_word_among_many_with_a_common_one() {
+    use app::documents::repo::{text_candidates, TEXT_MATCH_CAP};
+    use app::vectors::Scope;
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("rare"), "Rare").await;
+    let user = app.me().await["id"].as_i64().unwrap();
+    let mut c = app.state.db.get().await.unwrap();
+    let common = TEXT_MATCH_CAP + 100;
+    // more passages with the common word than one source of candidates takes, then the one with
+    // the rare word, added last (the first matches taken used to be the first added)
+    diesel::sql_query(
+        "INSERT INTO user_documents (id, user_id, title, file_name, doc_type, content_type, bytes, sha256, backend, key, \
+         status, chunks_total, chunks_embedded) VALUES (900001, $1, 'Lamps', 'lamps.txt', 'txt', 'text/plain', 1, 'x', 'local', 'k', 'ready', $2, 0)",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<diesel::sql_types::Integer, _>(common as i32 + 2)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO document_chunks (document_id, user_id, ordinal, page, text) \
+         SELECT 900001, $1, g, 1, 'The brass lamp stands in room ' || g FROM generate_series(1, $2) g",
+    )
+    .bind::<BigInt, _>(user)
+    .bind::<BigInt, _>(common)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    for (ordinal, text) in [(common + 1, "A zeppelin drifted over the lake."), (common + 2, "The zeppelin had a lamp.")]
+    {
+        diesel::sql_query(
+            "INSERT INTO document_chunks (document_id, user_id, ordinal, page, text) VALUES (900001, $1, $2, 1, $3)",
+        )
+        .bind::<BigInt, _>(user)
+        .bind::<diesel::sql_types::Integer, _>(ordinal as i32)
+        .bind::<Text, _>(text)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let scope = Scope::owner(user, &[]);
+    let db = app.state.db.clone();
+    let texts = |hits: Vec<app::documents::repo::TextHit>| {
+        let (ids, db): (Vec<i64>, _) = (hits.iter().map(|h| h.chunk_id).collect(), db.clone());
+        async move {
+            let rows = app::documents::repo::passages(&mut db.get().await.unwrap(), &ids, &[900001]).await.unwrap();
+            ids.iter().map(|id| rows.iter().find(|r| r.id == *id).unwrap().text.clone()).collect::<Vec<String>>()
+        }
+    };
+    let n = common + 2;
+    // every word: that passage first; then the rare word's passage above the common word's many
+    let found = texts(text_candidates(&mut c, &scope, "zeppelin lamp", n, 10).await.unwrap()).await;
+    assert_eq!(found[..2], ["The zeppelin had a lamp.", "A zeppelin drifted over the lake."], "{found:?}");
+    let found = texts(text_candidates(&mut c, &scope, "lake lamps", n, 10).await.unwrap()).await;
+    assert_eq!(found[0], "A zeppelin drifted over the lake.", "{found:?}");
+    assert_eq!(found.len(), 10);
+    // an excluded word keeps its passages out
+    let found = texts(text_candidates(&mut c, &scope, "lake lamp -zeppelin", n, 10).await.unwrap()).await;
+    assert!(found.iter().all(|t| !t.contains("zeppelin")), "{found:?}");
+    // a word in no passage finds nothing by itself; quotes and backslashes are only words
+    assert!(text_candidates(&mut c, &scope, "xylophone", n, 10).await.unwrap().is_empty());
+    for odd in ["it's", "a\\b", "'", "\"", "!", "&|", "-", "--x"] {
+        text_candidates(&mut c, &scope, odd, n, 10).await.unwrap();
+    }
+}
