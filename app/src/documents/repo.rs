@@ -464,7 +464,9 @@ const WORDS_LOOKED_UP: i64 = 8;
 /// often never seen). They rank by BM25 (k1 1.5, b 0.75): each word a passage has counts by how
 /// rare it is among the scope's passages (inverse document frequency, from the word's own
 /// candidates: exact up to the cap, the cap beyond it) and how often the passage has it, relative
-/// to the passage's length.
+/// to the passage's length (to the candidates' average). Every candidate is first scored as if
+/// each word it has were there once (a lookup per word); the best `2 × limit` (at least 200) are
+/// then scored by their words' counts (which means reading each passage's words).
 pub async fn text_candidates(
     c: &mut AsyncPgConnection,
     scope: &vectors::Scope,
@@ -497,26 +499,33 @@ pub async fn text_candidates_capped(
            SELECT w.lexeme, ('''' || replace(replace(w.lexeme, '\\', '\\\\'), '''', '''''') || '''')::tsquery AS q \
              FROM unnest(tsvector_to_array(to_tsvector('english', $6))) AS w(lexeme) LIMIT $9), \
          every_word AS MATERIALIZED ( \
-           SELECT c.id FROM document_chunks c \
+           SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
             WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ websearch_to_tsquery('english', $2) LIMIT $5), \
          per_word AS MATERIALIZED ( \
-           SELECT w.lexeme, h.id FROM words w, LATERAL ( \
-             SELECT c.id FROM document_chunks c \
+           SELECT w.lexeme, h.id, h.document_id, h.tsv FROM words w, LATERAL ( \
+             SELECT c.id, c.document_id, c.tsv FROM document_chunks c \
               WHERE (c.user_id = $4 OR c.document_id = ANY($1)) AND c.tsv @@ w.q \
                 AND ($7 = '' OR NOT c.tsv @@ websearch_to_tsquery('english', $7)) LIMIT $5) h), \
          rarity AS MATERIALIZED ( \
-           SELECT w.lexeme, ln(1 + (greatest($8, n.found) - n.found + 0.5) / (n.found + 0.5)) AS idf \
-             FROM words w JOIN (SELECT lexeme, count(*)::float8 AS found FROM per_word GROUP BY lexeme) n USING (lexeme)) \
-         SELECT x.chunk_id, x.document_id FROM ( \
-           SELECT c.id AS chunk_id, c.document_id, c.tsv, \
-                  length(c.tsv)::float8 / greatest(avg(length(c.tsv)) OVER (), 1) AS relative_length \
-             FROM (SELECT id FROM every_word UNION SELECT id FROM per_word) found \
-             JOIN document_chunks c ON c.id = found.id) x \
+           SELECT w.lexeme, w.q, ln(1 + (greatest($8, n.found) - n.found + 0.5) / (n.found + 0.5)) AS idf \
+             FROM words w JOIN (SELECT lexeme, count(*)::float8 AS found FROM per_word GROUP BY lexeme) n USING (lexeme)), \
+         found AS MATERIALIZED ( \
+           SELECT DISTINCT ON (id) id, document_id, tsv \
+             FROM (SELECT id, document_id, tsv FROM every_word UNION ALL SELECT id, document_id, tsv FROM per_word) a \
+            ORDER BY id), \
+         average AS MATERIALIZED (SELECT greatest(avg(length(tsv)), 1)::float8 AS len FROM found), \
+         roughly AS MATERIALIZED ( \
+           SELECT f.id, f.document_id, f.tsv, length(f.tsv) / a.len AS relative_length \
+             FROM found f CROSS JOIN average a \
+            ORDER BY (SELECT coalesce(sum(r.idf) FILTER (WHERE f.tsv @@ r.q), 0) FROM rarity r) \
+                     / (1 + 1.5 * (0.25 + 0.75 * length(f.tsv) / a.len)) DESC, f.id \
+            LIMIT greatest(2 * $3, 200)) \
+         SELECT x.id AS chunk_id, x.document_id FROM roughly x \
          CROSS JOIN LATERAL ( \
            SELECT coalesce(sum(r.idf * f.tf * 2.5 / (f.tf + 1.5 * (0.25 + 0.75 * x.relative_length))), 0) AS score \
              FROM unnest(x.tsv) u JOIN rarity r ON r.lexeme = u.lexeme, \
                   LATERAL (SELECT coalesce(cardinality(u.positions), 1)::float8 AS tf) f) w \
-          ORDER BY w.score DESC, x.chunk_id \
+          ORDER BY w.score DESC, x.id \
           LIMIT $3",
     )
     .bind::<Array<BigInt>, _>(scope.document_ids())
