@@ -707,12 +707,13 @@ impl Bm25 {
         let mut passages: Vec<(i64, std::collections::HashMap<String, f64>, f64)> = Vec::new();
         let mut df: std::collections::HashMap<String, f64> = Default::default();
         for r in rows {
-            if passages.last().map(|p| p.0) != Some(r.id) {
-                passages.push((r.id, Default::default(), 0.0));
+            match passages.last_mut() {
+                Some(p) if p.0 == r.id => {
+                    p.1.insert(r.lexeme.clone(), f64::from(r.tf));
+                    p.2 += f64::from(r.tf);
+                }
+                _ => passages.push((r.id, [(r.lexeme.clone(), f64::from(r.tf))].into(), f64::from(r.tf))),
             }
-            let p = passages.last_mut().expect("pushed");
-            p.1.insert(r.lexeme.clone(), f64::from(r.tf));
-            p.2 += f64::from(r.tf);
             *df.entry(r.lexeme).or_default() += 1.0;
         }
         let avg_len = passages.iter().map(|p| p.2).sum::<f64>() / passages.len().max(1) as f64;
@@ -758,7 +759,7 @@ impl Bm25 {
 fn mrr_recall(ranked: &[i64], relevant: &std::collections::HashSet<i64>) -> (f64, f64) {
     let top: Vec<i64> = ranked.iter().take(10).copied().collect();
     let mrr = top.iter().position(|id| relevant.contains(id)).map_or(0.0, |i| 1.0 / (i + 1) as f64);
-    let recall = top.iter().filter(|id| relevant.contains(id)).count() as f64 / relevant.len().min(10).max(1) as f64;
+    let recall = top.iter().filter(|id| relevant.contains(id)).count() as f64 / relevant.len().clamp(1, 10) as f64;
     (mrr, recall)
 }
 

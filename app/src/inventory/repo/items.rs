@@ -223,7 +223,7 @@ pub async fn list_items(
         QueryResult::Ok(rows.into_iter().map(|(item, _)| item).collect::<Vec<_>>())
     };
     let mut items = page(false).await?;
-    if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, &places, false).await? == 0)
+    if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, places, false).await? == 0)
     {
         // nothing has the words: near misses of them instead (the typo-tolerant search costs
         // more, so it only runs when the exact one finds nothing)
@@ -235,7 +235,7 @@ pub async fn list_items(
     let n = if first_page && !has_next {
         items.len() as i64
     } else {
-        capped_count(conn, user_id, q, &places, fuzzy).await?
+        capped_count(conn, user_id, q, places, fuzzy).await?
     };
     Ok(ItemsPage { items, total: n.min(COUNT_CAP), capped: n > COUNT_CAP, has_next })
 }
