@@ -465,8 +465,8 @@ const WORDS_LOOKED_UP: i64 = 8;
 /// rare it is among the scope's passages (inverse document frequency, from the word's own
 /// candidates: exact up to the cap, the cap beyond it) and how often the passage has it, relative
 /// to the passage's length (to the candidates' average). Every candidate is first scored as if
-/// each word it has were there once (a lookup per word); the best `2 × limit` (at least 200) are
-/// then scored by their words' counts (which means reading each passage's words).
+/// each word it has were there once (a lookup per word), which chooses the `limit` returned; those
+/// are then ordered by their words' counts (which means reading each passage's words).
 pub async fn text_candidates(
     c: &mut AsyncPgConnection,
     scope: &vectors::Scope,
@@ -519,7 +519,7 @@ pub async fn text_candidates_capped(
              FROM found f CROSS JOIN average a \
             ORDER BY (SELECT coalesce(sum(r.idf) FILTER (WHERE f.tsv @@ r.q), 0) FROM rarity r) \
                      / (1 + 1.5 * (0.25 + 0.75 * length(f.tsv) / a.len)) DESC, f.id \
-            LIMIT greatest(2 * $3, 200)) \
+            LIMIT $3) \
          SELECT x.id AS chunk_id, x.document_id FROM roughly x \
          CROSS JOIN LATERAL ( \
            SELECT coalesce(sum(r.idf * f.tf * 2.5 / (f.tf + 1.5 * (0.25 + 0.75 * x.relative_length))), 0) AS score \
