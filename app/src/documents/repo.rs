@@ -450,8 +450,8 @@ pub struct TextHit {
 /// million passages would otherwise mean reading them all for one search.
 pub const TEXT_MATCH_CAP: i64 = 1_000;
 
-/// How many of the query's words are looked up one by one (the rest still count in the ranking
-/// of passages that have every word).
+/// How many of the query's words are looked up one by one and weigh in the ranking (the rest
+/// only narrow the passages that have every word).
 const WORDS_LOOKED_UP: i64 = 8;
 
 /// Full-text candidates among the scope, best first (`in_scope`: how many passages the scope

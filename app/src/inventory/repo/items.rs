@@ -203,39 +203,33 @@ pub async fn list_items(
     };
     let first_page = q.page <= 1;
     if !q.is_filtered() {
-        let rows = page_of(conn, user_id, q, &places, false, per_page).await?;
-        let total = match rows.as_slice().first() {
-            Some((_, total)) => total.unwrap_or(0),
+        let (mut items, total) = page_of(conn, user_id, q, &places, false, per_page).await?;
+        let total = match total {
+            Some(total) => total,
             // past the last page: the count alone
             None if !first_page => item_count(conn, user_id).await?,
             None => 0,
         };
-        let mut items: Vec<Item> = rows.into_iter().map(|(item, _)| item).collect();
         let has_next = items.len() > per_page as usize;
         items.truncate(per_page as usize);
         return Ok(ItemsPage { items, total, capped: false, has_next });
     }
     crate::platform::db::plan_each_time(conn).await?;
     let mut fuzzy = false;
-    let places = places.as_slice();
-    let page = |fuzzy| async move {
-        let rows = page_of(conn, user_id, q, places, fuzzy, per_page).await?;
-        QueryResult::Ok(rows.into_iter().map(|(item, _)| item).collect::<Vec<_>>())
-    };
-    let mut items = page(false).await?;
-    if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, places, false).await? == 0)
+    let (mut items, _) = page_of(conn, user_id, q, &places, false, per_page).await?;
+    if items.is_empty() && !q.q.is_empty() && (first_page || capped_count(conn, user_id, q, &places, false).await? == 0)
     {
         // nothing has the words: near misses of them instead (the typo-tolerant search costs
         // more, so it only runs when the exact one finds nothing)
         fuzzy = true;
-        items = page(true).await?;
+        items = page_of(conn, user_id, q, &places, true, per_page).await?.0;
     }
     let has_next = items.len() > per_page as usize;
     items.truncate(per_page as usize);
     let n = if first_page && !has_next {
         items.len() as i64
     } else {
-        capped_count(conn, user_id, q, places, fuzzy).await?
+        capped_count(conn, user_id, q, &places, fuzzy).await?
     };
     Ok(ItemsPage { items, total: n.min(COUNT_CAP), capped: n > COUNT_CAP, has_next })
 }
@@ -267,9 +261,9 @@ async fn capped_count(
     Ok(rows.len() as i64)
 }
 
-/// The page of the query (and one row more, to tell whether another page follows), each item
-/// with how many items the user has in all (the same on every row): one statement, prepared once
-/// per connection.
+/// The page of the query (and one row more, to tell whether another page follows), and how many
+/// items the user has in all (read in the same statement, prepared once per connection; `None`
+/// when the page is empty).
 async fn page_of(
     conn: &AsyncPgConnection,
     user_id: i64,
@@ -277,16 +271,19 @@ async fn page_of(
     places: &[i64],
     fuzzy: bool,
     per_page: u32,
-) -> QueryResult<Vec<(Item, Option<i64>)>> {
+) -> QueryResult<(Vec<Item>, Option<i64>)> {
     use crate::platform::schema::user_item_totals::dsl as tot;
     let total = tot::user_item_totals.filter(tot::user_id.eq(user_id)).select(tot::items).single_value();
     let offset = i64::from(q.page.saturating_sub(1)) * i64::from(per_page);
-    sorted(filtered(user_id, q, places, fuzzy), q)
+    let rows: Vec<(Item, Option<i64>)> = sorted(filtered(user_id, q, places, fuzzy), q)
         .select((Item::as_select(), total))
         .limit(i64::from(per_page) + 1)
         .offset(offset)
         .load(&mut &*conn)
-        .await
+        .await?;
+    // every row carries the same count (0 when the user's counter row is missing)
+    let total = rows.as_slice().first().map(|(_, n)| n.unwrap_or(0));
+    Ok((rows.into_iter().map(|(item, _)| item).collect(), total))
 }
 
 /// `query` in the order the table asks for (the id last, so pages never overlap).
