@@ -30,6 +30,14 @@ command -v npm >/dev/null || apt_pkgs+=(npm)
 command -v pdftotext >/dev/null || apt_pkgs+=(poppler-utils)
 command -v prlimit >/dev/null || apt_pkgs+=(util-linux)
 command -v heif-convert >/dev/null || apt_pkgs+=(libheif-examples)   # HEIC photos
+# OCR of scanned PDFs and photographed papers: Tesseract with its English words and the
+# orientation model, and one package per language in OCR_LANGUAGES (e.g. "eng+deu")
+command -v tesseract >/dev/null || apt_pkgs+=(tesseract-ocr)
+for lang in $(echo "${OCR_LANGUAGES:-eng}" | tr '+,' '  '); do
+  case "$lang" in *[!a-z_]*|'') continue ;; esac
+  ls /usr/share/tesseract-ocr/*/tessdata/"$lang".traineddata >/dev/null 2>&1 \
+    || apt_pkgs+=("tesseract-ocr-${lang//_/-}")
+done
 if $WITH_TESTS; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)

@@ -122,7 +122,7 @@ async fn pdf_pages(state: &AppState) {
     let mut pages = 0;
     for p in &pdfs {
         let parser = &state.config.parser;
-        if let Ok(x) = app::documents::extract::extract(p, app::documents::types::DocType::Pdf, parser).await {
+        if let Ok(x) = app::documents::extract::extract(p, app::documents::types::DocType::Pdf, parser, None).await {
             pages += x.pages.len();
         }
     }

@@ -175,7 +175,8 @@ pub async fn download_document(
             h.insert(header::CONTENT_TYPE, ct);
         }
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.bytes.max(0) as u64));
-        let inline = matches!(doc.doc_type.as_str(), "pdf" | "txt");
+        let inline = matches!(doc.doc_type.as_str(), "pdf" | "txt")
+            || matches!(doc.content_type.as_str(), "image/jpeg" | "image/png" | "image/webp");
         let ascii: String = doc
             .file_name
             .chars()

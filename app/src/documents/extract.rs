@@ -27,7 +27,7 @@ const MAX_CELLS: usize = 5_000_000;
 /// Why no text came out. Each has a message for the documents page.
 #[derive(Debug, thiserror::Error, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ExtractError {
-    #[error("No text found: the file has no text layer (a scanned document?) or is empty.")]
+    #[error("No text found: the file is empty, or OCR found no words in it.")]
     NoText,
     #[error("This PDF is password-protected; Bartleby cannot read it.")]
     Encrypted,
@@ -43,6 +43,8 @@ pub enum ExtractError {
     Limits,
     #[error("The spreadsheet has more than {} cells; Bartleby reads spreadsheets up to that size.", MAX_CELLS)]
     TooManyCells,
+    #[error("The image is larger than 100 megapixels; Bartleby reads scans and photos up to that size.")]
+    TooManyPixels,
 }
 
 impl ExtractError {
@@ -58,6 +60,9 @@ pub struct Extracted {
     pub pages: Vec<String>,
     /// True when the format has real pages (PDF) or sheets (XLSX).
     pub paged: bool,
+    /// How many pages' text was read by OCR.
+    #[serde(default)]
+    pub ocr_pages: usize,
 }
 
 /// Recognises a document by its first bytes and, for zip containers, its entries; text formats by
@@ -66,6 +71,9 @@ pub fn detect(path: &Path, file_name: &str) -> Option<DocType> {
     let mut head = [0u8; 8192];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
     let head = &head[..n];
+    if super::ocr::ScanFormat::sniff(head).is_some() {
+        return Some(DocType::Image);
+    }
     if head.len() >= 5 && head[..head.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
         return Some(DocType::Pdf);
     }
@@ -109,10 +117,16 @@ pub async fn extract(
     path: &Path,
     doc_type: DocType,
     parser: &crate::platform::config::ParserLimits,
+    progress: Option<&super::ocr::Progress>,
 ) -> Result<Extracted, ExtractError> {
     use crate::platform::sandbox::{self, SandboxError};
     let mut extracted = match doc_type {
-        DocType::Pdf => pdf(path).await?,
+        DocType::Pdf => {
+            let mut pdf = pdf(path).await?;
+            pdf.ocr_pages = super::ocr::pdf_pages(path, &mut pdf.pages, parser, progress).await?;
+            pdf
+        }
+        DocType::Image => super::ocr::image(path, parser, progress).await?,
         other => {
             let args = ["extract".as_ref(), other.as_str().as_ref(), path.as_os_str()];
             let answer: Result<Extracted, ExtractError> =
@@ -145,6 +159,7 @@ pub fn extract_here(path: &Path, doc_type: DocType) -> Result<Extracted, Extract
         DocType::Html => html(path),
         DocType::Md | DocType::Txt => text(path),
         DocType::Pdf => Err(ExtractError::Damaged("PDFs are read by pdftotext".into())),
+        DocType::Image => Err(ExtractError::Damaged("images are read by tesseract".into())),
     }
 }
 
@@ -185,7 +200,7 @@ async fn pdf(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.len() > 1 && pages.last().is_some_and(|p| p.is_empty()) {
         pages.pop();
     }
-    Ok(Extracted { pages, paged: true })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0 })
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -196,7 +211,7 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 }
 
 /// Collapses runs of spaces, trims lines and drops runs of blank lines beyond one.
-fn tidy(s: &str) -> String {
+pub(super) fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut blank = 0;
     for line in s.lines() {
@@ -281,7 +296,7 @@ fn docx(path: &Path) -> Result<Extracted, ExtractError> {
             Err(e) => return Err(ExtractError::Damaged(format!("document.xml: {e}"))),
         }
     }
-    Ok(Extracted { pages: vec![tidy(&out)], paged: false })
+    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0 })
 }
 
 /// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per
@@ -339,7 +354,7 @@ fn xlsx(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.is_empty() {
         return Err(ExtractError::NoText);
     }
-    Ok(Extracted { pages, paged: true })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0 })
 }
 
 fn read_text(path: &Path) -> Result<String, ExtractError> {
@@ -354,11 +369,11 @@ fn read_text(path: &Path) -> Result<String, ExtractError> {
 fn html(path: &Path) -> Result<Extracted, ExtractError> {
     let raw = read_text(path)?;
     let text = html2text::from_read(raw.as_bytes(), 100).map_err(|e| ExtractError::Damaged(e.to_string()))?;
-    Ok(Extracted { pages: vec![tidy(&text)], paged: false })
+    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0 })
 }
 
 fn text(path: &Path) -> Result<Extracted, ExtractError> {
-    Ok(Extracted { pages: vec![tidy(&read_text(path)?)], paged: false })
+    Ok(Extracted { pages: vec![tidy(&read_text(path)?)], paged: false, ocr_pages: 0 })
 }
 
 #[cfg(test)]

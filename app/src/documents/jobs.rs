@@ -93,7 +93,7 @@ async fn ingest(state: &AppState, job: &Claimed) -> Result<(), JobError> {
     };
     // stage 1: text (skipped when a previous run stored it)
     let has_text = matches!(doc.status, DocStatus::Embedding | DocStatus::Ready) && doc.chunks_total > 0;
-    if !has_text && !extract_stage(state, &doc).await? {
+    if !has_text && !extract_stage(state, job, &doc).await? {
         return Ok(()); // no text / unreadable: the status says why
     }
     // stage 2: vectors
@@ -102,7 +102,7 @@ async fn ingest(state: &AppState, job: &Claimed) -> Result<(), JobError> {
 
 /// Extracts, chunks and stores the text. `Ok(false)`: the document has no usable text (its status
 /// says why); `Err`: a passing problem (retry).
-async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String> {
+async fn extract_stage(state: &AppState, job: &Claimed, doc: &Document) -> Result<bool, String> {
     set_status(state, doc.id, Some(DocStatus::Extracting), None).await;
     let key = BlobKey::from_stored(&doc.key).ok_or("the stored key is invalid")?;
     let tmp = state.config.dirs.uploads.join("tmp").join(format!("ingest-{}.{}", doc.id, doc.doc_type));
@@ -112,7 +112,20 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
         return Err(format!("Could not read the file from storage ({e})."));
     }
     let doc_type = DocType::parse(&doc.doc_type).unwrap_or(DocType::Txt);
-    let extracted = extract::extract(&tmp, doc_type, &state.config.parser).await;
+    // OCR reports each page as it goes: the status says so, and the job stays claimed
+    let (progress, mut reports) = tokio::sync::watch::channel(None);
+    let work = async {
+        let progress = progress;
+        extract::extract(&tmp, doc_type, &state.config.parser, Some(&progress)).await
+    };
+    let report = async {
+        while reports.changed().await.is_ok() {
+            let Some((done, total)) = *reports.borrow_and_update() else { continue };
+            set_status(state, doc.id, None, Some(super::ocr::progress_text(done, total))).await;
+            crate::jobs::heartbeat(state, job).await;
+        }
+    };
+    let (extracted, ()) = tokio::join!(work, report);
     let _ = tokio::fs::remove_file(&tmp).await;
     let extracted = match extracted {
         Ok(x) => x,
@@ -137,10 +150,11 @@ async fn extract_stage(state: &AppState, doc: &Document) -> Result<bool, String>
     let mut c = conn(&state.db).await.map_err(|e| e.to_string())?;
     let (id, user_id) = (doc.id, doc.user_id);
     let paged = extracted.paged;
-    let stored = repo::replace_text(&mut c, id, user_id, &pages, &chunks, paged.then_some(page_count)).await;
+    let ocr_pages = i32::try_from(extracted.ocr_pages).unwrap_or(i32::MAX);
+    let stored = repo::replace_text(&mut c, id, user_id, &pages, &chunks, paged.then_some(page_count), ocr_pages).await;
     match stored {
         Ok(n) => {
-            tracing::info!(document_id = id, pages = page_count, passages = n, "text extracted");
+            tracing::info!(document_id = id, pages = page_count, ocr_pages, passages = n, "text extracted");
             Ok(true)
         }
         // the document was deleted while we read it

@@ -35,6 +35,7 @@ pub struct Document {
     pub summary: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    pub ocr_pages: i32,
 }
 
 impl Document {
@@ -49,6 +50,7 @@ impl Document {
             doc_type: self.doc_type(),
             bytes: self.bytes,
             pages: self.pages,
+            ocr_pages: self.ocr_pages,
             status: self.status,
             status_detail: self.status_detail.clone(),
             chunks_total: self.chunks_total,
@@ -280,6 +282,7 @@ pub async fn replace_text(
     pages: &[String],
     chunks: &[super::chunk::Chunk],
     page_count: Option<i32>,
+    ocr_pages: i32,
 ) -> QueryResult<usize> {
     use crate::platform::schema::document_chunks::dsl as ch;
     use diesel_async::AsyncConnection;
@@ -321,6 +324,7 @@ pub async fn replace_text(
         diesel::update(d::user_documents.filter(d::id.eq(id)))
             .set((
                 d::pages.eq(page_count),
+                d::ocr_pages.eq(ocr_pages),
                 d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
                 d::chunks_embedded.eq(0),
                 d::status.eq(DocStatus::Embedding),

@@ -76,7 +76,9 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         .ok_or_else(|| {
             AppError::validation(
                 "files",
-                format!("“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file."),
+                format!(
+                    "“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file, nor a JPEG, PNG, WebP, HEIC or TIFF image."
+                ),
             )
         })?;
     let mut c = conn_as(&state.db, user_id).await?;
@@ -85,6 +87,13 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
     }
     let id = next_id(&mut c, "user_documents_id_seq").await.map_err(query_failed)?;
     let key = BlobKey::document(UserId(user_id), DocumentId(id), doc_type.as_str());
+    // an image is stored as what it is (a browser shows a JPEG; a TIFF downloads)
+    let content_type = match doc_type {
+        DocType::Image => {
+            super::ocr::ScanFormat::of_file(&file.path).map_or(doc_type.content_type(), |f| f.content_type())
+        }
+        other => other.content_type(),
+    };
     let record = async |on: Backend| {
         let backend = on;
         let doc = repo::NewDocument {
@@ -93,7 +102,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
             title: &title_from(&name),
             file_name: &name,
             doc_type: doc_type.as_str(),
-            content_type: doc_type.content_type(),
+            content_type,
             bytes: i64::try_from(file.bytes).unwrap_or(i64::MAX),
             sha256: &file.sha256,
             backend,
@@ -106,7 +115,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
         })
         .await
     };
-    match state.documents.put_recorded(&key, &file.path, doc_type.content_type(), record).await {
+    match state.documents.put_recorded(&key, &file.path, content_type, record).await {
         Ok(()) => {
             state.jobs_added.notify_waiters();
             tracing::info!(user_id, document_id = id, bytes = file.bytes, kind = doc_type.as_str(), "document added");

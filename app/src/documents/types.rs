@@ -11,10 +11,12 @@ pub enum DocType {
     Html,
     Md,
     Txt,
+    /// A scan or a photographed paper (JPEG, PNG, WebP, HEIC, TIFF): its text is read by OCR.
+    Image,
 }
 
 impl DocType {
-    pub const ALL: [DocType; 6] = [Self::Pdf, Self::Docx, Self::Xlsx, Self::Html, Self::Md, Self::Txt];
+    pub const ALL: [DocType; 7] = [Self::Pdf, Self::Docx, Self::Xlsx, Self::Html, Self::Md, Self::Txt, Self::Image];
 
     /// The value stored in `user_documents.doc_type` and used in URLs.
     pub fn as_str(self) -> &'static str {
@@ -25,6 +27,7 @@ impl DocType {
             Self::Html => "html",
             Self::Md => "md",
             Self::Txt => "txt",
+            Self::Image => "image",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -38,6 +41,7 @@ impl DocType {
             Self::Html => "HTML",
             Self::Md => "Markdown",
             Self::Txt => "Text",
+            Self::Image => "Image",
         }
     }
     pub fn content_type(self) -> &'static str {
@@ -48,6 +52,8 @@ impl DocType {
             Self::Html => "text/html; charset=utf-8",
             Self::Md => "text/markdown; charset=utf-8",
             Self::Txt => "text/plain; charset=utf-8",
+            // the stored type is the image's own, recognised by its content
+            Self::Image => "application/octet-stream",
         }
     }
     /// The formats with pages (PDF) or sheets (XLSX): their passages carry a page number.
@@ -98,6 +104,9 @@ impl DocStatus {
     }
 }
 
+/// How the progress of OCR starts ("Reading text (OCR), page 3 of 12"), in a document's status detail.
+pub const OCR_PROGRESS: &str = "Reading text (OCR)";
+
 /// One row of the documents list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRow {
@@ -107,6 +116,8 @@ pub struct DocumentRow {
     pub doc_type: DocType,
     pub bytes: i64,
     pub pages: Option<i32>,
+    /// How many pages were read by OCR (0: none; their text may hold mistakes).
+    pub ocr_pages: i32,
     pub status: DocStatus,
     /// Why it failed, or what it is waiting for.
     pub status_detail: Option<String>,
@@ -118,9 +129,13 @@ pub struct DocumentRow {
 }
 
 impl DocumentRow {
-    /// "Indexing 12 of 40 passages", "Ready", "Failed: …"
+    /// "Indexing 12 of 40 passages", "Reading text (OCR), page 3 of 12", "Ready", "Failed: …"
     pub fn status_text(&self) -> String {
         match self.status {
+            DocStatus::Extracting => match &self.status_detail {
+                Some(d) if d.starts_with(OCR_PROGRESS) => d.clone(),
+                _ => DocStatus::Extracting.label().to_owned(),
+            },
             DocStatus::Embedding if self.chunks_total > 0 => {
                 format!("Indexing {} of {} passages", self.chunks_embedded, self.chunks_total)
             }

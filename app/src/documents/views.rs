@@ -69,13 +69,13 @@ pub fn DocumentsPage() -> impl IntoView {
             <p class="muted" role="status" data-testid="upload-status">{status}</p>
             <form method="post" action="/documents/upload" enctype="multipart/form-data" class="upload" id="document-upload">
                 <label for="document-input" class="dropzone">
-                    <span>"Drop files here, or choose files: PDF, Word, Excel, HTML, Markdown or text"</span>
+                    <span>"Drop files here, or choose files: PDF, Word, Excel, HTML, Markdown, text, or scans and photos of papers (read by OCR)"</span>
                     <input
                         id="document-input"
                         type="file"
                         name="files"
                         multiple=true
-                        accept=".pdf,.docx,.xlsx,.html,.htm,.md,.markdown,.txt,application/pdf,text/plain,text/html,text/markdown"
+                        accept=".pdf,.docx,.xlsx,.html,.htm,.md,.markdown,.txt,.jpg,.jpeg,.png,.webp,.heic,.heif,.tif,.tiff,application/pdf,text/plain,text/html,text/markdown,image/*"
                     />
                 </label>
                 <label for="folder-input" class="dropzone small">
@@ -123,7 +123,20 @@ fn StatusCell(row: DocumentRow) -> impl IntoView {
     };
     view! {
         <span class=class data-testid="doc-status">{row.status_text()}</span>
-        {row.status_detail.clone().map(|d| view! { <span class="hint status-detail">{d}</span> })}
+        // the detail, unless the status already says it (OCR's progress)
+        {row.status_detail.clone().filter(|d| *d != row.status_text()).map(|d| view! { <span class="hint status-detail">{d}</span> })}
+        {(row.ocr_pages > 0 && !row.status.is_pending()).then(|| view! {
+            <span class="hint" data-testid="ocr-note">{ocr_note(row.ocr_pages, row.doc_type)}</span>
+        })}
+    }
+}
+
+/// "Text read by OCR from 3 pages: it may hold mistakes."
+fn ocr_note(pages: i32, doc_type: DocType) -> String {
+    match (pages, doc_type) {
+        (1, DocType::Image) => "Text read by OCR from the image: it may hold mistakes.".to_owned(),
+        (1, _) => "Text of 1 page read by OCR: it may hold mistakes.".to_owned(),
+        (n, _) => format!("Text of {n} pages read by OCR: it may hold mistakes."),
     }
 }
 
@@ -132,7 +145,7 @@ fn DocumentTable(rows: Vec<DocumentRow>, shared: bool) -> impl IntoView {
     if rows.is_empty() {
         return view! {
             <p class="empty" data-testid="no-documents">
-                "No documents yet. Upload PDFs, Word or Excel files, web pages, Markdown or text, and search them by meaning."
+                "No documents yet. Upload PDFs, Word or Excel files, web pages, Markdown, text, or scans and photos of papers, and search them by meaning."
             </p>
         }
         .into_any();
@@ -248,7 +261,7 @@ fn DocumentDetails(
 
     let paged = row.doc_type.is_paged();
     let page_label = if row.doc_type == DocType::Xlsx { "Sheet" } else { "Page" };
-    let reflowed = row.doc_type == DocType::Pdf;
+    let reflowed = matches!(row.doc_type, DocType::Pdf | DocType::Image);
     let shared_with = doc.shared_with.clone();
     view! {
         <Title text=format!("{} · Bartleby", row.title)/>

@@ -131,6 +131,19 @@ pub struct Config {
     pub backup_keep: usize,
 }
 
+/// `eng`, `eng+deu`, `eng,fra`: Tesseract's language codes (letters and `_`), joined by `+`.
+fn ocr_languages(raw: Option<String>) -> Result<String, ConfigError> {
+    let raw = raw.unwrap_or_default();
+    let langs: Vec<&str> = raw.split(['+', ',', ' ']).map(str::trim).filter(|l| !l.is_empty()).collect();
+    if langs.iter().any(|l| l.len() > 32 || !l.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
+        return Err(ConfigError {
+            var: "OCR_LANGUAGES",
+            message: format!("`{raw}` is not a list of Tesseract language codes such as eng or eng+deu"),
+        });
+    }
+    Ok(if langs.is_empty() { "eng".to_owned() } else { langs.join("+") })
+}
+
 /// `off`, `hourly`, `daily`, `weekly`, or a number with a unit: `30m`, `6h`, `2d` (`s` too).
 fn backup_schedule(raw: Option<String>) -> Result<Option<Duration>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
@@ -169,6 +182,12 @@ pub struct ParserLimits {
     pub memory: u64,
     /// CPU and wall-clock time of one child (`PARSER_TIME_SECS`, default 120).
     pub time: Duration,
+    /// Tesseract's languages, `+`-joined (`OCR_LANGUAGES`, default `eng`; each a Debian package
+    /// `tesseract-ocr-LANG`, which `scripts/setup.sh` installs).
+    pub ocr_languages: String,
+    /// The most pages of one document read by OCR (`OCR_MAX_PAGES`, default 500); the rest keep
+    /// what text they have.
+    pub ocr_max_pages: usize,
 }
 
 /// What one client may hold of the server (each a variable, see `.env.example`).
@@ -327,6 +346,8 @@ impl Config {
                     .unwrap_or_else(|| PathBuf::from("bartleby")),
                 memory: 1024 * 1024 * parse(&get, "PARSER_MEMORY_MB", 2048u64, |n| (64..=65536).contains(n))?,
                 time: secs(&get, "PARSER_TIME_SECS", 120)?,
+                ocr_languages: ocr_languages(get("OCR_LANGUAGES"))?,
+                ocr_max_pages: parse(&get, "OCR_MAX_PAGES", 500usize, |n| (1..=100_000).contains(n))?,
             },
             photo_max_pixels: 1_000_000 * parse(&get, "PHOTO_MAX_MEGAPIXELS", 100u64, |n| (1..=400).contains(n))?,
             trust_proxy_hops: parse(&get, "TRUST_PROXY_HOPS", 1usize, |n| (1..=16).contains(n))?,
@@ -409,6 +430,17 @@ mod tests {
         let e = Config::from_vars(&vars(&[("DATABASE_URL", "postgres://u:hunter2@h:notaport/db")])).unwrap_err();
         assert_eq!(e.var, "DATABASE_URL");
         assert!(!e.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn ocr_languages_are_tesseract_codes() {
+        let langs = |v: &str| Config::from_vars(&vars(&[("OCR_LANGUAGES", v)])).map(|c| c.parser.ocr_languages);
+        assert_eq!(Config::from_vars(&vars(&[])).unwrap().parser.ocr_languages, "eng");
+        assert_eq!(langs("eng+deu").unwrap(), "eng+deu");
+        assert_eq!(langs(" eng, chi_sim ").unwrap(), "eng+chi_sim");
+        // no way to pass Tesseract an option or a path
+        assert_eq!(langs("eng --psm 0").unwrap_err().var, "OCR_LANGUAGES");
+        assert_eq!(langs("../../tmp/x").unwrap_err().var, "OCR_LANGUAGES");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub async fn run_program(
         .arg(program)
         .args(args)
         .kill_on_drop(true)
+        // one core each (Tesseract would take every core by OpenMP): searches keep the other
+        .env("OMP_THREAD_LIMIT", "1")
         .stdin(std::process::Stdio::null());
     match tokio::time::timeout(time, cmd.output()).await {
         Err(_) => Err(ToolError::Timeout),

@@ -182,6 +182,7 @@ diesel::table! {
         summary -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ocr_pages -> Int4,
     }
 }
 

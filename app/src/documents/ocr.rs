@@ -1,0 +1,335 @@
+//! OCR: the text of scans and photographed papers, read by Tesseract (Debian's `tesseract-ocr`).
+//!
+//! Image documents (JPEG, PNG, WebP, HEIC, TIFF with any number of pages) go to Tesseract whole;
+//! the pages of a PDF that have no text layer are rasterised by poppler's `pdftoppm`, one at a
+//! time, and read the same way. Every tool runs as a separate process under the parser's limits
+//! (address space, CPU time, wall clock: [`crate::platform::limited`]), one core each. Tesseract
+//! runs in its "automatic page segmentation with orientation and script detection" mode: a photo
+//! taken sideways or upside down is turned as its orientation model says, and a few degrees of
+//! skew are taken out by its layout analysis.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use super::extract::{tidy, ExtractError};
+use crate::platform::config::ParserLimits;
+use crate::platform::limited::{run, ToolError};
+use crate::storage::ImageExt;
+
+/// The most pixels of an image read by OCR (a 100-megapixel scan is A4 at 1,200 dpi).
+const MAX_PIXELS: u64 = 100_000_000;
+/// A page whose text layer has fewer letters and digits than this is read by OCR.
+pub const MIN_LETTERS: usize = 20;
+/// Rasterising a PDF page: 300 dpi, but never more than this many pixels on its longer side.
+const RASTER_DPI: f64 = 300.0;
+const RASTER_MAX_SIDE: f64 = 7_000.0;
+
+/// The image formats Bartleby reads as documents, recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanFormat {
+    Photo(ImageExt),
+    /// Any number of pages (a fax, a scanner's multi-page output).
+    Tiff,
+}
+
+impl ScanFormat {
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+            return Some(Self::Tiff);
+        }
+        ImageExt::sniff(head).map(Self::Photo)
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Photo(ext) => ext.content_type(),
+            Self::Tiff => "image/tiff",
+        }
+    }
+    /// Whether browsers show it (the others download).
+    pub fn shown_by_browsers(self) -> bool {
+        matches!(self, Self::Photo(ImageExt::Jpeg | ImageExt::Png | ImageExt::Webp))
+    }
+    pub fn of_file(path: &Path) -> Option<Self> {
+        use std::io::Read;
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
+        Self::sniff(&head[..n])
+    }
+}
+
+/// OCR's progress, for the document's status: pages read, pages to read.
+pub type Progress = tokio::sync::watch::Sender<Option<(usize, usize)>>;
+
+/// "Reading text (OCR), page 3 of 12" (no page numbers for a single image).
+pub fn progress_text(done: usize, total: usize) -> String {
+    let head = super::types::OCR_PROGRESS;
+    if total > 1 {
+        format!("{head}, page {} of {total}", (done + 1).min(total))
+    } else {
+        head.to_owned()
+    }
+}
+
+/// Letters and digits: how much text a page really has.
+pub fn letters(text: &str) -> usize {
+    text.chars().filter(|c| c.is_alphanumeric()).count()
+}
+
+/// A scratch directory for one document's page images, removed with everything in it when
+/// dropped (on every path out, errors included).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(beside: &Path) -> Result<Self, ExtractError> {
+        let dir = beside.with_extension(format!("ocr-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).map_err(|e| ExtractError::Damaged(format!("scratch directory: {e}")))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tool_error(e: ToolError) -> ExtractError {
+    match e {
+        ToolError::Timeout => ExtractError::Timeout,
+        ToolError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
+        ToolError::Io(e) => ExtractError::Damaged(e),
+    }
+}
+
+/// What a failed run of a tool means: killed by a limit, out of memory, or a file it cannot read.
+fn failure(out: &std::process::Output, tool: &str) -> ExtractError {
+    use std::os::unix::process::ExitStatusExt;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.signal().is_some() || err.contains("alloc") || err.contains("memory") {
+        return ExtractError::Limits;
+    }
+    // Leptonica refuses an image of more than 2 GB before reading it
+    if err.contains("requested bytes >= 2^31") {
+        return ExtractError::TooManyPixels;
+    }
+    if let Some(lang) = err.lines().find_map(|l| l.split("Failed loading language '").nth(1)) {
+        let lang = lang.split('\'').next().unwrap_or("eng");
+        return ExtractError::ToolMissing(format!("tesseract-ocr-{}", lang.replace('_', "-")));
+    }
+    let reason =
+        err.lines().map(str::trim).find(|l| l.starts_with("Error") || l.contains("rror:")).unwrap_or("no output");
+    ExtractError::Damaged(format!("{tool}: {}", reason.chars().take(200).collect::<String>()))
+}
+
+/// Tesseract on one image file: its text, one entry per page (a multi-page TIFF has several).
+async fn tesseract(image: &Path, limits: &ParserLimits) -> Result<Vec<String>, ExtractError> {
+    let args: [&OsStr; 6] = [
+        image.as_os_str(),
+        "stdout".as_ref(),
+        "-l".as_ref(),
+        limits.ocr_languages.as_ref(),
+        "--psm".as_ref(),
+        "1".as_ref(),
+    ];
+    let out = run("tesseract", &args, limits.memory, limits.time).await.map_err(tool_error)?;
+    if !out.status.success() {
+        return Err(failure(&out, "tesseract"));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    // an image Leptonica could not read is an empty page and a success, with the reason on stderr
+    if text.trim().is_empty() && String::from_utf8_lossy(&out.stderr).contains("Error in ") {
+        return Err(failure(&out, "tesseract"));
+    }
+    // Tesseract ends every page with a form feed
+    let mut pages: Vec<String> = text.split('\x0c').map(tidy).collect();
+    while pages.len() > 1 && pages.last().is_some_and(String::is_empty) {
+        pages.pop();
+    }
+    Ok(pages)
+}
+
+/// An image document: every page read by OCR. HEIC is decoded to PNG first (libheif's tool, as
+/// for photos); an image of more than 100 megapixels is refused before anything decodes it.
+pub async fn image(
+    path: &Path,
+    limits: &ParserLimits,
+    progress: Option<&Progress>,
+) -> Result<super::extract::Extracted, ExtractError> {
+    let format = ScanFormat::of_file(path).ok_or_else(|| ExtractError::Damaged("not an image".into()))?;
+    let too_big = |(w, h): (u32, u32)| u64::from(w) * u64::from(h) > MAX_PIXELS;
+    let scratch = Scratch::new(path)?;
+    let source = match format {
+        ScanFormat::Photo(ImageExt::Heic) => {
+            let size = crate::inventory::heic::dimensions(path)
+                .await
+                .map_err(|_| ExtractError::Damaged("the HEIC file could not be read".into()))?;
+            if too_big(size) {
+                return Err(ExtractError::TooManyPixels);
+            }
+            let png = scratch.0.join("photo.png");
+            crate::inventory::heic::to_png(path, &png).await.map_err(ExtractError::Damaged)?;
+            png
+        }
+        ScanFormat::Photo(_) => {
+            let p = path.to_owned();
+            let size = tokio::task::spawn_blocking(move || {
+                let mut reader = image::ImageReader::open(&p).ok()?.with_guessed_format().ok()?;
+                // only the header is read: the size is judged here, not by the decoder's limits
+                reader.no_limits();
+                reader.into_dimensions().ok()
+            })
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| ExtractError::Damaged("the image's header could not be read".into()))?;
+            if too_big(size) {
+                return Err(ExtractError::TooManyPixels);
+            }
+            path.to_owned()
+        }
+        // read by Tesseract page by page, within the parser's memory limit
+        ScanFormat::Tiff => path.to_owned(),
+    };
+    if let Some(p) = progress {
+        let _ = p.send(Some((0, 1)));
+    }
+    let pages = tesseract(&source, limits).await?;
+    let ocr_pages = pages.iter().filter(|p| letters(p) > 0).count();
+    Ok(super::extract::Extracted { paged: pages.len() > 1, pages, ocr_pages })
+}
+
+/// The pages of a PDF whose text layer is (nearly) empty, read by OCR: each rasterised alone,
+/// then read; a page keeps whichever text has more in it. At most `ocr_max_pages` pages are
+/// read. A page that fails (a limit, a damaged image) keeps its own text; a missing tool fails
+/// the whole (it is worth a retry once installed). Returns how many pages took OCR's text.
+pub async fn pdf_pages(
+    path: &Path,
+    pages: &mut [String],
+    limits: &ParserLimits,
+    progress: Option<&Progress>,
+) -> Result<usize, ExtractError> {
+    let wanted: Vec<usize> =
+        (0..pages.len()).filter(|&i| letters(&pages[i]) < MIN_LETTERS).take(limits.ocr_max_pages).collect();
+    let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) else { return Ok(0) };
+    let sizes = page_sizes(path, first + 1, last + 1, limits).await?;
+    let scratch = Scratch::new(path)?;
+    let mut used = 0;
+    for (k, &i) in wanted.iter().enumerate() {
+        if let Some(p) = progress {
+            let _ = p.send(Some((k, wanted.len())));
+        }
+        let n = (i + 1).to_string();
+        let dpi = sizes.get(&(i + 1)).map_or(RASTER_DPI, |&(w, h)| dpi_for(w, h));
+        let prefix = scratch.0.join("page");
+        let dpi = format!("{dpi:.0}");
+        let args: Vec<&OsStr> = vec![
+            "-r".as_ref(),
+            dpi.as_ref(),
+            "-gray".as_ref(),
+            "-png".as_ref(),
+            "-singlefile".as_ref(),
+            "-f".as_ref(),
+            n.as_ref(),
+            "-l".as_ref(),
+            n.as_ref(),
+            path.as_os_str(),
+            prefix.as_os_str(),
+        ];
+        let out = run("pdftoppm", &args, limits.memory, limits.time).await.map_err(tool_error);
+        let png = scratch.0.join("page.png");
+        let read = match out {
+            Err(e @ ExtractError::ToolMissing(_)) => return Err(e),
+            Err(e) => Err(e),
+            Ok(out) if !out.status.success() || !png.exists() => Err(failure(&out, "pdftoppm")),
+            Ok(_) => tesseract(&png, limits).await,
+        };
+        let _ = std::fs::remove_file(&png);
+        match read {
+            Ok(text) => {
+                let text = text.join("\n\n");
+                if letters(&text) > letters(&pages[i]) {
+                    pages[i] = text;
+                    used += 1;
+                }
+            }
+            Err(e @ ExtractError::ToolMissing(_)) => return Err(e),
+            Err(e) => tracing::warn!(page = i + 1, error = %e, "a page could not be read by OCR"),
+        }
+    }
+    Ok(used)
+}
+
+/// 300 dpi, or less for a page so large its image would pass 7,000 pixels on a side.
+fn dpi_for(width_pts: f64, height_pts: f64) -> f64 {
+    let longest_inches = width_pts.max(height_pts) / 72.0;
+    if longest_inches <= 0.0 || !longest_inches.is_finite() {
+        return RASTER_DPI;
+    }
+    RASTER_DPI.min(RASTER_MAX_SIDE / longest_inches).max(10.0).floor()
+}
+
+/// The sizes of pages `first..=last` in points, by `pdfinfo -f first -l last`.
+async fn page_sizes(
+    path: &Path,
+    first: usize,
+    last: usize,
+    limits: &ParserLimits,
+) -> Result<std::collections::HashMap<usize, (f64, f64)>, ExtractError> {
+    let (f, l) = (first.to_string(), last.to_string());
+    let args: [&OsStr; 5] = ["-f".as_ref(), f.as_ref(), "-l".as_ref(), l.as_ref(), path.as_os_str()];
+    let out = run("pdfinfo", &args, limits.memory, limits.time).await.map_err(tool_error)?;
+    Ok(parse_page_sizes(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `Page    3 size: 612 x 792 pts (letter)` → {3: (612, 792)}.
+fn parse_page_sizes(info: &str) -> std::collections::HashMap<usize, (f64, f64)> {
+    info.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("Page")?;
+            let (n, size) = rest.split_once("size:")?;
+            let mut parts = size.split_whitespace();
+            let w = parts.next()?.parse().ok()?;
+            (parts.next()? == "x").then_some(())?;
+            let h = parts.next()?.parse().ok()?;
+            Some((n.trim().parse().ok()?, (w, h)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_recognised_by_their_first_bytes() {
+        assert_eq!(ScanFormat::sniff(b"II*\0\x08\0\0\0"), Some(ScanFormat::Tiff));
+        assert_eq!(ScanFormat::sniff(b"MM\0*\0\0\0\x08"), Some(ScanFormat::Tiff));
+        assert_eq!(ScanFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ScanFormat::Photo(ImageExt::Jpeg)));
+        assert_eq!(ScanFormat::sniff(b"%PDF-1.4"), None);
+        assert_eq!(ScanFormat::sniff(b"II"), None);
+    }
+
+    #[test]
+    fn page_sizes_are_read_from_pdfinfo() {
+        let info = "Pages:          3\nPage    2 size: 612 x 792 pts (letter)\nPage    2 rot:  0\nPage    3 size: 595.276 x 841.89 pts (A4)\n";
+        let sizes = parse_page_sizes(info);
+        assert_eq!(sizes.get(&2), Some(&(612.0, 792.0)));
+        assert_eq!(sizes.get(&3), Some(&(595.276, 841.89)));
+        assert_eq!(sizes.len(), 2);
+    }
+
+    #[test]
+    fn pages_are_rasterised_at_300_dpi_up_to_7000_pixels() {
+        assert_eq!(dpi_for(612.0, 792.0), 300.0);
+        // a poster two metres high: fewer dots per inch, the same bounded image
+        assert!(dpi_for(2000.0, 5670.0) * 5670.0 / 72.0 <= 7000.0);
+        assert_eq!(dpi_for(1e9, 1e9), 10.0);
+        assert_eq!(dpi_for(0.0, f64::NAN), 300.0);
+    }
+
+    #[test]
+    fn progress_names_the_page_when_there_are_several() {
+        assert_eq!(progress_text(2, 12), "Reading text (OCR), page 3 of 12");
+        assert_eq!(progress_text(0, 1), "Reading text (OCR)");
+    }
+}
