@@ -136,7 +136,7 @@ impl Refusal {
             (Self::TooManyPixels, _) => "That photo has more pixels than Bartleby takes. Nothing was added.".into(),
             (Self::NotImage, _) => "That file is not a JPEG, PNG, WebP or HEIC image. Nothing was added.".into(),
             (Self::Unsupported, _) => {
-                "A file was not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file; it was not added."
+                "A file was not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file, nor an image (JPEG, PNG, WebP, HEIC, TIFF); it was not added."
                     .into()
             }
             (Self::Empty, Photos) => "That file is empty. Nothing was added.".into(),

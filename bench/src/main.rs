@@ -8,6 +8,7 @@ mod common;
 mod documents;
 mod figures;
 mod inventory;
+mod ocr;
 
 use anyhow::Result;
 use app::platform::config::Config;
@@ -61,6 +62,13 @@ enum Command {
         #[arg(long)]
         write: Option<std::path::PathBuf>,
     },
+    /// OCR quality and speed: pages of known text drawn clean-ish and degraded, read back by
+    /// Bartleby's OCR (character and word accuracy, seconds a page); no database.
+    Ocr {
+        /// Keep the page images, the scanned PDFs and the texts here.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Search quality on bench/retrieval (recall@10 of HNSW, nDCG@10 by ranking);
     /// BENCH_RETRIEVAL_DIR for another set.
     Retrieval,
@@ -100,6 +108,7 @@ fn main() -> Result<()> {
                 })
                 .await
             }
+            Command::Ocr { out } => ocr::ocr(config.parser, out).await,
             Command::Retrieval => {
                 in_own_database(config, |state| async move {
                     let dir = std::env::var("BENCH_RETRIEVAL_DIR").unwrap_or_else(|_| "bench/retrieval".into());

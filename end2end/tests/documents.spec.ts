@@ -44,7 +44,7 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
   await page.getByRole("button", { name: "Upload" }).click();
   await expect(page.getByTestId("upload-file-state")).toHaveText([
     "You already have this file (same content); skipped",
-    "“x.bin” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file.",
+    "“x.bin” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file, nor an image (JPEG, PNG, WebP, HEIC, TIFF).",
   ]);
   await expect(page.getByTestId("document-row")).toHaveCount(2);
   // the dashboard counts them and lists the newest
@@ -100,6 +100,40 @@ test("upload documents, watch them ingest, search by meaning, open the passage, 
   await expect(page.getByTestId("document-row")).toHaveCount(1);
 
   await readerContext.close();
+  expect(errors).toEqual([]);
+});
+
+test("a photographed receipt is read by OCR and found by its words", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("ocr"), "Scanner");
+  await page.goto("/documents");
+  await hydrated(page);
+  // the browser draws the receipt, a little crooked, as a phone would photograph it
+  const png = await page.evaluate(() => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 1600;
+    canvas.height = 700;
+    const g = canvas.getContext("2d")!;
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.rotate((1.5 * Math.PI) / 180);
+    g.fillStyle = "#111";
+    g.font = "44px serif";
+    ["RECEIPT Hardware Store of Springfield", "Cordless drill model DX-400 129.99", "Serial number SN 4471-2209", "Warranty two years from purchase"]
+      .forEach((line, i) => g.fillText(line, 60, 100 + i * 80));
+    return canvas.toDataURL("image/png").split(",")[1];
+  });
+  await page.locator("#document-input").setInputFiles([{ name: "receipt.png", mimeType: "image/png", buffer: Buffer.from(png, "base64") }]);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("doc-status")).toHaveText(["Ready"], { timeout: 60_000 });
+  await expect(page.getByTestId("ocr-note")).toHaveText("Text read by OCR from the image: it may hold mistakes.");
+  // found by a word only the picture holds, and opened at its text
+  await page.goto("/search?q=serial+4471-2209");
+  await expect(page.getByTestId("result").first()).toContainText("receipt");
+  await page.getByTestId("result").first().getByRole("link", { name: "receipt" }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("receipt");
+  await expect(page.locator(".extracted")).toContainText("Hardware Store of Springfield");
+  await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("href", /\/documents\/\d+\/file$/);
   expect(errors).toEqual([]);
 });
 

@@ -155,9 +155,12 @@ fn parse_child(args: &[String]) -> i32 {
                 2
             }
         },
+        ["ocr-prepare", input, output] => {
+            answer(&app::documents::ocr::prepare_here(std::path::Path::new(input), std::path::Path::new(output)))
+        }
         ["thumbnails", source] => answer(&app::inventory::photos::render_thumbnails(std::path::Path::new(source))),
         _ => {
-            eprintln!("bartleby parse: usage: bartleby parse extract TYPE PATH | thumbnails SOURCE");
+            eprintln!("bartleby parse: usage: bartleby parse extract TYPE PATH | ocr-prepare INPUT OUTPUT | thumbnails SOURCE");
             2
         }
     }

@@ -77,7 +77,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
             AppError::validation(
                 "files",
                 format!(
-                    "“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file, nor a JPEG, PNG, WebP, HEIC or TIFF image."
+                    "“{name}” is not a PDF, Word (DOCX), Excel (XLSX), HTML, Markdown or plain text file, nor an image (JPEG, PNG, WebP, HEIC, TIFF)."
                 ),
             )
         })?;
