@@ -101,6 +101,37 @@ const PNG = Buffer.from(
   "hex",
 );
 
+test("the words on an item's photo are read, shown on its page and found by the table's search", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("label"), "Labeller");
+  await addItem(page, { Name: "Cordless drill" });
+  // the browser draws the drill's rating plate
+  const label = await page.evaluate(() => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 1200;
+    canvas.height = 400;
+    const g = canvas.getContext("2d")!;
+    g.fillStyle = "#eee";
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = "#222";
+    g.font = "bold 56px sans-serif";
+    g.fillText("BOSCH PSB 18 LI-2", 60, 130);
+    g.font = "44px sans-serif";
+    g.fillText("Serial 4471-2209", 60, 250);
+    return canvas.toDataURL("image/png").split(",")[1];
+  });
+  await page.getByLabel(/Drop photos here/).setInputFiles({ name: "plate.png", mimeType: "image/png", buffer: Buffer.from(label, "base64") });
+  await page.getByRole("button", { name: "Upload photos" }).click();
+  await expect(page.getByTestId("upload-file-state")).toHaveText(["Added"]);
+  // the gallery follows the reading, then shows the words without a reload
+  await expect(page.getByTestId("photo-text")).toContainText("Serial 4471-2209", { timeout: 60_000 });
+  await expect(page.getByTestId("photo-reading")).toHaveCount(0);
+  await page.goto("/inventory?q=bosch");
+  await expect(page.locator("table.items tbody tr")).toHaveCount(1);
+  await expect(page.locator("table.items tbody tr")).toContainText("Cordless drill");
+  expect(errors).toEqual([]);
+});
+
 test("add a photo to an item and see it; a non-image is refused", async ({ page }) => {
   const errors = watchForErrors(page);
   await signUp(page, uniqueEmail("photo"), "Photographer");

@@ -417,6 +417,14 @@ pub fn spawn_housekeeping(state: &AppState) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             maintenance::upkeep(&state).await;
+            match app::inventory::photo_text::queue_unread(&state).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(photos = n, "queued the reading of photos by OCR");
+                    state.jobs_added.notify_waiters();
+                }
+                Err(e) => tracing::warn!(error = %e, "could not queue the reading of photos"),
+            }
             if state.embedder.is_some() && state.vector.pool().is_some() {
                 if let Ok(mut c) = db::conn(&state.db).await {
                     match app::inventory::embedding::queue_item_embedding(&mut c).await {

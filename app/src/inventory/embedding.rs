@@ -90,9 +90,16 @@ async fn embed_items(state: &AppState, job: &crate::jobs::Claimed) -> Result<(),
         }
         let texts: Vec<String> = due
             .iter()
-            .map(|(_, _, name, category, description, material, colour, origin, tags)| {
+            .map(|(_, _, name, category, description, material, colour, origin, tags, photo_text)| {
                 let tags: Vec<String> = tags.iter().flatten().cloned().collect();
-                item_text(name, category, description, [material, colour, origin], &tags)
+                let mut text = item_text(name, category, description, [material, colour, origin], &tags);
+                // the words on its photos last, and only their start: a label, not a manual
+                let words: String = photo_text.split_whitespace().take(40).collect::<Vec<_>>().join(" ");
+                if !words.is_empty() {
+                    text.push_str(". ");
+                    text.push_str(&words);
+                }
+                text
             })
             .collect();
         let vecs = embedder.embed(&texts).await.map_err(|e| format!("Embedding failed ({e})."))?;

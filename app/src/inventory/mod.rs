@@ -17,6 +17,8 @@ pub mod import;
 #[cfg(feature = "ssr")]
 pub mod locations;
 #[cfg(feature = "ssr")]
+pub mod photo_text;
+#[cfg(feature = "ssr")]
 pub mod photos;
 #[cfg(feature = "ssr")]
 pub mod repo;
@@ -29,6 +31,7 @@ pub fn jobs() -> Vec<std::sync::Arc<dyn crate::jobs::Job>> {
     vec![
         std::sync::Arc::new(embedding::EmbedItems),
         std::sync::Arc::new(photos::Thumbnails),
+        photo_text::job(),
         std::sync::Arc::new(import::ImportItems),
     ]
 }

@@ -183,7 +183,8 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
             };
             assets::insert(c, &photo).await?;
             let store = state.images.local_store(backend);
-            crate::jobs::enqueue_on(c, THUMBNAILS, user_id, id, store).await
+            crate::jobs::enqueue_on(c, THUMBNAILS, user_id, id, store.clone()).await?;
+            crate::jobs::enqueue_on(c, super::photo_text::READ_PHOTO_TEXT, user_id, id, store).await
         })
         .await
     };
@@ -363,6 +364,7 @@ pub async fn item_photos(
             thumb_1024: thumb(o.id, AssetKind::Thumb1024),
             backend: o.backend.as_str().to_owned(),
             preferred_backend: preferred.as_str().to_owned(),
+            text: o.ocr_text.clone(),
         })
         .collect())
 }

@@ -55,6 +55,8 @@ pub struct PhotoView {
     pub backend: String,
     /// where it should be; differs when the provider failed and local disk took it instead
     pub preferred_backend: String,
+    /// the words OCR read on it (`None` until it has been read, moments after the thumbnails)
+    pub text: Option<String>,
 }
 
 /// The create/edit form, as typed (everything is text until the server checks it).

@@ -606,7 +606,10 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
     };
     let delete = ServerAction::<DeletePhoto>::new();
     let count = photos.len();
-    let making = photos.iter().any(|p| p.thumb_256.is_none() || p.thumb_1024.is_none());
+    // thumbnails first, then the words on the photos: the gallery follows both
+    let making = photos.iter().any(|p| p.thumb_256.is_none() || p.thumb_1024.is_none() || p.text.is_none());
+    let words: Vec<String> = photos.iter().filter_map(|p| p.text.clone()).filter(|t| !t.is_empty()).collect();
+    let reading = photos.iter().any(|p| p.text.is_none());
     let fallen_back = photos.iter().find(|p| p.backend != p.preferred_backend).map(|p| {
         let provider = match p.preferred_backend.as_str() {
             "vercel" => "Vercel Blob",
@@ -668,6 +671,14 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
                         <Lightboxes photos=lightboxes name=name.clone()/>
                     }
                 })}
+            {(!words.is_empty()).then(|| view! {
+                <h3>"Words on its photos"</h3>
+                <ul class="photo-text" data-testid="photo-text">
+                    {words.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}
+                </ul>
+                <p class="hint">"Read by OCR, so they may hold mistakes; the table's search finds the item by them."</p>
+            })}
+            {reading.then(|| view! { <p class="muted" data-testid="photo-reading">"Reading the words on its photos…"</p> })}
             </div>
             {making.then(|| view! { <LiveRegions ids=vec!["photo-gallery".to_owned()] reload_when_done=false/> })}
             <form

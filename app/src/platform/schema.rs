@@ -89,6 +89,7 @@ diesel::table! {
         height -> Int4,
         sha256 -> Text,
         created_at -> Timestamptz,
+        ocr_text -> Nullable<Text>,
     }
 }
 
@@ -225,9 +226,10 @@ diesel::table! {
         location_sort -> Nullable<Text>,
         text_version -> Int8,
         embedded_version -> Int8,
-        search -> Nullable<Tsvector>,
         location_path -> Nullable<Text>,
         cover_id -> Nullable<Int8>,
+        photo_text -> Text,
+        search -> Nullable<Tsvector>,
     }
 }
 

@@ -469,6 +469,36 @@ async fn scans_and_photos_of_papers_are_read_by_ocr_page_by_page() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_words_on_an_items_photo_are_read_shown_and_found() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("label"), "Label").await;
+    let drill = add_item(&app, "Cordless drill", &[]).await;
+    let label = scan_of(&["BOSCH PSB 18 LI-2", "Serial 4471-2209", "Made in Malaysia"], 300, "jpeg");
+    assert_eq!(upload(&app, drill, "label.jpg", label, "application/json").await.status(), StatusCode::OK);
+    // a plain photo (no words) beside it
+    assert_eq!(upload(&app, drill, "side.jpg", jpeg(640, 480), "application/json").await.status(), StatusCode::OK);
+    ingest(&app).await;
+    let item = item_json(&app, drill).await;
+    let photos = item["photos"].as_array().unwrap();
+    let text = photos[0]["text"].as_str().unwrap_or_else(|| panic!("read: {item}"));
+    assert!(text.contains("BOSCH PSB 18") && text.contains("4471-2209"), "{text:?}");
+    assert_eq!(photos[1]["text"], "", "a photo with no words has none: {item}");
+    // shown on the item's page, and found by the table's search
+    let html = app.get(&format!("/inventory/{drill}")).await.text().await.unwrap();
+    assert!(html.contains("Words on its photos") && html.contains("Serial 4471-2209"), "{html}");
+    assert_eq!(names(&list(&app, &[("q", "bosch")]).await), vec!["Cordless drill"]);
+    assert_eq!(names(&list(&app, &[("q", "malaysia")]).await), vec!["Cordless drill"]);
+    // the photo removed, its words go with it
+    let id = photos[0]["id"].as_i64().unwrap().to_string();
+    assert!(app.call("inventory/delete_photo", &[("photo_id", &id)]).await.status().is_success());
+    assert!(names(&list(&app, &[("q", "bosch")]).await).is_empty());
+    // another user's search never sees them
+    let other = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    other.sign_up(&email("label-other"), "Other").await;
+    assert!(names(&list(&other, &[("q", "malaysia")]).await).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_documents_get_a_clear_status_and_the_rest_still_ingest() {
     let url = fresh_database(cluster().await).await;
     let app = TestApp::spawn_with(test_config(&url, &[("DOCUMENT_MAX_MB", "1")]), None).await;

@@ -23,6 +23,8 @@ pub struct Asset {
     pub bytes: i64,
     pub width: i32,
     pub height: i32,
+    /// the words OCR read on a photo (`None`: not read yet; thumbnails have none)
+    pub ocr_text: Option<String>,
 }
 
 /// A photo (`parent_id: None`, its id taken beforehand so its key can name it) or a thumbnail.
@@ -77,6 +79,26 @@ pub async fn set_size(c: &mut AsyncPgConnection, user_id: i64, id: i64, width: i
 }
 
 /// Every asset of an item, photos and thumbnails, oldest first.
+/// Records the words read on a photo (a trigger passes them on to its item).
+pub async fn set_ocr_text(c: &mut AsyncPgConnection, id: i64, text: &str) -> QueryResult<usize> {
+    diesel::update(a::inventory_assets.filter(a::id.eq(id))).set(a::ocr_text.eq(text)).execute(c).await
+}
+
+/// Photos never read by OCR and with no job to read them: (id, user, backend), oldest first.
+pub async fn unread(c: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<(i64, i64, Backend)>> {
+    use crate::platform::schema::jobs::dsl as j;
+    a::inventory_assets
+        .filter(a::kind.eq(AssetKind::Original).and(a::ocr_text.is_null()))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            j::jobs.filter(j::subject_id.eq(a::id).and(j::kind.eq(crate::inventory::photo_text::READ_PHOTO_TEXT))),
+        )))
+        .order(a::id.asc())
+        .limit(limit)
+        .select((a::id, a::user_id, a::backend))
+        .load(c)
+        .await
+}
+
 pub async fn of_item(c: &mut AsyncPgConnection, user_id: i64, item_id: i64) -> QueryResult<Vec<Asset>> {
     a::inventory_assets
         .filter(a::user_id.eq(user_id))

@@ -427,7 +427,7 @@ pub async fn items_after(c: &mut AsyncPgConnection, user_id: i64, after: i64, li
 
 /// An item's words as its embedding reads them, with the version of those words:
 /// (id, text_version, name, category, description, material, colour, origin, tags).
-pub type ItemWords = (i64, i64, String, String, String, String, String, String, Vec<Option<String>>);
+pub type ItemWords = (i64, i64, String, String, String, String, String, String, Vec<Option<String>>, String);
 
 /// Up to `limit` of the user's items whose words changed since they were last embedded.
 pub async fn due_for_embedding(c: &mut AsyncPgConnection, user_id: i64, limit: i64) -> QueryResult<Vec<ItemWords>> {
@@ -446,6 +446,7 @@ pub async fn due_for_embedding(c: &mut AsyncPgConnection, user_id: i64, limit: i
             t::colour,
             t::origin,
             t::tags,
+            t::photo_text,
         ))
         .load(c)
         .await
