@@ -1,3 +1,6 @@
+-- the older code knows no job of this kind
+DELETE FROM jobs WHERE kind = 'read_photo_text';
+
 CREATE OR REPLACE FUNCTION user_inventory_bump_text_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF (NEW.name, NEW.description, NEW.category, NEW.material, NEW.colour, NEW.origin, NEW.tags)
