@@ -21,7 +21,8 @@ use rand::{Rng, SeedableRng};
 
 const PAGES: usize = 12;
 /// Typeface, size in points, characters a line (a 6.5-inch measure).
-const FACES: [(&str, f32, usize); 3] = [("Times-Roman", 11.0, 88), ("Helvetica", 10.0, 84), ("Courier", 10.0, 72)];
+type Face = (&'static str, f32, usize);
+const FACES: [Face; 3] = [("Times-Roman", 11.0, 88), ("Helvetica", 10.0, 84), ("Courier", 10.0, 72)];
 const LINES: usize = 42;
 
 /// How a page is spoiled.
@@ -128,7 +129,7 @@ pub async fn ocr(parser: app::platform::config::ParserLimits, out: Option<PathBu
 }
 
 /// Twelve pages: the opening of every fourth address, in ASCII, wrapped for each typeface.
-fn pages_of_text(docs: &Path) -> Result<Vec<((&'static str, f32, usize), Vec<String>)>> {
+fn pages_of_text(docs: &Path) -> Result<Vec<(Face, Vec<String>)>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(docs)
         .with_context(|| format!("{} (the retrieval set)", docs.display()))?
         .flatten()
