@@ -63,6 +63,9 @@ pub struct Extracted {
     /// How many pages' text was read by OCR.
     #[serde(default)]
     pub ocr_pages: usize,
+    /// How many pages without text were not read by OCR (past the limit).
+    #[serde(default)]
+    pub ocr_skipped: usize,
 }
 
 /// Recognises a document by its first bytes and, for zip containers, its entries; text formats by
@@ -123,7 +126,7 @@ pub async fn extract(
     let mut extracted = match doc_type {
         DocType::Pdf => {
             let mut pdf = pdf(path).await?;
-            pdf.ocr_pages = super::ocr::pdf_pages(path, &mut pdf.pages, parser, progress).await?;
+            (pdf.ocr_pages, pdf.ocr_skipped) = super::ocr::pdf_pages(path, &mut pdf.pages, parser, progress).await?;
             pdf
         }
         DocType::Image => super::ocr::image(path, parser, progress).await?,
@@ -200,7 +203,7 @@ async fn pdf(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.len() > 1 && pages.last().is_some_and(|p| p.is_empty()) {
         pages.pop();
     }
-    Ok(Extracted { pages, paged: true, ocr_pages: 0 })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0 })
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -296,7 +299,7 @@ fn docx(path: &Path) -> Result<Extracted, ExtractError> {
             Err(e) => return Err(ExtractError::Damaged(format!("document.xml: {e}"))),
         }
     }
-    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0 })
+    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
 }
 
 /// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per
@@ -354,7 +357,7 @@ fn xlsx(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.is_empty() {
         return Err(ExtractError::NoText);
     }
-    Ok(Extracted { pages, paged: true, ocr_pages: 0 })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0 })
 }
 
 fn read_text(path: &Path) -> Result<String, ExtractError> {
@@ -369,11 +372,11 @@ fn read_text(path: &Path) -> Result<String, ExtractError> {
 fn html(path: &Path) -> Result<Extracted, ExtractError> {
     let raw = read_text(path)?;
     let text = html2text::from_read(raw.as_bytes(), 100).map_err(|e| ExtractError::Damaged(e.to_string()))?;
-    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0 })
+    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
 }
 
 fn text(path: &Path) -> Result<Extracted, ExtractError> {
-    Ok(Extracted { pages: vec![tidy(&read_text(path)?)], paged: false, ocr_pages: 0 })
+    Ok(Extracted { pages: vec![tidy(&read_text(path)?)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
 }
 
 #[cfg(test)]

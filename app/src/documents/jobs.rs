@@ -151,7 +151,8 @@ async fn extract_stage(state: &AppState, job: &Claimed, doc: &Document) -> Resul
     let (id, user_id) = (doc.id, doc.user_id);
     let paged = extracted.paged;
     let ocr_pages = i32::try_from(extracted.ocr_pages).unwrap_or(i32::MAX);
-    let stored = repo::replace_text(&mut c, id, user_id, &pages, &chunks, paged.then_some(page_count), ocr_pages).await;
+    let ocr = (ocr_pages, i32::try_from(extracted.ocr_skipped).unwrap_or(i32::MAX));
+    let stored = repo::replace_text(&mut c, id, user_id, &pages, &chunks, paged.then_some(page_count), ocr).await;
     match stored {
         Ok(n) => {
             tracing::info!(document_id = id, pages = page_count, ocr_pages, passages = n, "text extracted");

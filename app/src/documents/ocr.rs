@@ -330,22 +330,24 @@ pub async fn image(
     }
     let pages = tesseract(&source, limits).await?;
     let ocr_pages = pages.iter().filter(|p| letters(p) > 0).count();
-    Ok(super::extract::Extracted { paged: pages.len() > 1, pages, ocr_pages })
+    Ok(super::extract::Extracted { paged: pages.len() > 1, pages, ocr_pages, ocr_skipped: 0 })
 }
 
 /// The pages of a PDF whose text layer is (nearly) empty, read by OCR: each rasterised alone,
 /// then read; a page keeps whichever text has more in it. At most `ocr_max_pages` pages are
 /// read. A page that fails (a limit, a damaged image) keeps its own text; a missing tool fails
-/// the whole (it is worth a retry once installed). Returns how many pages took OCR's text.
+/// the whole (it is worth a retry once installed). Returns how many pages took OCR's text, and
+/// how many pages without text were left unread by the limit.
 pub async fn pdf_pages(
     path: &Path,
     pages: &mut [String],
     limits: &ParserLimits,
     progress: Option<&Progress>,
-) -> Result<usize, ExtractError> {
-    let wanted: Vec<usize> =
-        (0..pages.len()).filter(|&i| letters(&pages[i]) < MIN_LETTERS).take(limits.ocr_max_pages).collect();
-    let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) else { return Ok(0) };
+) -> Result<(usize, usize), ExtractError> {
+    let mut wanted: Vec<usize> = (0..pages.len()).filter(|&i| letters(&pages[i]) < MIN_LETTERS).collect();
+    let skipped = wanted.len().saturating_sub(limits.ocr_max_pages);
+    wanted.truncate(limits.ocr_max_pages);
+    let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) else { return Ok((0, skipped)) };
     let sizes = page_sizes(path, first + 1, last + 1, limits).await?;
     let scratch = Scratch::new(path)?;
     let mut used = 0;
@@ -395,7 +397,7 @@ pub async fn pdf_pages(
             Err(e) => tracing::warn!(page = i + 1, error = %e, "a page could not be read by OCR"),
         }
     }
-    Ok(used)
+    Ok((used, skipped))
 }
 
 /// 300 dpi, or less for a page so large its image would pass 7,000 pixels on a side.

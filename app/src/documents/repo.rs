@@ -36,6 +36,7 @@ pub struct Document {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub ocr_pages: i32,
+    pub ocr_skipped: i32,
 }
 
 impl Document {
@@ -51,6 +52,7 @@ impl Document {
             bytes: self.bytes,
             pages: self.pages,
             ocr_pages: self.ocr_pages,
+            ocr_skipped: self.ocr_skipped,
             status: self.status,
             status_detail: self.status_detail.clone(),
             chunks_total: self.chunks_total,
@@ -282,7 +284,7 @@ pub async fn replace_text(
     pages: &[String],
     chunks: &[super::chunk::Chunk],
     page_count: Option<i32>,
-    ocr_pages: i32,
+    (ocr_pages, ocr_skipped): (i32, i32),
 ) -> QueryResult<usize> {
     use crate::platform::schema::document_chunks::dsl as ch;
     use diesel_async::AsyncConnection;
@@ -325,6 +327,7 @@ pub async fn replace_text(
             .set((
                 d::pages.eq(page_count),
                 d::ocr_pages.eq(ocr_pages),
+                d::ocr_skipped.eq(ocr_skipped),
                 d::chunks_total.eq(i32::try_from(n).unwrap_or(i32::MAX)),
                 d::chunks_embedded.eq(0),
                 d::status.eq(DocStatus::Embedding),

@@ -118,6 +118,8 @@ pub struct DocumentRow {
     pub pages: Option<i32>,
     /// How many pages were read by OCR (0: none; their text may hold mistakes).
     pub ocr_pages: i32,
+    /// Pages without text left unread by OCR (past `OCR_MAX_PAGES`).
+    pub ocr_skipped: i32,
     pub status: DocStatus,
     /// Why it failed, or what it is waiting for.
     pub status_detail: Option<String>,

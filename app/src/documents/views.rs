@@ -125,19 +125,29 @@ fn StatusCell(row: DocumentRow) -> impl IntoView {
         <span class=class data-testid="doc-status">{row.status_text()}</span>
         // the detail, unless the status already says it (OCR's progress)
         {row.status_detail.clone().filter(|d| *d != row.status_text()).map(|d| view! { <span class="hint status-detail">{d}</span> })}
-        {(row.ocr_pages > 0 && !row.status.is_pending()).then(|| view! {
-            <span class="hint" data-testid="ocr-note">{ocr_note(row.ocr_pages, row.doc_type)}</span>
+        {((row.ocr_pages > 0 || row.ocr_skipped > 0) && !row.status.is_pending()).then(|| view! {
+            <span class="hint" data-testid="ocr-note">{ocr_note(row.ocr_pages, row.ocr_skipped, row.doc_type)}</span>
         })}
     }
 }
 
-/// "Text read by OCR from 3 pages: it may hold mistakes."
-fn ocr_note(pages: i32, doc_type: DocType) -> String {
-    match (pages, doc_type) {
+/// "Text of 3 pages read by OCR: it may hold mistakes." (and what the page limit left unread)
+fn ocr_note(pages: i32, skipped: i32, doc_type: DocType) -> String {
+    let read = match (pages, doc_type) {
+        (0, _) => String::new(),
         (1, DocType::Image) => "Text read by OCR from the image: it may hold mistakes.".to_owned(),
         (1, _) => "Text of 1 page read by OCR: it may hold mistakes.".to_owned(),
         (n, _) => format!("Text of {n} pages read by OCR: it may hold mistakes."),
-    }
+    };
+    let unread = match skipped {
+        0 => String::new(),
+        1 => " 1 more page without text was not read: Bartleby reads at most OCR_MAX_PAGES pages of one PDF by OCR."
+            .to_owned(),
+        n => format!(
+            " {n} more pages without text were not read: Bartleby reads at most OCR_MAX_PAGES pages of one PDF by OCR."
+        ),
+    };
+    format!("{read}{unread}").trim().to_owned()
 }
 
 #[component]

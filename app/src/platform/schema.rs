@@ -184,6 +184,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         ocr_pages -> Int4,
+        ocr_skipped -> Int4,
     }
 }
 

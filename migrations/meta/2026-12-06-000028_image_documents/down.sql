@@ -11,4 +11,5 @@ BEGIN
     END IF;
 END $$;
 
+ALTER TABLE user_documents DROP COLUMN ocr_skipped;
 ALTER TABLE user_documents DROP COLUMN ocr_pages;

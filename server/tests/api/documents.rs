@@ -469,6 +469,28 @@ async fn scans_and_photos_of_papers_are_read_by_ocr_page_by_page() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn ocr_stops_at_its_page_limit_and_says_so() {
+    let url = fresh_database(cluster().await).await;
+    let app = TestApp::spawn_with(test_config(&url, &[("OCR_MAX_PAGES", "1")]), None).await;
+    app.sign_up(&email("ocrlimit"), "Limit").await;
+    let (one, two) = (
+        scan_of(&["The first scanned page of the manual"], 150, "jpeg"),
+        scan_of(&["The second scanned page of the manual"], 150, "jpeg"),
+    );
+    let manual = doubles::files::pdf(&[doubles::files::Page::Jpeg(&one), doubles::files::Page::Jpeg(&two)]);
+    upload_docs(&app, vec![("manual.pdf", manual)]).await;
+    ingest(&app).await;
+    let list = documents(&app).await;
+    let row = list["mine"][0].clone();
+    assert_eq!((row["ocr_pages"].as_i64(), row["ocr_skipped"].as_i64()), (Some(1), Some(1)), "{row}");
+    let d: Value = document(&app, row["id"].as_i64().unwrap()).await.json().await.unwrap();
+    assert!(d["pages"][0]["text"].as_str().unwrap().contains("first scanned page"), "{d}");
+    assert_eq!(d["pages"][1]["text"], "", "{d}");
+    let html = app.get(&format!("/documents/{}", row["id"])).await.text().await.unwrap();
+    assert!(html.contains("1 more page without text was not read"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_words_on_an_items_photo_are_read_shown_and_found() {
     let app = TestApp::spawn().await;
     app.sign_up(&email("label"), "Label").await;
