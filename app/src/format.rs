@@ -32,6 +32,28 @@ pub fn count(n: u32, one: &str, many: &str) -> String {
     }
 }
 
+/// Collapses runs of spaces, trims lines and drops runs of blank lines beyond one.
+pub fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.lines() {
+        // NUL and other control characters become spaces (and runs of space one)
+        let line = line.replace(|c: char| c.is_control(), " ");
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.trim().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

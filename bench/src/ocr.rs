@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use app::documents::types::DocType;
-use image::{GrayImage, Luma};
+use image::GrayImage;
 use rand::{Rng, SeedableRng};
 
 const PAGES: usize = 12;
@@ -178,7 +178,7 @@ fn ascii(text: &str) -> String {
 /// Turns, blurs, speckles and compresses a page: the JPEG's bytes.
 fn spoiled(page: &GrayImage, spoil: Spoil, rng: &mut impl Rng) -> Result<Vec<u8>> {
     let degrees = rng.gen_range(spoil.degrees.0..spoil.degrees.1) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
-    let mut img = rotated(page, degrees);
+    let mut img = app::platform::ocr::turned(page, degrees);
     if spoil.blur > 0.0 {
         img = image::imageops::blur(&img, spoil.blur);
     }
@@ -195,32 +195,6 @@ fn spoiled(page: &GrayImage, spoil: Spoil, rng: &mut impl Rng) -> Result<Vec<u8>
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, spoil.quality).encode_image(&img)?;
     Ok(jpeg)
-}
-
-/// The page turned by `degrees` about its centre (bilinear), white where the paper was not.
-fn rotated(page: &GrayImage, degrees: f64) -> GrayImage {
-    let (w, h) = page.dimensions();
-    let (sin, cos) = degrees.to_radians().sin_cos();
-    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
-    let at = |x: i64, y: i64| -> f64 {
-        if x < 0 || y < 0 || x >= i64::from(w) || y >= i64::from(h) {
-            255.0
-        } else {
-            f64::from(page.get_pixel(x as u32, y as u32).0[0])
-        }
-    };
-    GrayImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (f64::from(x) - cx, f64::from(y) - cy);
-        let (sx, sy) = (cos * dx + sin * dy + cx, -sin * dx + cos * dy + cy);
-        let (x0, y0) = (sx.floor(), sy.floor());
-        let (fx, fy) = (sx - x0, sy - y0);
-        let (x0, y0) = (x0 as i64, y0 as i64);
-        let v = at(x0, y0) * (1.0 - fx) * (1.0 - fy)
-            + at(x0 + 1, y0) * fx * (1.0 - fy)
-            + at(x0, y0 + 1) * (1.0 - fx) * fy
-            + at(x0 + 1, y0 + 1) * fx * fy;
-        Luma([v.round() as u8])
-    })
 }
 
 /// Edit distance between two sequences (one row at a time).
@@ -266,11 +240,5 @@ mod tests {
         assert_eq!(word_errors_of("the old house, by the lake", "the o1d house by the lake"), (1, 6));
         assert_eq!(word_errors_of("two words", ""), (2, 2));
         assert_eq!(char_errors_of("\u{201c}x\u{201d}", "\"x\""), (0, 3));
-    }
-
-    #[test]
-    fn a_page_turned_by_nothing_is_the_same_page() {
-        let page = GrayImage::from_fn(30, 20, |x, y| Luma([((x * 7 + y * 3) % 256) as u8]));
-        assert_eq!(rotated(&page, 0.0), page);
     }
 }

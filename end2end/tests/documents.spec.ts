@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, signUp, uniqueEmail, watchForErrors } from "./helpers";
+import { hydrated, signUp, textPng, uniqueEmail, watchForErrors } from "./helpers";
 
 const BOILER =
   "The boiler was installed in March 2024 by Acme Heating. The manufacturer's warranty covers parts and " +
@@ -109,21 +109,13 @@ test("a photographed receipt is read by OCR and found by its words", async ({ pa
   await page.goto("/documents");
   await hydrated(page);
   // the browser draws the receipt, a little crooked, as a phone would photograph it
-  const png = await page.evaluate(() => {
-    const canvas = document.createElement("canvas");
-    canvas.width = 1600;
-    canvas.height = 700;
-    const g = canvas.getContext("2d")!;
-    g.fillStyle = "#fff";
-    g.fillRect(0, 0, canvas.width, canvas.height);
-    g.rotate((1.5 * Math.PI) / 180);
-    g.fillStyle = "#111";
-    g.font = "44px serif";
+  const png = await textPng(
+    page,
     ["RECEIPT Hardware Store of Springfield", "Cordless drill model DX-400 129.99", "Serial number SN 4471-2209", "Warranty two years from purchase"]
-      .forEach((line, i) => g.fillText(line, 60, 100 + i * 80));
-    return canvas.toDataURL("image/png").split(",")[1];
-  });
-  await page.locator("#document-input").setInputFiles([{ name: "receipt.png", mimeType: "image/png", buffer: Buffer.from(png, "base64") }]);
+      .map((text) => ({ text, font: "44px serif" })),
+    { width: 1600, height: 700, degrees: 1.5 },
+  );
+  await page.locator("#document-input").setInputFiles([{ name: "receipt.png", mimeType: "image/png", buffer: png }]);
   await page.getByRole("button", { name: "Upload" }).click();
   await expect(page.getByTestId("doc-status")).toHaveText(["Ready"], { timeout: 60_000 });
   await expect(page.getByTestId("ocr-note")).toHaveText("Text read by OCR from the image: it may hold mistakes.");

@@ -44,3 +44,36 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
+
+/**
+ * A PNG of lines of text, drawn by the browser itself: a photographed receipt or rating plate,
+ * made here so the tests ship no binary fixture.
+ */
+export async function textPng(
+  page: Page,
+  lines: { text: string; font: string }[],
+  { width, height, degrees = 0, background = "#fff" }: { width: number; height: number; degrees?: number; background?: string },
+): Promise<Buffer> {
+  const base64 = await page.evaluate(
+    ({ lines, width, height, degrees, background }) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      const g = canvas.getContext("2d")!;
+      g.fillStyle = background;
+      g.fillRect(0, 0, width, height);
+      g.rotate((degrees * Math.PI) / 180);
+      g.fillStyle = "#111";
+      let y = 40;
+      for (const line of lines) {
+        g.font = line.font;
+        const size = parseInt(/(\d+)px/.exec(line.font)?.[1] ?? "40", 10);
+        y += size * 1.7;
+        g.fillText(line.text, 60, y);
+      }
+      return canvas.toDataURL("image/png").split(",")[1];
+    },
+    { lines, width, height, degrees, background },
+  );
+  return Buffer.from(base64, "base64");
+}

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, signUp, uniqueEmail, watchForErrors } from "./helpers";
+import { hydrated, signUp, textPng, uniqueEmail, watchForErrors } from "./helpers";
 
 async function addItem(page, fields: Record<string, string>) {
   await page.goto("/inventory/new");
@@ -106,21 +106,15 @@ test("the words on an item's photo are read, shown on its page and found by the 
   await signUp(page, uniqueEmail("label"), "Labeller");
   await addItem(page, { Name: "Cordless drill" });
   // the browser draws the drill's rating plate
-  const label = await page.evaluate(() => {
-    const canvas = document.createElement("canvas");
-    canvas.width = 1200;
-    canvas.height = 400;
-    const g = canvas.getContext("2d")!;
-    g.fillStyle = "#eee";
-    g.fillRect(0, 0, canvas.width, canvas.height);
-    g.fillStyle = "#222";
-    g.font = "bold 56px sans-serif";
-    g.fillText("BOSCH PSB 18 LI-2", 60, 130);
-    g.font = "44px sans-serif";
-    g.fillText("Serial 4471-2209", 60, 250);
-    return canvas.toDataURL("image/png").split(",")[1];
-  });
-  await page.getByLabel(/Drop photos here/).setInputFiles({ name: "plate.png", mimeType: "image/png", buffer: Buffer.from(label, "base64") });
+  const label = await textPng(
+    page,
+    [
+      { text: "BOSCH PSB 18 LI-2", font: "bold 56px sans-serif" },
+      { text: "Serial 4471-2209", font: "44px sans-serif" },
+    ],
+    { width: 1200, height: 400, background: "#eee" },
+  );
+  await page.getByLabel(/Drop photos here/).setInputFiles({ name: "plate.png", mimeType: "image/png", buffer: label });
   await page.getByRole("button", { name: "Upload photos" }).click();
   await expect(page.getByTestId("upload-file-state")).toHaveText(["Added"]);
   // the gallery follows the reading, then shows the words without a reload

@@ -156,7 +156,7 @@ fn parse_child(args: &[String]) -> i32 {
             }
         },
         ["ocr-prepare", input, output] => {
-            answer(&app::documents::ocr::prepare_here(std::path::Path::new(input), std::path::Path::new(output)))
+            answer(&app::platform::ocr::prepare_here(std::path::Path::new(input), std::path::Path::new(output)))
         }
         ["thumbnails", source] => answer(&app::inventory::photos::render_thumbnails(std::path::Path::new(source))),
         _ => {

@@ -12,6 +12,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::types::DocType;
+use crate::format::tidy;
+use crate::platform::ocr::{self, OcrError};
 
 /// The most text taken from one document (a 100 MB file of text is a lot of reading already).
 const MAX_TEXT_BYTES: u64 = 64 * 1024 * 1024;
@@ -47,6 +49,32 @@ pub enum ExtractError {
     TooManyPixels,
 }
 
+/// What OCR's failures mean for a document.
+impl From<OcrError> for ExtractError {
+    fn from(e: OcrError) -> Self {
+        match e {
+            OcrError::Timeout => Self::Timeout,
+            OcrError::Missing(tool) => Self::ToolMissing(tool),
+            OcrError::Limits => Self::Limits,
+            OcrError::TooManyPixels => Self::TooManyPixels,
+            OcrError::Damaged(why) => Self::Damaged(why),
+        }
+    }
+}
+
+/// A parser child that gave no answer: the file failed to read.
+impl From<crate::platform::sandbox::SandboxError> for ExtractError {
+    fn from(e: crate::platform::sandbox::SandboxError) -> Self {
+        use crate::platform::sandbox::SandboxError;
+        match e {
+            SandboxError::Limits => Self::Limits,
+            SandboxError::Timeout(_) => Self::Timeout,
+            SandboxError::Missing(tool) => Self::ToolMissing(tool.to_owned()),
+            SandboxError::Crashed(why) | SandboxError::Io(why) => Self::Damaged(why),
+        }
+    }
+}
+
 impl ExtractError {
     /// Worth retrying later (the file itself is fine)?
     pub fn is_transient(&self) -> bool {
@@ -74,7 +102,7 @@ pub fn detect(path: &Path, file_name: &str) -> Option<DocType> {
     let mut head = [0u8; 8192];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
     let head = &head[..n];
-    if super::ocr::ScanFormat::sniff(head).is_some() {
+    if ocr::ScanFormat::sniff(head).is_some() {
         return Some(DocType::Image);
     }
     if head.len() >= 5 && head[..head.len().min(1024)].windows(5).any(|w| w == b"%PDF-") {
@@ -120,25 +148,24 @@ pub async fn extract(
     path: &Path,
     doc_type: DocType,
     parser: &crate::platform::config::ParserLimits,
-    progress: Option<&super::ocr::Progress>,
+    progress: Option<&ocr::Progress>,
 ) -> Result<Extracted, ExtractError> {
-    use crate::platform::sandbox::{self, SandboxError};
+    use crate::platform::sandbox;
     let mut extracted = match doc_type {
         DocType::Pdf => {
             let mut pdf = pdf(path).await?;
-            (pdf.ocr_pages, pdf.ocr_skipped) = super::ocr::pdf_pages(path, &mut pdf.pages, parser, progress).await?;
+            (pdf.ocr_pages, pdf.ocr_skipped) = ocr::pdf_pages(path, &mut pdf.pages, parser, progress).await?;
             pdf
         }
-        DocType::Image => super::ocr::image(path, parser, progress).await?,
+        DocType::Image => {
+            let pages = ocr::image(path, parser, progress).await?;
+            let ocr_pages = pages.iter().filter(|p| ocr::letters(p) > 0).count();
+            Extracted { paged: pages.len() > 1, pages, ocr_pages, ocr_skipped: 0 }
+        }
         other => {
             let args = ["extract".as_ref(), other.as_str().as_ref(), path.as_os_str()];
             let answer: Result<Extracted, ExtractError> =
-                sandbox::run(&parser.exe, &args, parser.memory, parser.time).await.map_err(|e| match e {
-                    SandboxError::Limits => ExtractError::Limits,
-                    SandboxError::Timeout(_) => ExtractError::Timeout,
-                    SandboxError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
-                    SandboxError::Crashed(why) | SandboxError::Io(why) => ExtractError::Damaged(why),
-                })?;
+                sandbox::run(&parser.exe, &args, parser.memory, parser.time).await.map_err(ExtractError::from)?;
             answer?
         }
     };
@@ -211,28 +238,6 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
         return s.len();
     }
     (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
-}
-
-/// Collapses runs of spaces, trims lines and drops runs of blank lines beyond one.
-pub(super) fn tidy(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut blank = 0;
-    for line in s.lines() {
-        // NUL and other control characters become spaces (and runs of space one)
-        let line = line.replace(|c: char| c.is_control(), " ");
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() {
-            blank += 1;
-            if blank > 1 {
-                continue;
-            }
-        } else {
-            blank = 0;
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out.trim().to_owned()
 }
 
 /// Opens a zip container after checking its entry count and declared expanded size.

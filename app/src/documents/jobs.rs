@@ -74,6 +74,16 @@ pub async fn queue_reindex(state: &AppState) -> Result<usize, crate::error::AppE
     Ok(docs.len())
 }
 
+/// "Reading text (OCR), page 3 of 12" (no page numbers for a single image).
+pub fn ocr_progress(done: usize, total: usize) -> String {
+    let head = super::types::OCR_PROGRESS;
+    if total > 1 {
+        format!("{head}, page {} of {total}", (done + 1).min(total))
+    } else {
+        head.to_owned()
+    }
+}
+
 async fn set_status(state: &AppState, id: i64, status: Option<DocStatus>, detail: Option<String>) {
     if let Ok(mut c) = conn(&state.db).await {
         if let Err(e) = repo::set_status(&mut c, id, status, detail).await {
@@ -121,7 +131,7 @@ async fn extract_stage(state: &AppState, job: &Claimed, doc: &Document) -> Resul
     let report = async {
         while reports.changed().await.is_ok() {
             let Some((done, total)) = *reports.borrow_and_update() else { continue };
-            set_status(state, doc.id, None, Some(super::ocr::progress_text(done, total))).await;
+            set_status(state, doc.id, None, Some(ocr_progress(done, total))).await;
             crate::jobs::heartbeat(state, job).await;
         }
     };
@@ -314,6 +324,12 @@ mod tests {
         let vecs = vec![(1, vec![1.0, 0.0]), (2, vec![0.7, 0.7]), (3, vec![0.0, 1.0])];
         assert_eq!(central_passage(&vecs), Some(2));
         assert_eq!(central_passage(&[]), None);
+    }
+
+    #[test]
+    fn ocr_progress_names_the_page_when_there_are_several() {
+        assert_eq!(ocr_progress(2, 12), "Reading text (OCR), page 3 of 12");
+        assert_eq!(ocr_progress(0, 1), "Reading text (OCR)");
     }
 
     #[test]

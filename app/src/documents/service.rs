@@ -90,7 +90,7 @@ async fn add_inner(state: &AppState, user_id: i64, file: &SpooledFile) -> Result
     // an image is stored as what it is (a browser shows a JPEG; a TIFF downloads)
     let content_type = match doc_type {
         DocType::Image => {
-            super::ocr::ScanFormat::of_file(&file.path).map_or(doc_type.content_type(), |f| f.content_type())
+            crate::platform::ocr::ScanFormat::of_file(&file.path).map_or(doc_type.content_type(), |f| f.content_type())
         }
         other => other.content_type(),
     };

@@ -11,8 +11,6 @@ pub mod embedding;
 #[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
-pub mod heic;
-#[cfg(feature = "ssr")]
 pub mod import;
 #[cfg(feature = "ssr")]
 pub mod locations;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::photos::AssetKind;
 use super::repo::assets;
-use crate::documents::extract::ExtractError;
 use crate::jobs::{Claimed, Job, JobError, Lane};
+use crate::platform::ocr::{self, OcrError};
 use crate::platform::AppState;
 use crate::storage::BlobKey;
 
@@ -59,7 +59,7 @@ async fn read(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobEr
     let source = state.config.dirs.uploads.join("tmp").join(format!("ocrsrc-{asset_id}.{ext}"));
     let fetched = state.images.fetch_to_file(photo.backend, &key, &source).await;
     let read = match fetched {
-        Ok(_) => crate::documents::ocr::image(&source, &state.config.parser, None).await,
+        Ok(_) => ocr::image(&source, &state.config.parser, None).await,
         Err(e) => {
             let _ = tokio::fs::remove_file(&source).await;
             return Err(JobError::Retry(e.to_string()));
@@ -67,8 +67,8 @@ async fn read(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobEr
     };
     let _ = tokio::fs::remove_file(&source).await;
     let text = match read {
-        Ok(x) => words_worth_keeping(&x.pages.join("\n")),
-        Err(e @ ExtractError::ToolMissing(_)) => return Err(JobError::Retry(e.to_string())),
+        Ok(pages) => words_worth_keeping(&pages.join("\n")),
+        Err(e @ OcrError::Missing(_)) => return Err(JobError::Retry(e.to_string())),
         // a photo OCR cannot read has no words; the photo itself is fine
         Err(e) => {
             tracing::info!(error = %e, "a photo could not be read by OCR");

@@ -156,7 +156,7 @@ async fn store_photo(state: &AppState, user_id: i64, item_id: i64, upload: Spool
     }
     let path = upload.path.clone();
     let (width, height) = if upload.ext == ImageExt::Heic {
-        super::heic::dimensions(&path).await?
+        crate::platform::heic::dimensions(&path).await?
     } else {
         tokio::task::spawn_blocking(move || dimensions(&path)).await.map_err(|_| AppError::Internal)??
     };
@@ -272,7 +272,7 @@ async fn make_thumbnails(
     let png = source.with_extension("decoded.png");
     let heic = source.extension().is_some_and(|e| e == ImageExt::Heic.as_str());
     if heic {
-        super::heic::to_png(source, &png).await.map_err(JobError::Permanent)?;
+        crate::platform::heic::to_png(source, &png).await.map_err(JobError::Permanent)?;
     }
     let src = if heic { png.clone() } else { source.to_owned() };
     let parser = &state.config.parser;

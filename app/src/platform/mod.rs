@@ -1,10 +1,12 @@
 //! The platform every feature stands on, server side only: configuration, databases and their
-//! schemas, sessions, the file-parsing sandbox, and the helpers server functions share. Compiled
+//! schemas, sessions, the file-parsing sandbox and the tools it runs (HEIC decoding, OCR), and the helpers server functions share. Compiled
 //! with the `ssr` feature only; nothing here reaches the WASM bundle.
 
 pub mod config;
 pub mod db;
+pub mod heic;
 pub mod limited;
+pub mod ocr;
 pub mod runs;
 pub mod sandbox;
 pub mod schema;

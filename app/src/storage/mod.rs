@@ -77,7 +77,7 @@ pub enum ImageExt {
     Jpeg,
     Png,
     Webp,
-    /// HEIC/HEIF (an iPhone's photos), decoded by libheif's tools (see `inventory::heic`)
+    /// HEIC/HEIF (an iPhone's photos), decoded by libheif's tools (see `platform::heic`)
     Heic,
 }
 

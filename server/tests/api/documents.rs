@@ -421,14 +421,20 @@ async fn scans_and_photos_of_papers_are_read_by_ocr_page_by_page() {
     );
     let fax = doubles::files::tiff(&[(p1.width(), p1.height(), p1.as_raw()), (p2.width(), p2.height(), p2.as_raw())]);
 
-    let (status, up) =
-        upload_docs(&app, vec![("order.pdf", mixed), ("boiler-photo.png", sideways), ("fax.tif", fax)]).await;
+    // an iPhone's photo of a letter
+    let letter = heic_of(&scan_of(&["The insurance renewal is due in May"], 200, "png"));
+
+    let (status, up) = upload_docs(
+        &app,
+        vec![("order.pdf", mixed), ("boiler-photo.png", sideways), ("fax.tif", fax), ("letter.heic", letter)],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{up}");
-    assert_eq!(ids(&up, "added").len(), 3, "{up}");
+    assert_eq!(ids(&up, "added").len(), 4, "{up}");
     ingest(&app).await;
     let list = documents(&app).await;
     let row = |title: &str| list["mine"].as_array().unwrap().iter().find(|d| d["title"] == title).unwrap().clone();
-    for title in ["order", "boiler-photo", "fax"] {
+    for title in ["order", "boiler-photo", "fax", "letter"] {
         assert_eq!(status_of(&list, title).0, "Ready", "{title}: {list}");
     }
 
@@ -465,6 +471,10 @@ async fn scans_and_photos_of_papers_are_read_by_ocr_page_by_page() {
     assert!(d["pages"][1]["text"].as_str().unwrap().contains("due every quarter"), "{d}");
     let file = app.get(&format!("/documents/{}/file", fax["id"])).await;
     assert_eq!(file.headers()["content-type"], "image/tiff");
+    // HEIC is decoded by libheif's tool first, as photos are
+    let letter = row("letter");
+    let d: Value = document(&app, letter["id"].as_i64().unwrap()).await.json().await.unwrap();
+    assert!(d["pages"][0]["text"].as_str().unwrap().contains("insurance renewal is due"), "{d}");
     assert!(file.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
 }
 

@@ -326,11 +326,20 @@ pub async fn wait_for_thumbnails(app: &TestApp, item: i64) -> Value {
 
 /// A HEIC photo, encoded by libheif's `heif-enc` (installed with the photo tools by setup.sh).
 pub fn heic(width: u32, height: u32) -> Vec<u8> {
-    let dir = test_tmp().join(format!("bartleby-heic-{}-{width}x{height}", std::process::id()));
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    heic_of(&png)
+}
+
+/// This PNG as a HEIC photo, encoded by libheif's `heif-enc`.
+pub fn heic_of(png_bytes: &[u8]) -> Vec<u8> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = test_tmp().join(format!("bartleby-heic-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (png, out) = (dir.join("in.png"), dir.join("out.heic"));
-    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    img.save(&png).unwrap();
+    std::fs::write(&png, png_bytes).unwrap();
     let done = std::process::Command::new("heif-enc").arg("-q").arg("60").arg("-o").arg(&out).arg(&png).output();
     let done = done.expect("heif-enc (Debian's libheif-examples; scripts/setup.sh installs it)");
     assert!(done.status.success(), "heif-enc: {}", String::from_utf8_lossy(&done.stderr));

@@ -11,10 +11,38 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use super::extract::{tidy, ExtractError};
-use crate::platform::config::ParserLimits;
-use crate::platform::limited::{run, ToolError};
+use super::config::ParserLimits;
+use super::limited::{run, ToolError};
+use crate::format::tidy;
 use crate::storage::ImageExt;
+
+/// Why OCR read nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OcrError {
+    #[error("it took longer than its time limit")]
+    Timeout,
+    /// A tool (or one of Tesseract's languages: its Debian package) is not installed.
+    #[error("{0} is not installed")]
+    Missing(String),
+    #[error("it needed more memory or time than one file may use")]
+    Limits,
+    #[error("the image is larger than 100 megapixels")]
+    TooManyPixels,
+    #[error("{0}")]
+    Damaged(String),
+}
+
+impl From<super::sandbox::SandboxError> for OcrError {
+    fn from(e: super::sandbox::SandboxError) -> Self {
+        use super::sandbox::SandboxError;
+        match e {
+            SandboxError::Limits => Self::Limits,
+            SandboxError::Timeout(_) => Self::Timeout,
+            SandboxError::Missing(tool) => Self::Missing(tool.to_owned()),
+            SandboxError::Crashed(why) | SandboxError::Io(why) => Self::Damaged(why),
+        }
+    }
+}
 
 /// The most pixels of an image read by OCR (a 100-megapixel scan is A4 at 1,200 dpi).
 const MAX_PIXELS: u64 = 100_000_000;
@@ -60,16 +88,6 @@ impl ScanFormat {
 /// OCR's progress, for the document's status: pages read, pages to read.
 pub type Progress = tokio::sync::watch::Sender<Option<(usize, usize)>>;
 
-/// "Reading text (OCR), page 3 of 12" (no page numbers for a single image).
-pub fn progress_text(done: usize, total: usize) -> String {
-    let head = super::types::OCR_PROGRESS;
-    if total > 1 {
-        format!("{head}, page {} of {total}", (done + 1).min(total))
-    } else {
-        head.to_owned()
-    }
-}
-
 /// Letters and digits: how much text a page really has.
 pub fn letters(text: &str) -> usize {
     text.chars().filter(|c| c.is_alphanumeric()).count()
@@ -80,9 +98,9 @@ pub fn letters(text: &str) -> usize {
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(beside: &Path) -> Result<Self, ExtractError> {
+    fn new(beside: &Path) -> Result<Self, OcrError> {
         let dir = beside.with_extension(format!("ocr-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).map_err(|e| ExtractError::Damaged(format!("scratch directory: {e}")))?;
+        std::fs::create_dir_all(&dir).map_err(|e| OcrError::Damaged(format!("scratch directory: {e}")))?;
         Ok(Self(dir))
     }
 }
@@ -93,32 +111,32 @@ impl Drop for Scratch {
     }
 }
 
-fn tool_error(e: ToolError) -> ExtractError {
+fn tool_error(e: ToolError) -> OcrError {
     match e {
-        ToolError::Timeout => ExtractError::Timeout,
-        ToolError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
-        ToolError::Io(e) => ExtractError::Damaged(e),
+        ToolError::Timeout => OcrError::Timeout,
+        ToolError::Missing(tool) => OcrError::Missing(tool.to_owned()),
+        ToolError::Io(e) => OcrError::Damaged(e),
     }
 }
 
 /// What a failed run of a tool means: killed by a limit, out of memory, or a file it cannot read.
-fn failure(out: &std::process::Output, tool: &str) -> ExtractError {
+fn failure(out: &std::process::Output, tool: &str) -> OcrError {
     use std::os::unix::process::ExitStatusExt;
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.signal().is_some() || err.contains("alloc") || err.contains("memory") {
-        return ExtractError::Limits;
+        return OcrError::Limits;
     }
     // Leptonica refuses an image of more than 2 GB before reading it
     if err.contains("requested bytes >= 2^31") {
-        return ExtractError::TooManyPixels;
+        return OcrError::TooManyPixels;
     }
     if let Some(lang) = err.lines().find_map(|l| l.split("Failed loading language '").nth(1)) {
         let lang = lang.split('\'').next().unwrap_or("eng");
-        return ExtractError::ToolMissing(format!("tesseract-ocr-{}", lang.replace('_', "-")));
+        return OcrError::Missing(format!("tesseract-ocr-{}", lang.replace('_', "-")));
     }
     let reason =
         err.lines().map(str::trim).find(|l| l.starts_with("Error") || l.contains("rror:")).unwrap_or("no output");
-    ExtractError::Damaged(format!("{tool}: {}", reason.chars().take(200).collect::<String>()))
+    OcrError::Damaged(format!("{tool}: {}", reason.chars().take(200).collect::<String>()))
 }
 
 /// The parser child's side of [`prepare`]: decodes an image (JPEG, PNG, WebP, or the PGM poppler
@@ -191,8 +209,8 @@ fn skew_degrees(img: &image::GrayImage) -> f64 {
 }
 
 /// The page turned so that lines at `degrees` become level (bilinear; white where there was no
-/// paper).
-fn turned(img: &image::GrayImage, degrees: f64) -> image::GrayImage {
+/// paper). The OCR benchmark turns its pages askew with it.
+pub fn turned(img: &image::GrayImage, degrees: f64) -> image::GrayImage {
     let (w, h) = img.dimensions();
     let (sin, cos) = degrees.to_radians().sin_cos();
     let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
@@ -239,21 +257,14 @@ fn median3(img: &image::GrayImage) -> image::GrayImage {
 }
 
 /// Runs [`prepare_here`] in the limited parser child: `input` → `output` (PGM).
-async fn prepare(input: &Path, output: &Path, limits: &ParserLimits) -> Result<(), ExtractError> {
-    use crate::platform::sandbox::{self, SandboxError};
+async fn prepare(input: &Path, output: &Path, limits: &ParserLimits) -> Result<(), OcrError> {
     let args = ["ocr-prepare".as_ref(), input.as_os_str(), output.as_os_str()];
-    let answer: Result<(), String> =
-        sandbox::run(&limits.exe, &args, limits.memory, limits.time).await.map_err(|e| match e {
-            SandboxError::Limits => ExtractError::Limits,
-            SandboxError::Timeout(_) => ExtractError::Timeout,
-            SandboxError::Missing(tool) => ExtractError::ToolMissing(tool.to_owned()),
-            SandboxError::Crashed(why) | SandboxError::Io(why) => ExtractError::Damaged(why),
-        })?;
-    answer.map_err(|why| ExtractError::Damaged(format!("the image could not be decoded: {why}")))
+    let answer: Result<(), String> = super::sandbox::run(&limits.exe, &args, limits.memory, limits.time).await?;
+    answer.map_err(|why| OcrError::Damaged(format!("the image could not be decoded: {why}")))
 }
 
 /// Tesseract on one image file: its text, one entry per page (a multi-page TIFF has several).
-async fn tesseract(image: &Path, limits: &ParserLimits) -> Result<Vec<String>, ExtractError> {
+async fn tesseract(image: &Path, limits: &ParserLimits) -> Result<Vec<String>, OcrError> {
     let args: [&OsStr; 6] = [
         image.as_os_str(),
         "stdout".as_ref(),
@@ -279,26 +290,23 @@ async fn tesseract(image: &Path, limits: &ParserLimits) -> Result<Vec<String>, E
     Ok(pages)
 }
 
-/// An image document: every page read by OCR. HEIC is decoded to PNG first (libheif's tool, as
+/// An image (a scan, a photographed paper, a photo of a thing): its text, a page per page (a
+/// multi-page TIFF has several). HEIC is decoded to PNG first (libheif's tool, as
 /// for photos); an image of more than 100 megapixels is refused before anything decodes it.
-pub async fn image(
-    path: &Path,
-    limits: &ParserLimits,
-    progress: Option<&Progress>,
-) -> Result<super::extract::Extracted, ExtractError> {
-    let format = ScanFormat::of_file(path).ok_or_else(|| ExtractError::Damaged("not an image".into()))?;
+pub async fn image(path: &Path, limits: &ParserLimits, progress: Option<&Progress>) -> Result<Vec<String>, OcrError> {
+    let format = ScanFormat::of_file(path).ok_or_else(|| OcrError::Damaged("not an image".into()))?;
     let too_big = |(w, h): (u32, u32)| u64::from(w) * u64::from(h) > MAX_PIXELS;
     let scratch = Scratch::new(path)?;
     let source = match format {
         ScanFormat::Photo(ImageExt::Heic) => {
-            let size = crate::inventory::heic::dimensions(path)
+            let size = super::heic::dimensions(path)
                 .await
-                .map_err(|_| ExtractError::Damaged("the HEIC file could not be read".into()))?;
+                .map_err(|_| OcrError::Damaged("the HEIC file could not be read".into()))?;
             if too_big(size) {
-                return Err(ExtractError::TooManyPixels);
+                return Err(OcrError::TooManyPixels);
             }
             let png = scratch.0.join("photo.png");
-            crate::inventory::heic::to_png(path, &png).await.map_err(ExtractError::Damaged)?;
+            super::heic::to_png(path, &png).await.map_err(OcrError::Damaged)?;
             let ready = scratch.0.join("photo.pgm");
             prepare(&png, &ready, limits).await?;
             ready
@@ -314,9 +322,9 @@ pub async fn image(
             .await
             .ok()
             .flatten()
-            .ok_or_else(|| ExtractError::Damaged("the image's header could not be read".into()))?;
+            .ok_or_else(|| OcrError::Damaged("the image's header could not be read".into()))?;
             if too_big(size) {
-                return Err(ExtractError::TooManyPixels);
+                return Err(OcrError::TooManyPixels);
             }
             let ready = scratch.0.join("photo.pgm");
             prepare(path, &ready, limits).await?;
@@ -328,9 +336,7 @@ pub async fn image(
     if let Some(p) = progress {
         let _ = p.send(Some((0, 1)));
     }
-    let pages = tesseract(&source, limits).await?;
-    let ocr_pages = pages.iter().filter(|p| letters(p) > 0).count();
-    Ok(super::extract::Extracted { paged: pages.len() > 1, pages, ocr_pages, ocr_skipped: 0 })
+    tesseract(&source, limits).await
 }
 
 /// The pages of a PDF whose text layer is (nearly) empty, read by OCR: each rasterised alone,
@@ -343,7 +349,7 @@ pub async fn pdf_pages(
     pages: &mut [String],
     limits: &ParserLimits,
     progress: Option<&Progress>,
-) -> Result<(usize, usize), ExtractError> {
+) -> Result<(usize, usize), OcrError> {
     let mut wanted: Vec<usize> = (0..pages.len()).filter(|&i| letters(&pages[i]) < MIN_LETTERS).collect();
     let skipped = wanted.len().saturating_sub(limits.ocr_max_pages);
     wanted.truncate(limits.ocr_max_pages);
@@ -375,7 +381,7 @@ pub async fn pdf_pages(
         let out = run("pdftoppm", &args, limits.memory, limits.time).await.map_err(tool_error);
         let (drawn, ready) = (scratch.0.join("page.pgm"), scratch.0.join("ready.pgm"));
         let read = match out {
-            Err(e @ ExtractError::ToolMissing(_)) => return Err(e),
+            Err(e @ OcrError::Missing(_)) => return Err(e),
             Err(e) => Err(e),
             Ok(out) if !out.status.success() || !drawn.exists() => Err(failure(&out, "pdftoppm")),
             Ok(_) => match prepare(&drawn, &ready, limits).await {
@@ -393,7 +399,7 @@ pub async fn pdf_pages(
                     used += 1;
                 }
             }
-            Err(e @ ExtractError::ToolMissing(_)) => return Err(e),
+            Err(e @ OcrError::Missing(_)) => return Err(e),
             Err(e) => tracing::warn!(page = i + 1, error = %e, "a page could not be read by OCR"),
         }
     }
@@ -415,7 +421,7 @@ async fn page_sizes(
     first: usize,
     last: usize,
     limits: &ParserLimits,
-) -> Result<std::collections::HashMap<usize, (f64, f64)>, ExtractError> {
+) -> Result<std::collections::HashMap<usize, (f64, f64)>, OcrError> {
     let (f, l) = (first.to_string(), last.to_string());
     let args: [&OsStr; 5] = ["-f".as_ref(), f.as_ref(), "-l".as_ref(), l.as_ref(), path.as_os_str()];
     let out = run("pdfinfo", &args, limits.memory, limits.time).await.map_err(tool_error)?;
@@ -494,6 +500,12 @@ mod tests {
     }
 
     #[test]
+    fn a_page_turned_by_nothing_is_the_same_page() {
+        let page = image::GrayImage::from_fn(30, 20, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8]));
+        assert_eq!(turned(&page, 0.0), page);
+    }
+
+    #[test]
     fn the_median_takes_out_specks_and_keeps_strokes() {
         let mut page = image::GrayImage::from_pixel(20, 20, image::Luma([255]));
         page.put_pixel(5, 5, image::Luma([0])); // a speck
@@ -505,11 +517,5 @@ mod tests {
         let clean = median3(&page);
         assert_eq!(clean.get_pixel(5, 5).0[0], 255);
         assert_eq!(clean.get_pixel(9, 11).0[0], 0);
-    }
-
-    #[test]
-    fn progress_names_the_page_when_there_are_several() {
-        assert_eq!(progress_text(2, 12), "Reading text (OCR), page 3 of 12");
-        assert_eq!(progress_text(0, 1), "Reading text (OCR)");
     }
 }
