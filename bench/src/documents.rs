@@ -2,7 +2,8 @@
 //!
 //! 1. Ingest: the texts under /usr/share/common-licenses (real English prose), uploaded as
 //!    documents and run through the job queue with the configured embedder: documents/s,
-//!    passages embedded/s; and `pdftotext` pages/s on any PDFs under /usr/share/doc.
+//!    passages embedded/s; a 100-page text PDF from upload to searchable; and `pdftotext`
+//!    pages/s on any PDFs under /usr/share/doc.
 //! 2. Search at scale: N passages (default 100,000) for one account plus 30,000 for a second,
 //!    with synthetic vectors made to cluster like real ones (see [`Topic`]) and text drawn from
 //!    per-topic vocabularies; HNSW build time; recall@10 of the search's nearest-passage query
@@ -48,6 +49,7 @@ pub async fn documents(state: AppState, passages: usize) -> Result<()> {
         None => anyhow::bail!("no embedding model: run scripts/setup.sh (or set EMBEDDING_MODEL_DIR)"),
     }
     ingest(&state).await?;
+    hundred_page_pdf(&state).await?;
     pdf_pages(&state).await;
     search(&state, passages).await?;
     println!("peak RSS of this process (server code, model, benchmark): {:.0} MB", peak_rss_mb());
@@ -102,6 +104,67 @@ async fn ingest(state: &AppState) -> Result<()> {
         n.n,
         added as f64 / took,
         n.n as f64 / took
+    );
+    Ok(())
+}
+
+/// A 100-page text PDF (the openings of bench/retrieval's addresses, printed in Times 11, 45 lines
+/// a page) from upload to searchable: stored, read, cut into passages and embedded by the job queue.
+async fn hundred_page_pdf(state: &AppState) -> Result<()> {
+    use app::documents::service::{add, SpooledFile};
+    let mut words: Vec<String> = Vec::new();
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir("bench/retrieval/docs")?.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(f)?;
+        words.extend(text.split_whitespace().map(|w| w.chars().filter(char::is_ascii).collect::<String>()));
+    }
+    let mut words = words.into_iter().filter(|w| !w.is_empty()).cycle();
+    let pages: Vec<doubles::files::Page> = (0..100)
+        .map(|_| {
+            let lines = (0..45)
+                .map(|_| {
+                    let mut line = String::new();
+                    while line.len() < 80 {
+                        line.push_str(&words.next().unwrap_or_default());
+                        line.push(' ');
+                    }
+                    line.trim_end().to_owned()
+                })
+                .collect();
+            doubles::files::Page::Text { font: "Times-Roman", size: 11.0, lines }
+        })
+        .collect();
+    let pdf = doubles::files::pdf(&pages);
+    let user = make_user(state, &format!("pdf100-{}@bench.invalid", std::process::id())).await?;
+    let spool = state.config.dirs.uploads.join("tmp").join("bench-100-pages.upload");
+    tokio::fs::write(&spool, &pdf).await?;
+    use sha2::Digest;
+    let sha256 = format!("{:x}", sha2::Sha256::digest(&pdf));
+    let started = Instant::now();
+    let file = SpooledFile { path: spool, bytes: pdf.len() as u64, sha256, file_name: "manual.pdf".into() };
+    add(state, user, file).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    app::jobs::drain(state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let took = started.elapsed().as_secs_f64();
+    #[derive(diesel::QueryableByName)]
+    struct Done {
+        #[diesel(sql_type = BigInt)]
+        passages: i64,
+        #[diesel(sql_type = Text)]
+        status: String,
+    }
+    let mut c = state.db.get().await?;
+    let done: Done =
+        diesel::sql_query("SELECT chunks_embedded::BIGINT AS passages, status FROM user_documents WHERE user_id = $1")
+            .bind::<BigInt, _>(user)
+            .get_result(&mut c)
+            .await?;
+    println!(
+        "a 100-page text PDF ({} KB, {} passages) from upload to searchable: {took:.1} s ({})",
+        pdf.len() / 1024,
+        done.passages,
+        done.status
     );
     Ok(())
 }
