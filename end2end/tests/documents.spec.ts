@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { hydrated, signUp, textPng, uniqueEmail, watchForErrors } from "./helpers";
+import { hydrated, scannedPdf, signUp, textPng, uniqueEmail, watchForErrors } from "./helpers";
 
 const BOILER =
   "The boiler was installed in March 2024 by Acme Heating. The manufacturer's warranty covers parts and " +
@@ -126,6 +126,27 @@ test("a photographed receipt is read by OCR and found by its words", async ({ pa
   await expect(page.getByTestId("document-title")).toHaveText("receipt");
   await expect(page.locator(".extracted")).toContainText("Hardware Store of Springfield");
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("href", /\/documents\/\d+\/file$/);
+  expect(errors).toEqual([]);
+});
+
+test("a scanned PDF shows which page OCR is reading, then says its text was read by OCR", async ({ page }) => {
+  const errors = watchForErrors(page);
+  await signUp(page, uniqueEmail("scan"), "Scanner");
+  await page.goto("/documents");
+  await hydrated(page);
+  const pdf = await scannedPdf(page, [
+    ["Minutes of the residents' meeting", "The lift will be repaired in March."],
+    ["The garden committee asks for volunteers", "to plant the spring bulbs."],
+    ["The next meeting is on the first Tuesday", "of April in the community room."],
+  ]);
+  await page.locator("#document-input").setInputFiles([{ name: "minutes.pdf", mimeType: "application/pdf", buffer: pdf }]);
+  await page.getByRole("button", { name: "Upload" }).click();
+  // the list follows the reading page by page
+  await expect(page.getByTestId("doc-status")).toHaveText(/^Reading text \(OCR\), page [1-3] of 3$/, { timeout: 30_000 });
+  await expect(page.getByTestId("doc-status")).toHaveText(["Ready"], { timeout: 60_000 });
+  await expect(page.getByTestId("ocr-note")).toHaveText("Text of 3 pages read by OCR: it may hold mistakes.");
+  await page.goto("/search?q=spring+bulbs+volunteers");
+  await expect(page.getByTestId("result").first()).toContainText("minutes");
   expect(errors).toEqual([]);
 });
 
