@@ -29,6 +29,11 @@ pub fn text_pdf(pages: &[&[&str]]) -> Vec<u8> {
 
 /// A PDF of these pages (ASCII text only: each byte is a character of the font's standard encoding).
 pub fn pdf(pages: &[Page]) -> Vec<u8> {
+    assemble(&objects_of(pages), "/Root 1 0 R")
+}
+
+/// The numbered objects of a PDF of these pages: the catalog first.
+fn objects_of(pages: &[Page]) -> Vec<Vec<u8>> {
     let esc = |s: &str| s.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
     let n = pages.len();
     // objects: 1 catalog, 2 pages, then per page: the page, its contents, its resource (font or image)
@@ -83,7 +88,15 @@ pub fn pdf(pages: &[Page]) -> Vec<u8> {
         objects.push(stream);
         objects.push(resource);
     }
-    assemble(&objects, "/Root 1 0 R")
+    objects
+}
+
+/// As [`pdf`], with a title in the document's metadata (its Info dictionary).
+pub fn pdf_titled(pages: &[Page], title: &str) -> Vec<u8> {
+    let mut objects = objects_of(pages);
+    let esc = title.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+    objects.push(format!("<< /Title ({esc}) >>").into_bytes());
+    assemble(&objects, &format!("/Root 1 0 R /Info {} 0 R", objects.len()))
 }
 
 /// A JPEG's width, height and number of colour components, from its frame header.

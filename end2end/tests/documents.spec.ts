@@ -126,6 +126,13 @@ test("a photographed receipt is read by OCR and found by its words", async ({ pa
   await expect(page.getByTestId("document-title")).toHaveText("receipt");
   await expect(page.locator(".extracted")).toContainText("Hardware Store of Springfield");
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("href", /\/documents\/\d+\/file$/);
+  // its owner gives it a better title
+  await hydrated(page);
+  await page.getByText("Rename").click();
+  await page.getByLabel("Title", { exact: true }).fill("Drill receipt, Springfield");
+  await page.getByRole("button", { name: "Save the title" }).click();
+  await expect(page.getByTestId("document-title")).toHaveText("Drill receipt, Springfield");
+  await expect(page).toHaveTitle("Drill receipt, Springfield · Bartleby");
   expect(errors).toEqual([]);
 });
 

@@ -93,6 +93,23 @@ pub async fn revoke_document(id: i64, grantee: i64) -> Result<(), AppError> {
     .await
 }
 
+#[server(prefix = "/api", endpoint = "documents/rename")]
+pub async fn rename_document(id: i64, title: String) -> Result<(), AppError> {
+    use crate::platform::{app_state, respond_page_form};
+    respond_page_form(
+        async {
+            let user = crate::auth::api::require_user().await?;
+            super::service::rename(&app_state()?, user.id, id, &title).await?;
+            leptos_axum::redirect(&format!("/documents/{id}"));
+            Ok(())
+        }
+        .await,
+        &format!("/documents/{id}"),
+        serde_json::json!({ "title": title }),
+    )
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "documents/retry")]
 pub async fn retry_document(id: i64) -> Result<(), AppError> {
     use crate::platform::{app_state, respond_page_form};

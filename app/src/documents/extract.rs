@@ -94,6 +94,10 @@ pub struct Extracted {
     /// How many pages without text were not read by OCR (past the limit).
     #[serde(default)]
     pub ocr_skipped: usize,
+    /// The title the document gives itself (a PDF's metadata, a page's `<title>`, a Markdown
+    /// file's first heading), when it looks like one.
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 /// Recognises a document by its first bytes and, for zip containers, its entries; text formats by
@@ -160,7 +164,7 @@ pub async fn extract(
         DocType::Image => {
             let pages = ocr::image(path, parser, progress).await?;
             let ocr_pages = pages.iter().filter(|p| ocr::letters(p) > 0).count();
-            Extracted { paged: pages.len() > 1, pages, ocr_pages, ocr_skipped: 0 }
+            Extracted { paged: pages.len() > 1, pages, ocr_pages, ocr_skipped: 0, title: None }
         }
         other => {
             let args = ["extract".as_ref(), other.as_str().as_ref(), path.as_os_str()];
@@ -187,7 +191,8 @@ pub fn extract_here(path: &Path, doc_type: DocType) -> Result<Extracted, Extract
         DocType::Docx => docx(path),
         DocType::Xlsx => xlsx(path),
         DocType::Html => html(path),
-        DocType::Md | DocType::Txt => text(path),
+        DocType::Md => text(path, true),
+        DocType::Txt => text(path, false),
         DocType::Pdf => Err(ExtractError::Damaged("PDFs are read by pdftotext".into())),
         DocType::Image => Err(ExtractError::Damaged("images are read by tesseract".into())),
     }
@@ -223,6 +228,8 @@ async fn pdf(path: &Path) -> Result<Extracted, ExtractError> {
         }
         return Err(ExtractError::Damaged(format!("pdftotext exit {}", out.status.code().unwrap_or(-1))));
     }
+    let title =
+        String::from_utf8_lossy(&info.stdout).lines().find_map(|l| l.strip_prefix("Title:")).and_then(title_if_real);
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.truncate(floor_char_boundary(&text, MAX_TEXT_BYTES as usize));
     // pdftotext ends every page with a form feed
@@ -230,7 +237,19 @@ async fn pdf(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.len() > 1 && pages.last().is_some_and(|p| p.is_empty()) {
         pages.pop();
     }
-    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0 })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0, title })
+}
+
+/// A title as a document gives it, unless it is empty, a file's name or a word processor's
+/// placeholder ("Microsoft Word - report.docx", "untitled"), or too long to be one.
+fn title_if_real(raw: &str) -> Option<String> {
+    let title = super::service::clean_title(raw);
+    let lower = title.to_lowercase();
+    let placeholder = ["untitled", "microsoft word", "document1"].iter().any(|p| lower.starts_with(p))
+        || lower == "title"
+        || [".doc", ".pdf", ".odt", ".txt", ".rtf", ".xls"].iter().any(|e| lower.contains(e));
+    let letters = title.chars().filter(|c| c.is_alphabetic()).count();
+    (letters >= 3 && !placeholder && title.chars().count() <= super::service::TITLE_MAX).then_some(title)
 }
 
 fn floor_char_boundary(s: &str, max: usize) -> usize {
@@ -304,7 +323,7 @@ fn docx(path: &Path) -> Result<Extracted, ExtractError> {
             Err(e) => return Err(ExtractError::Damaged(format!("document.xml: {e}"))),
         }
     }
-    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
+    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0, ocr_skipped: 0, title: None })
 }
 
 /// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per
@@ -362,7 +381,7 @@ fn xlsx(path: &Path) -> Result<Extracted, ExtractError> {
     if pages.is_empty() {
         return Err(ExtractError::NoText);
     }
-    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0 })
+    Ok(Extracted { pages, paged: true, ocr_pages: 0, ocr_skipped: 0, title: None })
 }
 
 fn read_text(path: &Path) -> Result<String, ExtractError> {
@@ -377,11 +396,37 @@ fn read_text(path: &Path) -> Result<String, ExtractError> {
 fn html(path: &Path) -> Result<Extracted, ExtractError> {
     let raw = read_text(path)?;
     let text = html2text::from_read(raw.as_bytes(), 100).map_err(|e| ExtractError::Damaged(e.to_string()))?;
-    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
+    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0, ocr_skipped: 0, title: html_title(&raw) })
 }
 
-fn text(path: &Path) -> Result<Extracted, ExtractError> {
-    Ok(Extracted { pages: vec![tidy(&read_text(path)?)], paged: false, ocr_pages: 0, ocr_skipped: 0 })
+/// The text of a page's `<title>`, its five named entities decoded.
+fn html_title(raw: &str) -> Option<String> {
+    let lower = raw.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let open_end = start + lower[start..].find('>')? + 1;
+    let end = open_end + lower[open_end..].find("</title")?;
+    let text = raw.get(open_end..end)?;
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    title_if_real(&text)
+}
+
+fn text(path: &Path, markdown: bool) -> Result<Extracted, ExtractError> {
+    let text = read_text(path)?;
+    // a Markdown file's first heading, when it is the first thing in it
+    let title = markdown
+        .then(|| {
+            text.lines()
+                .find(|l| !l.trim().is_empty())
+                .and_then(|l| l.trim().strip_prefix("# "))
+                .and_then(title_if_real)
+        })
+        .flatten();
+    Ok(Extracted { pages: vec![tidy(&text)], paged: false, ocr_pages: 0, ocr_skipped: 0, title })
 }
 
 #[cfg(test)]
@@ -470,6 +515,22 @@ mod tests {
             let t = tidy(&s);
             proptest::prop_assert!(!t.chars().any(|c| c.is_control() && c != '\t' && c != '\n'), "{:?}", t);
         }
+    }
+
+    #[test]
+    fn a_document_s_own_title_is_taken_when_it_looks_like_one() {
+        assert_eq!(title_if_real("  Boiler   service\tmanual "), Some("Boiler service manual".into()));
+        assert_eq!(title_if_real("Microsoft Word - report.docx"), None);
+        assert_eq!(title_if_real("scan0001.pdf"), None);
+        assert_eq!(title_if_real("Untitled"), None);
+        assert_eq!(title_if_real("12"), None);
+        assert_eq!(title_if_real(&"long ".repeat(60)), None);
+        assert_eq!(
+            html_title("<html><head><TITLE>Fish &amp; Chips</TITLE></head></html>"),
+            Some("Fish & Chips".into())
+        );
+        assert_eq!(html_title("<title>a</title"), None);
+        assert_eq!(html_title("<p>no title</p>"), None);
     }
 
     #[test]

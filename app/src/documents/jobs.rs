@@ -154,6 +154,13 @@ async fn extract_stage(state: &AppState, job: &Claimed, doc: &Document) -> Resul
         let mut vc = pool.get().await.map_err(|e| format!("The vector database is unavailable ({e})."))?;
         vectors::delete_document(&mut vc, doc.id).await.map_err(|e| format!("The vector database failed ({e})."))?;
     }
+    // the document's own title, unless its owner gave it one (or it was given before)
+    if let Some(title) = extracted.title.as_deref().filter(|_| doc.title == super::service::title_from(&doc.file_name))
+    {
+        if let Ok(mut c) = conn(&state.db).await {
+            let _ = repo::set_title(&mut c, doc.id, title).await;
+        }
+    }
     let chunks = chunk_pages(&extracted.pages);
     let pages = extracted.pages;
     let page_count = i32::try_from(pages.len()).unwrap_or(i32::MAX);

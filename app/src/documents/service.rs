@@ -306,6 +306,30 @@ pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Re
 }
 
 /// Queues a failed document's ingest again.
+/// The most characters of a document's title.
+pub const TITLE_MAX: usize = 200;
+
+/// A title as typed or as read from a document: control characters out, runs of space one.
+pub fn clean_title(raw: &str) -> String {
+    let clean: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    clean.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Gives the owner's document a title of their own (kept when the document is read again).
+pub async fn rename(state: &AppState, user_id: i64, id: i64, title: &str) -> Result<(), AppError> {
+    let title = clean_title(title);
+    if title.is_empty() {
+        return Err(AppError::validation("title", "Give the document a title."));
+    }
+    if title.chars().count() > TITLE_MAX {
+        return Err(AppError::validation("title", format!("A title has at most {TITLE_MAX} characters.")));
+    }
+    let mut c = conn_as(&state.db, user_id).await?;
+    owned(&mut c, user_id, id).await?;
+    repo::set_title(&mut c, id, &title).await.map_err(query_failed)?;
+    Ok(())
+}
+
 pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
     let doc = owned(&mut c, user_id, id).await?;

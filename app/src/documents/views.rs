@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{get_document, list_documents, DeleteDocument, RetryDocument, RevokeDocument, ShareDocument};
+use super::api::{
+    get_document, list_documents, DeleteDocument, RenameDocument, RetryDocument, RevokeDocument, ShareDocument,
+};
 use super::types::{DocStatus, DocType, DocumentDetail, DocumentRow};
 use crate::error::AppError;
 use crate::upload::{Refusal, Upload, UploadWatch};
@@ -213,6 +215,7 @@ pub fn DocumentPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeDocument>::new();
     let delete = ServerAction::<DeleteDocument>::new();
     let retry = ServerAction::<RetryDocument>::new();
+    let rename = ServerAction::<RenameDocument>::new();
     let doc = Resource::new_blocking(move || id.get(), load_document);
     let flash = form_flash();
     view! {
@@ -220,7 +223,7 @@ pub fn DocumentPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let flash = flash.await.unwrap_or_default();
                 match doc.await {
-                    Ok(d) => view! { <DocumentDetails doc=d share revoke delete retry flash/> }.into_any(),
+                    Ok(d) => view! { <DocumentDetails doc=d share revoke delete retry rename flash/> }.into_any(),
                     Err(e) => view! { <DocumentMissing error=e/> }.into_any(),
                 }
             })}
@@ -253,6 +256,7 @@ fn DocumentDetails(
     revoke: ServerAction<RevokeDocument>,
     delete: ServerAction<DeleteDocument>,
     retry: ServerAction<RetryDocument>,
+    rename: ServerAction<RenameDocument>,
     flash: FormFlash,
 ) -> impl IntoView {
     let row = doc.row.clone();
@@ -282,6 +286,20 @@ fn DocumentDetails(
                 <a href=format!("/documents/{id}/file") class="button" download=row.file_name.clone()>"Download"</a>
             </div>
         </div>
+        {doc.is_owner.then(|| {
+            let title = row.title.clone();
+            view! {
+            <details class="rename">
+                <summary>"Rename"</summary>
+                <ActionForm action=rename attr:class="inline">
+                    <input type="hidden" name="id" value=id/>
+                    <label for="document-title-input">"Title"</label>
+                    <input id="document-title-input" name="title" value=title maxlength="200" required=true autocomplete="off"/>
+                    <button type="submit">"Save the title"</button>
+                </ActionForm>
+            </details>
+            }
+        })}
         {page_error.map(|e| view! { <FormError error=Signal::derive(move || Some(e.clone()))/> })}
         {row.owner_email.clone().map(|e| view! { <p class="notice" data-testid="shared-by">"Shared with you by " {e} " (read-only)."</p> })}
         // while the document is read, its details, summary and text follow it in place

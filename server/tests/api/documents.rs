@@ -479,6 +479,66 @@ async fn scans_and_photos_of_papers_are_read_by_ocr_page_by_page() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn documents_take_the_title_they_give_themselves_and_can_be_renamed() {
+    let app = TestApp::spawn().await;
+    app.sign_up(&email("titles"), "Titles").await;
+    let page = || doubles::files::Page::Text { font: "Helvetica", size: 11.0, lines: vec![BOILER[..60].to_owned()] };
+    let (status, up) = upload_docs(
+        &app,
+        vec![
+            ("scan_0042.pdf", doubles::files::pdf_titled(&[page()], "Boiler service agreement (2024)")),
+            ("export.pdf", doubles::files::pdf_titled(&[page()], "Microsoft Word - export.docx")),
+            ("notes.md", b"\n# Garden plan\n\nTomatoes by the south wall.\n".to_vec()),
+            (
+                "page.html",
+                b"<html><head><title>Fish &amp; Chips</title></head><body>Friday supper.</body></html>".to_vec(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{up}");
+    ingest(&app).await;
+    let list = documents(&app).await;
+    let mut titles: Vec<String> =
+        list["mine"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_owned()).collect();
+    titles.sort();
+    // a word processor's placeholder is no title: the file's name stays
+    assert_eq!(titles, vec!["Boiler service agreement (2024)", "Fish & Chips", "Garden plan", "export"], "{list}");
+
+    // renamed by its owner, escaped wherever a page writes it, and kept when it is read again
+    let id = list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "Garden plan").unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let r =
+        app.call("documents/rename", &[("id", &id), ("title", "  <script>alert(1)</script>\u{7} Veg\n patch ")]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let d: Value = document(&app, id.parse().unwrap()).await.json().await.unwrap();
+    assert_eq!(d["row"]["title"], "<script>alert(1)</script> Veg patch");
+    let html = app.get(&format!("/documents/{id}")).await.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+    assert!(html.contains("<title>&lt;script&gt;alert(1)&lt;/script&gt; Veg patch · Bartleby</title>"), "{html}");
+    assert!(app.call("documents/retry", &[("id", &id)]).await.status().is_success());
+    ingest(&app).await;
+    let d: Value = document(&app, id.parse().unwrap()).await.json().await.unwrap();
+    assert_eq!(d["row"]["title"], "<script>alert(1)</script> Veg patch", "a title the owner gave stays");
+
+    // an empty or overlong title is refused with the reason; another user cannot rename it
+    for bad in ["   ", &"x".repeat(201)] {
+        let r = app.call("documents/rename", &[("id", &id), ("title", bad)]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+    }
+    let bob = TestApp::serve(app.state.clone(), app.db_url.clone(), client()).await;
+    bob.sign_up(&email("titles-bob"), "Bob").await;
+    assert_eq!(
+        bob.call("documents/rename", &[("id", &id), ("title", "Mine now")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let d: Value = document(&app, id.parse().unwrap()).await.json().await.unwrap();
+    assert_eq!(d["row"]["title"], "<script>alert(1)</script> Veg patch");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn ocr_stops_at_its_page_limit_and_says_so() {
     let url = fresh_database(cluster().await).await;
     let app = TestApp::spawn_with(test_config(&url, &[("OCR_MAX_PAGES", "1")]), None).await;
