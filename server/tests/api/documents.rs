@@ -244,7 +244,8 @@ async fn documents_are_ingested_and_found_by_meaning_with_pages_and_snippets() {
 
     assert!(ingest(&app).await >= 4);
     let list = documents(&app).await;
-    for title in ["House Report", "garden", "travel", "notes"] {
+    // a Markdown file is titled by its first heading
+    for title in ["House Report", "garden", "Travel", "notes"] {
         assert_eq!(status_of(&list, title).0, "Ready", "{title}: {list}");
     }
     let report_row = list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "House Report").unwrap();
@@ -270,9 +271,9 @@ async fn documents_are_ingested_and_found_by_meaning_with_pages_and_snippets() {
     assert_eq!(marked, vec!["Tomatoes"]);
     // filters
     let r = search(&app, "sleeper train to Vienna", &[("doc_type", "md")]).await;
-    assert_eq!(titles(&r), vec!["travel"]);
+    assert_eq!(titles(&r), vec!["Travel"]);
     let r = search(&app, "sleeper train to Vienna", &[("doc_type", "pdf")]).await;
-    assert!(!titles(&r).contains(&"travel".to_owned()), "{r}");
+    assert!(!titles(&r).contains(&"Travel".to_owned()), "{r}");
     let r = search(&app, "sleeper train to Vienna", &[("to", "2000-01-01")]).await;
     assert!(titles(&r).is_empty(), "nothing was added before 2000: {r}");
 
