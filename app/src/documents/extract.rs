@@ -323,7 +323,9 @@ fn docx(path: &Path) -> Result<Extracted, ExtractError> {
             Err(e) => return Err(ExtractError::Damaged(format!("document.xml: {e}"))),
         }
     }
-    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0, ocr_skipped: 0, title: None })
+    // the title in its properties, if it has them
+    let title = read_entry(&mut archive, "docProps/core.xml").ok().and_then(|core| element_text(&core, "dc:title"));
+    Ok(Extracted { pages: vec![tidy(&out)], paged: false, ocr_pages: 0, ocr_skipped: 0, title })
 }
 
 /// XLSX: each sheet's cached cell values, a row per line, cells separated by tabs; one page per
@@ -401,10 +403,16 @@ fn html(path: &Path) -> Result<Extracted, ExtractError> {
 
 /// The text of a page's `<title>`, its five named entities decoded.
 fn html_title(raw: &str) -> Option<String> {
+    element_text(raw, "title")
+}
+
+/// The text of the first `<name>` element (names compared without case), its five named
+/// entities decoded, if it looks like a title.
+fn element_text(raw: &str, name: &str) -> Option<String> {
     let lower = raw.to_ascii_lowercase();
-    let start = lower.find("<title")?;
+    let start = lower.find(&format!("<{name}"))?;
     let open_end = start + lower[start..].find('>')? + 1;
-    let end = open_end + lower[open_end..].find("</title")?;
+    let end = open_end + lower[open_end..].find(&format!("</{name}"))?;
     let text = raw.get(open_end..end)?;
     let text = text
         .replace("&lt;", "<")
@@ -531,6 +539,8 @@ mod tests {
         );
         assert_eq!(html_title("<title>a</title"), None);
         assert_eq!(html_title("<p>no title</p>"), None);
+        let core = r#"<cp:coreProperties xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Lease &amp; deposit</dc:title></cp:coreProperties>"#;
+        assert_eq!(element_text(core, "dc:title"), Some("Lease & deposit".into()));
     }
 
     #[test]

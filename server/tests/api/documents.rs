@@ -494,6 +494,11 @@ async fn documents_take_the_title_they_give_themselves_and_can_be_renamed() {
                 "page.html",
                 b"<html><head><title>Fish &amp; Chips</title></head><body>Friday supper.</body></html>".to_vec(),
             ),
+            ("lease_v3.docx", {
+                let body = r#"<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>The rent is due monthly.</w:t></w:r></w:p></w:body></w:document>"#;
+                let core = r#"<cp:coreProperties xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Flat lease</dc:title></cp:coreProperties>"#;
+                zip_of(&[("word/document.xml", body.as_bytes()), ("docProps/core.xml", core.as_bytes())])
+            }),
         ],
     )
     .await;
@@ -504,7 +509,11 @@ async fn documents_take_the_title_they_give_themselves_and_can_be_renamed() {
         list["mine"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_owned()).collect();
     titles.sort();
     // a word processor's placeholder is no title: the file's name stays
-    assert_eq!(titles, vec!["Boiler service agreement (2024)", "Fish & Chips", "Garden plan", "export"], "{list}");
+    assert_eq!(
+        titles,
+        vec!["Boiler service agreement (2024)", "Fish & Chips", "Flat lease", "Garden plan", "export"],
+        "{list}"
+    );
 
     // renamed by its owner, escaped wherever a page writes it, and kept when it is read again
     let id = list["mine"].as_array().unwrap().iter().find(|d| d["title"] == "Garden plan").unwrap()["id"]
