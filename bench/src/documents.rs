@@ -56,8 +56,22 @@ pub async fn documents(state: AppState, passages: usize) -> Result<()> {
     Ok(())
 }
 
+/// Adds a file as the upload handler does: spooled to the uploads' temporary directory, then
+/// stored and queued by the documents service.
+async fn upload(state: &AppState, user: i64, name: &str, data: &[u8]) -> Result<app::documents::service::Added> {
+    use app::documents::service::{add, SpooledFile};
+    use sha2::Digest;
+    let tmp = state.config.dirs.uploads.join("tmp");
+    tokio::fs::create_dir_all(&tmp).await?;
+    let spool = tmp.join(format!("bench-{:016x}.upload", rand::random::<u64>()));
+    tokio::fs::write(&spool, data).await?;
+    let sha256 = format!("{:x}", sha2::Sha256::digest(data));
+    let file = SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name.to_owned() };
+    add(state, user, file).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 async fn ingest(state: &AppState) -> Result<()> {
-    use app::documents::service::{add, Added, SpooledFile};
+    use app::documents::service::Added;
     let user = make_user(state, &format!("ingest-{}@bench.invalid", std::process::id())).await?;
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/share/common-licenses")
         .context("/usr/share/common-licenses")?
@@ -65,23 +79,13 @@ async fn ingest(state: &AppState) -> Result<()> {
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    let tmp = state.config.dirs.uploads.join("tmp");
-    tokio::fs::create_dir_all(&tmp).await?;
     let mut bytes = 0u64;
     let mut added = 0;
-    for (i, f) in files.iter().enumerate() {
+    for f in &files {
         let data = tokio::fs::read(f).await?;
         bytes += data.len() as u64;
-        let spool = tmp.join(format!("bench-{i}.upload"));
-        tokio::fs::write(&spool, &data).await?;
-        use sha2::Digest;
-        let sha256 = format!("{:x}", sha2::Sha256::digest(&data));
         let name = format!("{}.txt", f.file_name().unwrap_or_default().to_string_lossy());
-        if let Added::New(_) =
-            add(state, user, SpooledFile { path: spool, bytes: data.len() as u64, sha256, file_name: name })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-        {
+        if let Added::New(_) = upload(state, user, &name, &data).await? {
             added += 1;
         }
     }
@@ -111,7 +115,6 @@ async fn ingest(state: &AppState) -> Result<()> {
 /// A 100-page text PDF (the openings of bench/retrieval's addresses, printed in Times 11, 45 lines
 /// a page) from upload to searchable: stored, read, cut into passages and embedded by the job queue.
 async fn hundred_page_pdf(state: &AppState) -> Result<()> {
-    use app::documents::service::{add, SpooledFile};
     let mut words: Vec<String> = Vec::new();
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir("bench/retrieval/docs")?.flatten().map(|e| e.path()).collect();
@@ -138,13 +141,8 @@ async fn hundred_page_pdf(state: &AppState) -> Result<()> {
         .collect();
     let pdf = doubles::files::pdf(&pages);
     let user = make_user(state, &format!("pdf100-{}@bench.invalid", std::process::id())).await?;
-    let spool = state.config.dirs.uploads.join("tmp").join("bench-100-pages.upload");
-    tokio::fs::write(&spool, &pdf).await?;
-    use sha2::Digest;
-    let sha256 = format!("{:x}", sha2::Sha256::digest(&pdf));
     let started = Instant::now();
-    let file = SpooledFile { path: spool, bytes: pdf.len() as u64, sha256, file_name: "manual.pdf".into() };
-    add(state, user, file).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    upload(state, user, "manual.pdf", &pdf).await?;
     app::jobs::drain(state, "bench").await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let took = started.elapsed().as_secs_f64();
     #[derive(diesel::QueryableByName)]

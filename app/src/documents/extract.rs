@@ -62,16 +62,10 @@ impl From<OcrError> for ExtractError {
     }
 }
 
-/// A parser child that gave no answer: the file failed to read.
+/// A parser child that gave no answer: the file failed to read (as OCR's child reads it).
 impl From<crate::platform::sandbox::SandboxError> for ExtractError {
     fn from(e: crate::platform::sandbox::SandboxError) -> Self {
-        use crate::platform::sandbox::SandboxError;
-        match e {
-            SandboxError::Limits => Self::Limits,
-            SandboxError::Timeout(_) => Self::Timeout,
-            SandboxError::Missing(tool) => Self::ToolMissing(tool.to_owned()),
-            SandboxError::Crashed(why) | SandboxError::Io(why) => Self::Damaged(why),
-        }
+        OcrError::from(e).into()
     }
 }
 

@@ -258,11 +258,11 @@ pub async fn reset_for_reindex(c: &mut AsyncPgConnection) -> QueryResult<Vec<Doc
     .await
 }
 
-/// Sets a document's status (when given) and its detail line.
 pub async fn set_title(c: &mut AsyncPgConnection, id: i64, title: &str) -> QueryResult<usize> {
     diesel::update(d::user_documents.filter(d::id.eq(id))).set(d::title.eq(title)).execute(c).await
 }
 
+/// Sets a document's status (when given) and its detail line.
 pub async fn set_status(
     c: &mut AsyncPgConnection,
     id: i64,

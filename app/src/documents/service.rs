@@ -41,7 +41,7 @@ pub fn title_from(file_name: &str) -> String {
     };
     let clean: String = stem.chars().filter(|c| !c.is_control()).collect::<String>().replace(['_'], " ");
     let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
-    let clean: String = clean.chars().take(200).collect();
+    let clean: String = clean.chars().take(TITLE_MAX).collect();
     if clean.is_empty() {
         "Untitled document".into()
     } else {
@@ -305,7 +305,6 @@ pub async fn revoke(state: &AppState, user_id: i64, id: i64, grantee: i64) -> Re
     Ok(())
 }
 
-/// Queues a failed document's ingest again.
 /// The most characters of a document's title.
 pub const TITLE_MAX: usize = 200;
 
@@ -330,6 +329,7 @@ pub async fn rename(state: &AppState, user_id: i64, id: i64, title: &str) -> Res
     Ok(())
 }
 
+/// Queues a failed document's ingest again.
 pub async fn retry(state: &AppState, user_id: i64, id: i64) -> Result<(), AppError> {
     let mut c = conn_as(&state.db, user_id).await?;
     let doc = owned(&mut c, user_id, id).await?;

@@ -57,16 +57,13 @@ async fn read(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobEr
     let key = BlobKey::from_stored(&photo.key).ok_or(JobError::Permanent("a stored key that is not ours".into()))?;
     let ext = photo.key.rsplit('.').next().unwrap_or("img");
     let source = state.config.dirs.uploads.join("tmp").join(format!("ocrsrc-{asset_id}.{ext}"));
-    let fetched = state.images.fetch_to_file(photo.backend, &key, &source).await;
-    let read = match fetched {
-        Ok(_) => ocr::image(&source, &state.config.parser, None).await,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&source).await;
-            return Err(JobError::Retry(e.to_string()));
-        }
+    // read back from wherever the photo is now (fetch_to_file makes the directory)
+    let read = match state.images.fetch_to_file(photo.backend, &key, &source).await {
+        Ok(_) => Ok(ocr::image(&source, &state.config.parser, None).await),
+        Err(e) => Err(JobError::Retry(e.to_string())),
     };
     let _ = tokio::fs::remove_file(&source).await;
-    let text = match read {
+    let text = match read? {
         Ok(pages) => words_worth_keeping(&pages.join("\n")),
         Err(e @ OcrError::Missing(_)) => return Err(JobError::Retry(e.to_string())),
         // a photo OCR cannot read has no words; the photo itself is fine
@@ -83,13 +80,13 @@ async fn read(state: &AppState, user_id: i64, asset_id: i64) -> Result<(), JobEr
 
 /// Queues the reading of photos that have never been read (uploaded before photos were read, or
 /// whose job was lost), a thousand at a time; at start-up and hourly.
-pub async fn queue_unread(state: &AppState) -> Result<usize, diesel::result::Error> {
-    let mut c = state.db.get().await.map_err(|e| {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::Unknown, Box::new(e.to_string()))
-    })?;
-    let unread = assets::unread(&mut c, 1_000).await?;
+pub async fn queue_unread(state: &AppState) -> Result<usize, crate::error::AppError> {
+    use crate::platform::db::{conn, query_failed};
+    let mut c = conn(&state.db).await?;
+    let unread = assets::unread(&mut c, 1_000).await.map_err(query_failed)?;
     for (id, user_id, backend) in &unread {
-        crate::jobs::enqueue_on(&mut c, READ_PHOTO_TEXT, *user_id, *id, state.images.local_store(*backend)).await?;
+        let store = state.images.local_store(*backend);
+        crate::jobs::enqueue_on(&mut c, READ_PHOTO_TEXT, *user_id, *id, store).await.map_err(query_failed)?;
     }
     Ok(unread.len())
 }

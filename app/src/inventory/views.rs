@@ -607,9 +607,9 @@ fn Photos(item_id: i64, name: String, photos: Vec<super::types::PhotoView>) -> i
     let delete = ServerAction::<DeletePhoto>::new();
     let count = photos.len();
     // thumbnails first, then the words on the photos: the gallery follows both
-    let making = photos.iter().any(|p| p.thumb_256.is_none() || p.thumb_1024.is_none() || p.text.is_none());
-    let words: Vec<String> = photos.iter().filter_map(|p| p.text.clone()).filter(|t| !t.is_empty()).collect();
     let reading = photos.iter().any(|p| p.text.is_none());
+    let making = reading || photos.iter().any(|p| p.thumb_256.is_none() || p.thumb_1024.is_none());
+    let words: Vec<String> = photos.iter().filter_map(|p| p.text.clone()).filter(|t| !t.is_empty()).collect();
     let fallen_back = photos.iter().find(|p| p.backend != p.preferred_backend).map(|p| {
         let provider = match p.preferred_backend.as_str() {
             "vercel" => "Vercel Blob",

@@ -73,10 +73,6 @@ impl ScanFormat {
             Self::Tiff => "image/tiff",
         }
     }
-    /// Whether browsers show it (the others download).
-    pub fn shown_by_browsers(self) -> bool {
-        matches!(self, Self::Photo(ImageExt::Jpeg | ImageExt::Png | ImageExt::Webp))
-    }
     pub fn of_file(path: &Path) -> Option<Self> {
         use std::io::Read;
         let mut head = [0u8; 16];
@@ -297,7 +293,8 @@ pub async fn image(path: &Path, limits: &ParserLimits, progress: Option<&Progres
     let format = ScanFormat::of_file(path).ok_or_else(|| OcrError::Damaged("not an image".into()))?;
     let too_big = |(w, h): (u32, u32)| u64::from(w) * u64::from(h) > MAX_PIXELS;
     let scratch = Scratch::new(path)?;
-    let source = match format {
+    // what the parser child decodes and prepares (a TIFF goes to Tesseract as it is)
+    let decodable = match format {
         ScanFormat::Photo(ImageExt::Heic) => {
             let size = super::heic::dimensions(path)
                 .await
@@ -307,9 +304,7 @@ pub async fn image(path: &Path, limits: &ParserLimits, progress: Option<&Progres
             }
             let png = scratch.0.join("photo.png");
             super::heic::to_png(path, &png).await.map_err(OcrError::Damaged)?;
-            let ready = scratch.0.join("photo.pgm");
-            prepare(&png, &ready, limits).await?;
-            ready
+            Some(png)
         }
         ScanFormat::Photo(_) => {
             let p = path.to_owned();
@@ -326,12 +321,18 @@ pub async fn image(path: &Path, limits: &ParserLimits, progress: Option<&Progres
             if too_big(size) {
                 return Err(OcrError::TooManyPixels);
             }
-            let ready = scratch.0.join("photo.pgm");
-            prepare(path, &ready, limits).await?;
-            ready
+            Some(path.to_owned())
         }
         // read by Tesseract page by page, within the parser's memory limit
-        ScanFormat::Tiff => path.to_owned(),
+        ScanFormat::Tiff => None,
+    };
+    let source = match decodable {
+        Some(image) => {
+            let ready = scratch.0.join("photo.pgm");
+            prepare(&image, &ready, limits).await?;
+            ready
+        }
+        None => path.to_owned(),
     };
     if let Some(p) = progress {
         let _ = p.send(Some((0, 1)));
@@ -378,17 +379,16 @@ pub async fn pdf_pages(
             path.as_os_str(),
             prefix.as_os_str(),
         ];
-        let out = run("pdftoppm", &args, limits.memory, limits.time).await.map_err(tool_error);
         let (drawn, ready) = (scratch.0.join("page.pgm"), scratch.0.join("ready.pgm"));
-        let read = match out {
-            Err(e @ OcrError::Missing(_)) => return Err(e),
-            Err(e) => Err(e),
-            Ok(out) if !out.status.success() || !drawn.exists() => Err(failure(&out, "pdftoppm")),
-            Ok(_) => match prepare(&drawn, &ready, limits).await {
-                Ok(()) => tesseract(&ready, limits).await,
-                Err(e) => Err(e),
-            },
-        };
+        let read = async {
+            let out = run("pdftoppm", &args, limits.memory, limits.time).await.map_err(tool_error)?;
+            if !out.status.success() || !drawn.exists() {
+                return Err(failure(&out, "pdftoppm"));
+            }
+            prepare(&drawn, &ready, limits).await?;
+            tesseract(&ready, limits).await
+        }
+        .await;
         let _ = std::fs::remove_file(&drawn);
         let _ = std::fs::remove_file(&ready);
         match read {
